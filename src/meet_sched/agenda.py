@@ -1,0 +1,65 @@
+"""The agenda: upcoming occurrences as a plain-text table, one column per time zone."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .model import zone_abbreviation, zone_city
+from .site import Occurrence
+
+
+def width(text: str) -> int:
+    """Columns a terminal uses for ``text`` (Hangul and Han take two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 0 if unicodedata.combining(c) else 1 for c in text)
+
+
+def pad(text: str, columns: int) -> str:
+    return text + " " * max(0, columns - width(text))
+
+
+def agenda_zones(occurrences: Sequence[Occurrence]) -> list[tuple[str, ZoneInfo]]:
+    """Every zone involved, labelled with its participants' cities, the first meeting's zone first."""
+    seen: dict[str, tuple[str, ZoneInfo]] = {}
+    for occ in occurrences:
+        for label, zone in occ.meeting.zones():
+            seen.setdefault(zone.key, (label, zone))
+    return list(seen.values())
+
+
+def day_shift(local: datetime, reference: datetime) -> str:
+    days = (local.date() - reference.date()).days
+    return "" if days == 0 else f" ({days:+d}d)"
+
+
+def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, ZoneInfo]]) -> str:
+    if not occurrences:
+        return "No upcoming meetings."
+    if not zones:
+        zones = agenda_zones(occurrences)
+    first_label, first_zone = zones[0]
+    header = ["Date", *[label for label, _ in zones]]
+    header.append("Meeting")
+    rows: list[list[str]] = []
+    for occ in occurrences:
+        ref = occ.start.astimezone(first_zone)
+        cells = [f"{ref:%a %Y-%m-%d}"]
+        for _, zone in zones:
+            local = occ.start.astimezone(zone)
+            cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
+        status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
+        cells.append(occ.meeting.title + status)
+        rows.append(cells)
+    widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+    lines = []
+    for r in [header, *rows]:
+        lines.append("  ".join(pad(c, w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * width(header[-1]))
+    note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."
+    return "\n".join(line.rstrip() for line in lines) + "\n\n" + note
+
+
+def zone_columns(names: Sequence[str]) -> list[tuple[str, ZoneInfo]]:
+    return [(zone_city(ZoneInfo(n)), ZoneInfo(n)) for n in names]

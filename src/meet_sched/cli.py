@@ -1,0 +1,190 @@
+"""The ``meet-sched`` command.
+
+One error boundary (:func:`main`) turns every :class:`~meet_sched.errors.MeetSchedError`
+into messages on stderr and exit status 1; nothing a user can cause ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+
+from . import __version__
+from .agenda import render_agenda, zone_columns
+from .config.schema import check_zone
+from .errors import MeetSchedError
+from .site import Site
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str) -> Callable[[Command], Command]:
+    def register(fn: Command) -> Command:
+        COMMANDS[name] = fn
+        return fn
+
+    return register
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def progress(files: Iterable[Path]) -> Iterator[Path]:
+    """Show "reading 1200/2000 files" on a terminal when there are many files."""
+    items = list(files)
+    show = sys.stderr.isatty() and len(items) >= 200
+    for i, path in enumerate(items, start=1):
+        if show and (i % 50 == 0 or i == len(items)):
+            print(f"\rreading {i}/{len(items)} files", end="", file=sys.stderr, flush=True)
+        yield path
+    if show:
+        print(file=sys.stderr)
+
+
+def site(args: argparse.Namespace) -> Site:
+    root = Path(args.root)
+    if not root.is_dir():
+        raise MeetSchedError(f"--root {root}: no such folder")
+    return Site(root)
+
+
+# -- commands -------------------------------------------------------------------
+
+
+@command("validate")
+def cmd_validate(args: argparse.Namespace) -> int:
+    config = site(args).load(progress)
+    print(f"ok: {len(config.meetings)} meetings in {config.files} files")
+    return 0
+
+
+@command("sync")
+def cmd_sync(args: argparse.Namespace) -> int:
+    s = site(args)
+    report = s.sync(now(), progress=progress)
+    print(report.summary())
+    for change in report.changes:
+        after = change.after
+        print(f"  {change.kind.value:8} {after.uid}  SEQUENCE {after.sequence}")
+    return 0
+
+
+@command("export")
+def cmd_export(args: argparse.Namespace) -> int:
+    report = site(args).export()
+    for path in report.written:
+        print(f"wrote {path}")
+    if report.unchanged:
+        print(f"{len(report.unchanged)} calendar(s) unchanged")
+    return 0
+
+
+@command("run")
+def cmd_run(args: argparse.Namespace) -> int:
+    """Validate, sync and export: one pass of the main job."""
+    s = site(args)
+    print(s.sync(now(), progress=progress).summary())
+    report = s.export()
+    for path in report.written:
+        print(f"wrote {path.relative_to(s.root)}")
+    for path in report.unchanged:
+        print(f"unchanged {path.relative_to(s.root)}")
+    return 0
+
+
+@command("invite")
+def cmd_invite(args: argparse.Namespace) -> int:
+    sys.stdout.buffer.write(site(args).invitation(args.uid))
+    sys.stdout.flush()
+    return 0
+
+
+@command("agenda")
+def cmd_agenda(args: argparse.Namespace) -> int:
+    s = site(args)
+    start = now()
+    occurrences = s.occurrences(start, start + timedelta(days=args.days))
+    zones = zone_columns(args.tz) if args.tz else []
+    print(render_agenda(occurrences, zones))
+    return 0
+
+
+@command("db")
+def cmd_db(args: argparse.Namespace) -> int:
+    s = site(args)
+    from .store.db import Database, safe_url
+
+    db = Database(s.settings.database_url)
+    if args.db_command == "upgrade":
+        db.upgrade()
+    print(f"{safe_url(s.settings.database_url)}: schema {db.current()} (latest {db.head()})")
+    return 0
+
+
+# -- parser -----------------------------------------------------------------------
+
+
+def _zone(value: str) -> str:
+    try:
+        return check_zone(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="meet-sched", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"meet-sched {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--root",
+        default=os.environ.get("MEET_SCHED_ROOT", "."),
+        help="the site folder holding config/, calendars/ and var/ (default: $MEET_SCHED_ROOT or .)",
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("validate", parents=[common], help="check every config file; list every problem")
+    sub.add_parser("sync", parents=[common], help="apply config/ to the database")
+    sub.add_parser("export", parents=[common], help="write calendars/<calendar>.ics")
+    sub.add_parser("run", parents=[common], help="validate, sync and export in one go")
+    p = sub.add_parser("invite", parents=[common], help="print the iTIP invitation (REQUEST/CANCEL) of a meeting")
+    p.add_argument("uid", help="the meeting's UID (the part before @ is enough)")
+    p = sub.add_parser("agenda", parents=[common], help="upcoming meetings, with a column per time zone")
+    p.add_argument("--days", type=int, default=30, help="how far ahead (default 30)")
+    p.add_argument("--tz", type=_zone, action="append", metavar="ZONE", help="a zone column (repeatable)")
+    p = sub.add_parser("db", parents=[common], help="database schema")
+    p.add_argument("db_command", choices=["upgrade", "current"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return COMMANDS[args.command](args)
+    except MeetSchedError as exc:
+        for line in exc.lines():
+            print(f"meet-sched: {line}" if line == str(exc) else line, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("meet-sched: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,5 @@
+"""Config files in, validated settings and meetings out (nothing here touches the database)."""
+
+from .loader import Config, Settings, default_uid, load_config, load_settings, meeting_files
+
+__all__ = ["Config", "Settings", "default_uid", "load_config", "load_settings", "meeting_files"]

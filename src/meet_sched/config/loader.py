@@ -1,0 +1,419 @@
+"""Config files → validated :class:`Settings` and :class:`~meet_sched.model.Meeting` objects.
+
+Every problem in every file is collected (with ``file:line``) before anything is
+reported; a caller either gets a complete, valid configuration or a
+:class:`~meet_sched.errors.ConfigError` listing all that is wrong.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule
+from icalendar.prop import vRecur
+from pydantic import BaseModel, ValidationError
+
+from ..errors import ConfigError, Problem
+from ..model import Attendee, Meeting, Person, Role, Status
+from .schema import MeetingSpec, SettingsSpec
+from .sources import KeyPath, Source, read_source
+
+SETTINGS_FILE = "config/meet-sched.toml"
+MEETINGS_DIR = "config/meetings"
+MEETING_SUFFIXES = (".yaml", ".yml", ".toml")
+DEFAULT_DATABASE = "var/meet-sched.db"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings of one site: its folders, and the parsed ``config/meet-sched.toml``."""
+
+    root: Path
+    spec: SettingsSpec
+    database_url: str
+    smtp_password: str | None = field(default=None, repr=False)
+
+    @property
+    def config_dir(self) -> Path:
+        return self.root / "config"
+
+    @property
+    def meetings_dir(self) -> Path:
+        return self.root / MEETINGS_DIR
+
+    @property
+    def calendars_dir(self) -> Path:
+        return self.root / "calendars"
+
+    @property
+    def var_dir(self) -> Path:
+        return self.root / "var"
+
+    @property
+    def organizer(self) -> Person:
+        o = self.spec.calendar.organizer
+        return Person(o.name, o.email)
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    meetings: tuple[Meeting, ...]
+    files: int  # how many meeting files were read
+
+
+def _problems_from(exc: ValidationError, source: Source, base: KeyPath) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc: KeyPath = (*base, *err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            model = _model_at(exc.title, err["loc"][:-1])
+            key = str(err["loc"][-1])
+            close = get_close_matches(key, list(model.model_fields), n=1) if model else []
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            known = f"; known keys: {', '.join(model.model_fields)}" if model and not close else ""
+            out.append(source.problem(loc, f"unknown key{hint}{known}"))
+        elif kind == "missing":
+            out.append(source.problem(loc[:-1], f"{loc[-1]!s}: required, but missing"))
+            out[-1] = Problem(out[-1].path, out[-1].line, _dotted(loc), "required, but missing")
+        elif kind == "value_error":
+            out.append(source.problem(loc, str(err["ctx"]["error"])))
+        elif kind == "literal_error":
+            out.append(source.problem(loc, f"must be one of {err['ctx']['expected']}, not {err['input']!r}"))
+        elif kind == "string_pattern_mismatch":
+            out.append(source.problem(loc, f"{err['input']!r} is not allowed here ({_pattern_help(loc)})"))
+        elif kind in ("model_type", "dict_type"):
+            out.append(source.problem(loc, "must be a table of keys (a mapping)"))
+        elif kind == "list_type":
+            out.append(source.problem(loc, "must be a list"))
+        else:
+            out.append(source.problem(loc, err["msg"][:1].lower() + err["msg"][1:]))
+    return out
+
+
+_MODELS: dict[str, type[BaseModel]] = {"MeetingSpec": MeetingSpec, "SettingsSpec": SettingsSpec}
+
+
+def _model_at(title: str, loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    model: Any = _MODELS.get(title)
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        model = _inner_model(info.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _inner_model(annotation: Any) -> Any:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()):
+        found = _inner_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _dotted(loc: KeyPath) -> str:
+    from .sources import dotted
+
+    return dotted(loc)
+
+
+def _pattern_help(loc: KeyPath) -> str:
+    last = loc[-1] if loc else ""
+    return {
+        "calendar": "lower-case letters, digits, - and _",
+        "language": "a language code such as ko, zh, vi, en or pt-BR",
+        "domain": "a domain name such as intl.daegu.example",
+        "listen": "host:port such as 127.0.0.1:8080",
+    }.get(str(last), "see the README")
+
+
+# -- settings -------------------------------------------------------------------
+
+
+def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    settings = _read_settings(root, env, problems)
+    if problems or settings is None:
+        raise ConfigError(problems)
+    return settings
+
+
+def _read_settings(root: Path, env: Any, problems: list[Problem]) -> Settings | None:
+    path = root / SETTINGS_FILE
+    spec = SettingsSpec()
+    if path.exists():
+        source = read_source(path, SETTINGS_FILE, problems)
+        if source is None:
+            return None
+        try:
+            spec = SettingsSpec.model_validate(source.data)
+        except ValidationError as exc:
+            problems.extend(_problems_from(exc, source, ()))
+            return None
+    url = env.get("MEET_SCHED_DATABASE_URL") or spec.database.url or f"sqlite:///{DEFAULT_DATABASE}"
+    url = _anchor_sqlite(url, root)
+    return Settings(root=root, spec=spec, database_url=url, smtp_password=env.get("MEET_SCHED_SMTP_PASSWORD"))
+
+
+def _anchor_sqlite(url: str, root: Path) -> str:
+    """A relative SQLite path is relative to the site, not to the current directory."""
+    m = re.match(r"^(sqlite(?:\+\w+)?):///(?!/)(.+)$", url)
+    if m and m.group(2) != ":memory:":
+        return f"{m.group(1)}:///{(root / m.group(2)).resolve()}"
+    return url
+
+
+# -- meetings -------------------------------------------------------------------
+
+
+def meeting_files(settings: Settings) -> list[Path]:
+    base = settings.meetings_dir
+    if not base.is_dir():
+        return []
+    return sorted(
+        p for p in base.rglob("*") if p.is_file() and p.suffix in MEETING_SUFFIXES and not p.name.startswith(".")
+    )
+
+
+def load_config(
+    root: Path,
+    environ: dict[str, str] | None = None,
+    progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+) -> Config:
+    """Read and validate everything under ``root``; raise ConfigError listing every problem."""
+    env = os.environ if environ is None else environ
+    problems: list[Problem] = []
+    settings = _read_settings(root, env, problems)
+    if settings is None:
+        raise ConfigError(problems)
+    files = meeting_files(settings)
+    meetings: list[Meeting] = []
+    seen: dict[str, str] = {}
+    for path in progress(files) if progress else files:
+        shown = path.relative_to(root).as_posix()
+        source = read_source(path, shown, problems)
+        if source is None:
+            continue
+        for loc, meeting in _meetings_in(source, settings, problems):
+            where = f"{shown}:{source.line((*loc, 'uid')) or source.line(loc) or 1}"
+            if meeting.uid in seen:
+                problems.append(
+                    source.problem((*loc, "uid"), f"UID {meeting.uid!r} is also used by {seen[meeting.uid]}")
+                )
+                continue
+            seen[meeting.uid] = where
+            meetings.append(meeting)
+    if problems:
+        raise ConfigError(problems)
+    return Config(settings, tuple(meetings), len(files))
+
+
+def _meetings_in(source: Source, settings: Settings, problems: list[Problem]) -> list[tuple[KeyPath, Meeting]]:
+    data = source.data
+    if data is None:
+        problems.append(source.problem((), "the file is empty"))
+        return []
+    if isinstance(data, dict) and "meetings" in data:
+        if set(data) != {"meetings"}:
+            extra = sorted(set(data) - {"meetings"})
+            problems.append(source.problem((extra[0],), "unknown key beside 'meetings' (a list file holds only 'meetings:')"))
+            return []
+        items = data["meetings"]
+        if not isinstance(items, list) or not items:
+            problems.append(source.problem(("meetings",), "must be a non-empty list of meetings"))
+            return []
+        entries: list[tuple[KeyPath, Any]] = [(("meetings", i), item) for i, item in enumerate(items)]
+    else:
+        entries = [((), data)]
+    out = []
+    for loc, item in entries:
+        if not isinstance(item, dict):
+            problems.append(source.problem(loc, "a meeting must be a table of keys (a mapping)"))
+            continue
+        try:
+            spec = MeetingSpec.model_validate(item)
+        except ValidationError as exc:
+            problems.extend(_problems_from(exc, source, loc))
+            continue
+        meeting = _build(spec, source, loc, settings, problems, multi=bool(loc))
+        if meeting is not None:
+            out.append((loc, meeting))
+    return out
+
+
+def default_uid(shown: str, loc: KeyPath, domain: str) -> str:
+    """A UID derived from the file path: stable across syncs and title edits."""
+    stem = re.sub(r"\.(ya?ml|toml)$", "", shown.removeprefix(MEETINGS_DIR + "/"))
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-")
+    if loc:
+        slug += f"-{loc[-1] + 1}"
+    return f"{slug}@{domain}"
+
+
+def _wall_problem(moment: datetime, zone: ZoneInfo) -> str | None:
+    """Why a local wall time is not one instant in ``zone``: a DST gap or overlap."""
+    aware = moment.replace(tzinfo=zone)
+    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
+    if back != moment:
+        return (
+            f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks skip it for daylight saving time); "
+            "pick a time outside the gap"
+        )
+    if aware.utcoffset() != aware.replace(fold=1).utcoffset():
+        return (
+            f"{moment:%Y-%m-%d %H:%M} happens twice in {zone.key} (the clocks turn back); "
+            "pick a time outside the overlap"
+        )
+    return None
+
+
+def _build(
+    spec: MeetingSpec, source: Source, loc: KeyPath, settings: Settings, problems: list[Problem], multi: bool
+) -> Meeting | None:
+    before = len(problems)
+
+    def bad(key: str | KeyPath, message: str) -> None:
+        problems.append(source.problem((*loc, *((key,) if isinstance(key, str) else key)), message))
+
+    zone = ZoneInfo(spec.timezone)
+    start = _as_datetime(spec.start)
+    if isinstance(spec.start, date) and not isinstance(spec.start, datetime):
+        bad("start", "give a time of day too, e.g. 2021-04-14T10:00 (all-day meetings are not supported)")
+    if (why := _wall_problem(start, zone)) is not None:
+        bad("start", why)
+    if spec.duration is not None and spec.end is not None:
+        bad("end", "give either 'duration' or 'end', not both")
+    if spec.end is not None:
+        end = _as_datetime(spec.end)
+        if (why := _wall_problem(end, zone)) is not None:
+            bad("end", why)
+        if end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
+            bad("end", f"{end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
+    elif spec.duration is not None:
+        end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
+    else:
+        bad("duration", "give 'duration' (e.g. 1h) or 'end'")
+        end = start + timedelta(hours=1)
+
+    recurrence = None
+    if spec.recurrence:
+        recurrence = _check_rrule(spec.recurrence, start, zone, lambda m: bad("recurrence", m))
+    exdates: list[datetime] = []
+    for i, ex in enumerate(spec.exdates):
+        moment = datetime.combine(ex, start.time()) if not isinstance(ex, datetime) else ex
+        if not spec.recurrence:
+            bad(("exdates", i), "exdates only make sense with a recurrence")
+            break
+        exdates.append(moment.replace(tzinfo=zone))
+
+    reminders = spec.reminders if spec.reminders is not None else settings.spec.reminders.default
+    attendees = []
+    emails: dict[str, int] = {}
+    for i, a in enumerate(spec.attendees):
+        key = a.email.lower()
+        if key in emails:
+            bad(("attendees", i, "email"), f"{a.email} is already attendee {emails[key] + 1}")
+            continue
+        emails[key] = i
+        attendees.append(
+            Attendee(
+                name=a.name,
+                email=a.email,
+                timezone=ZoneInfo(a.timezone) if a.timezone else zone,
+                language=a.language.replace("_", "-"),
+                city=a.city,
+                role=Role(a.role),
+                reminders=None if a.reminders is None else _offsets(a.reminders),
+            )
+        )
+    if len(problems) > before:
+        return None
+    uid = spec.uid or default_uid(source.path, loc, settings.spec.calendar.domain)
+    if "@" not in uid:
+        uid = f"{uid}@{settings.spec.calendar.domain}"
+    organizer = Person(spec.organizer.name, spec.organizer.email) if spec.organizer else settings.organizer
+    return Meeting(
+        uid=uid,
+        calendar=spec.calendar,
+        title=spec.title,
+        description=spec.description,
+        location=spec.location,
+        video_url=spec.video_url,
+        city=spec.city,
+        organizer=organizer,
+        timezone=zone,
+        start=start.replace(tzinfo=zone),
+        end=end.replace(tzinfo=zone),
+        recurrence=recurrence,
+        exdates=tuple(exdates),
+        status=Status(spec.status),
+        attendees=tuple(attendees),
+        reminders=_offsets(reminders),
+        source=f"{source.path}:{source.line(loc) or 1}",
+    )
+
+
+def _offsets(values: Iterable[timedelta]) -> tuple[timedelta, ...]:
+    return tuple(sorted(set(values), reverse=True))
+
+
+def _as_datetime(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.combine(value, time(0))
+
+
+def _check_rrule(text: str, start: datetime, zone: ZoneInfo, bad: Callable[[str], None]) -> str | None:
+    value = text.strip()
+    if value.upper().startswith("RRULE:"):
+        value = value[6:]
+    try:
+        recur = vRecur.from_ical(value)
+        canonical = vRecur(recur).to_ical().decode()
+    except (ValueError, TypeError, KeyError) as exc:
+        bad(f"{text!r} is not an RFC 5545 RRULE ({exc})")
+        return None
+    if "FREQ" not in recur:
+        bad(f"{text!r} has no FREQ (e.g. FREQ=WEEKLY;BYDAY=TH)")
+        return None
+    if "UNTIL" in recur:
+        # RFC 5545 wants UNTIL in UTC when DTSTART has a zone; people write local dates.
+        until = recur["UNTIL"][0]
+        if not isinstance(until, datetime):
+            until = datetime.combine(until, time(23, 59, 59))
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=zone)
+        recur["UNTIL"] = [until.astimezone(UTC)]
+        canonical = vRecur(recur).to_ical().decode()
+    if "COUNT" in recur and "UNTIL" in recur:
+        bad("give COUNT or UNTIL, not both (RFC 5545 section 3.3.10)")
+        return None
+    try:
+        rule = rrule.rrulestr(canonical, dtstart=start.replace(tzinfo=zone))
+        first = rule.after(start.replace(tzinfo=zone), inc=True)
+    except (ValueError, TypeError) as exc:
+        bad(f"{text!r} is not a valid RRULE ({exc})")
+        return None
+    if first is None:
+        bad(f"{text!r} has no occurrence at or after the start")
+        return None
+    for i, naive in enumerate(rule):
+        if i >= 500:
+            break
+        if (why := _wall_problem(naive.replace(tzinfo=None), zone)) is not None:
+            bad(f"an occurrence falls on a daylight-saving change: {why}")
+            return None
+    return canonical

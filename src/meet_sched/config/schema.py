@@ -1,0 +1,225 @@
+"""What a valid config file looks like: one place for every key, its default, help and check.
+
+The pydantic models here only describe and convert; :mod:`meet_sched.config.loader`
+turns their errors into :class:`~meet_sched.errors.Problem` lines with file and line.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from datetime import date, datetime, time, timedelta
+from difflib import get_close_matches
+from functools import cache
+from typing import Annotated, Any, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from ..model import parse_duration
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def check_zone(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("must be an IANA time zone name such as Asia/Seoul")
+    name = value.strip()
+    if name not in _zone_names() or name.lower() == "localtime":
+        close = get_close_matches(name, _zone_names(), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as Asia/Seoul)"
+        raise ValueError(f"unknown time zone {name!r}{hint}")
+    return name
+
+
+def check_email(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be an email address")
+    if value != value.strip() or any(c in value for c in "\r\n<>,;\"'"):
+        raise ValueError(f"{value!r} is not a plain email address (no spaces, quotes, <>, commas or line breaks)")
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+
+
+def check_line(value: Any) -> str:
+    """One line of text: names, titles, locations.  Line breaks are refused, not stripped."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError("must be text")
+    text = str(value)
+    if "\r" in text or "\n" in text or "\u2028" in text or "\u2029" in text:
+        raise ValueError("must be a single line (no line breaks)")
+    if _CONTROL.search(text):
+        raise ValueError("contains a control character")
+    return text.strip()
+
+
+def check_text(value: Any) -> str:
+    """Free text that may span lines (descriptions)."""
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError("must be text")
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if _CONTROL.search(text):
+        raise ValueError("contains a control character")
+    return text.strip()
+
+
+def check_duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError("must be a duration such as 90m, 1h30m, 1d or PT1H30M")
+    if isinstance(value, int):
+        raise ValueError(f"{value} has no unit (write {value}m, {value}h, {value}d…)")
+    return parse_duration(value)
+
+
+def check_url(value: Any) -> str:
+    text = check_line(value)
+    if not re.match(r"^https?://[^\s/?#]+[^\s]*$", text):
+        raise ValueError(f"{text!r} is not an http(s):// link")
+    return text
+
+
+def check_wall_time(value: Any) -> datetime | date:
+    """A local wall time without an offset: the zone comes from ``timezone``."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            raise ValueError("give the local wall time without a UTC offset; the zone comes from 'timezone'")
+        return value
+    if isinstance(value, date):
+        return value
+    if isinstance(value, time) or not isinstance(value, str):
+        raise ValueError("must be a local date-time such as 2021-04-14T10:00")
+    try:
+        parsed: datetime | date = datetime.fromisoformat(value.strip())
+    except ValueError:
+        try:
+            parsed = date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{value!r} is not an ISO 8601 date-time such as 2021-04-14T10:00") from None
+        return parsed
+    if parsed.tzinfo is not None:
+        raise ValueError("give the local wall time without a UTC offset; the zone comes from 'timezone'")
+    if len(value.strip()) == 10:  # 2021-04-14: a whole day
+        return parsed.date()
+    return parsed
+
+
+Zone = Annotated[str, BeforeValidator(check_zone)]
+Email = Annotated[str, BeforeValidator(check_email)]
+Line = Annotated[str, BeforeValidator(check_line)]
+Text = Annotated[str, BeforeValidator(check_text)]
+Duration = Annotated[timedelta, BeforeValidator(check_duration)]
+Url = Annotated[str, BeforeValidator(check_url)]
+WallTime = Annotated[datetime | date, BeforeValidator(check_wall_time)]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+# -- meetings ---------------------------------------------------------------
+
+
+class PersonSpec(Strict):
+    name: Line = Field("", description="Display name.")
+    email: Email = Field(description="Email address.")
+
+
+class AttendeeSpec(Strict):
+    name: Line = Field("", description="Display name, as shown in calendars and emails.")
+    email: Email = Field(description="Where invitations and reminders go.")
+    timezone: Zone | None = Field(None, description="The attendee's IANA zone; default: the meeting's.")
+    language: Language = Field("en", description="ko, zh, vi, en…; emails fall back to English.")
+    city: Line | None = Field(None, description="City name used to label the attendee's zone.")
+    role: Literal["chair", "required", "optional", "non-participant"] = "required"
+    reminders: list[Duration] | None = Field(None, description="Overrides the meeting's reminders.")
+
+
+class MeetingSpec(Strict):
+    uid: Line | None = Field(None, description="Stable id; default derived from the file path.")
+    calendar: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
+        "default", description="Feed name: lower-case letters, digits, - and _."
+    )
+    title: Line = Field(description="What the meeting is called.")
+    description: Text = ""
+    location: Line = ""
+    video_url: Url | None = None
+    city: Line | None = Field(None, description="The organizer's city, labels the meeting's own zone.")
+    organizer: PersonSpec | None = None
+    start: WallTime = Field(description="Local wall time in 'timezone', e.g. 2021-04-14T10:00.")
+    timezone: Zone
+    duration: Duration | None = None
+    end: WallTime | None = None
+    recurrence: Line | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
+    exdates: list[WallTime] = Field(default_factory=list)
+    status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
+    attendees: list[AttendeeSpec] = Field(default_factory=list)
+    reminders: list[Duration] | None = Field(None, description="Offsets before start; default from settings.")
+
+
+# -- settings (config/meet-sched.toml) -----------------------------------------
+
+
+class CalendarSection(Strict):
+    name: Line = Field("Meetings", description="Calendar name shown by clients (NAME, X-WR-CALNAME).")
+    domain: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]+$")] = Field(
+        "meet-sched.localhost", description="Domain of UIDs and Message-IDs; PRODID names it too."
+    )
+    organizer: PersonSpec = Field(
+        default_factory=lambda: PersonSpec(name="meet-sched", email="meet-sched@example.org"),
+        description="Organizer of meetings whose file names none (RFC 5546 needs one).",
+    )
+    refresh_interval: Duration = Field(timedelta(hours=1), description="How often clients should re-fetch feeds.")
+    language: Language = Field("en", description="Language of feed text (the zone line in descriptions).")
+
+
+class DatabaseSection(Strict):
+    url: Line | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///var/meet-sched.db; env MEET_SCHED_DATABASE_URL wins."
+    )
+
+
+class RemindersSection(Strict):
+    default: list[Duration] = Field(
+        default_factory=lambda: [timedelta(days=1), timedelta(minutes=10)],
+        description="Offsets before start for meetings that set none.",
+    )
+    horizon: Duration = Field(timedelta(days=60), description="How far ahead reminders are planned.")
+
+
+class SmtpSection(Strict):
+    host: Line
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: Line | None = Field(None, description="The password comes only from env MEET_SCHED_SMTP_PASSWORD.")
+    sender: Line = Field(description='From header, e.g. "Daegu International Relations <intl@example.org>".')
+    max_connections: Annotated[int, Field(ge=1, le=64)] = 4
+    timeout: Duration = Field(timedelta(seconds=30), description="Per-command timeout.")
+
+
+class InvitationsSection(Strict):
+    enabled: bool = Field(True, description="Email invitations, updates and cancellations (iMIP).")
+
+
+class ServerSection(Strict):
+    listen: Annotated[str, Field(pattern=r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")] = "127.0.0.1:8080"
+    base_url: Url | None = Field(None, description="Public base of links; default http://<listen>.")
+    public_calendars: list[str] = Field(default_factory=list, description="Served without a token.")
+
+
+class SettingsSpec(Strict):
+    calendar: CalendarSection = Field(default_factory=CalendarSection)  # type: ignore[arg-type]
+    database: DatabaseSection = Field(default_factory=DatabaseSection)  # type: ignore[arg-type]
+    reminders: RemindersSection = Field(default_factory=RemindersSection)  # type: ignore[arg-type]
+    smtp: SmtpSection | None = None
+    invitations: InvitationsSection = Field(default_factory=InvitationsSection)  # type: ignore[arg-type]
+    server: ServerSection = Field(default_factory=ServerSection)  # type: ignore[arg-type]

@@ -1,0 +1,210 @@
+"""Meetings → iCalendar (RFC 5545), built with icalendar's typed API, never with string templates.
+
+Two kinds of output:
+
+* **feeds** (``METHOD:PUBLISH``): a whole calendar, with one VALARM per reminder;
+* **invitations** (iTIP, RFC 5546): ``METHOD:REQUEST`` for one meeting, or
+  ``METHOD:CANCEL`` once it is cancelled; no VALARM, same UID and SEQUENCE as the feed.
+
+Serialized events are cached per (UID, SEQUENCE, LAST-MODIFIED, variant), so an
+unchanged calendar is re-assembled from bytes instead of being rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from icalendar import Alarm, Calendar, Conference, Event, Timezone, vCalAddress
+from icalendar.prop import vDuration, vRecur
+
+from . import __version__
+from .config import Settings
+from .model import Attendee, Meeting, Status, local_times
+from .store.meetings import StoredMeeting
+
+END_CALENDAR = b"END:VCALENDAR\r\n"
+OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules this far ahead
+
+
+def prodid(settings: Settings) -> str:
+    return f"-//{settings.spec.calendar.domain}//meet-sched {__version__}//EN"
+
+
+def zones_line(meeting: Meeting, start: datetime) -> str:
+    """``Daegu 10:00 KST · Chengdu 09:00 CST · Bac Ninh 08:00 UTC+7``."""
+    return " · ".join(t.short() for t in local_times(meeting, start))
+
+
+def event_description(meeting: Meeting) -> str:
+    parts = []
+    if meeting.description:
+        parts.append(meeting.description)
+    if meeting.video_url:
+        parts.append(f"Video: {meeting.video_url}")
+    times = zones_line(meeting, meeting.start)
+    if meeting.recurrence:
+        times = f"{times} (first meeting, {meeting.start:%Y-%m-%d}; each meeting keeps {meeting.timezone.key} time)"
+    parts.append(f"Time: {times}")
+    return "\n\n".join(parts)
+
+
+def _address(email: str) -> str:
+    return f"mailto:{email}"
+
+
+def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = ()) -> Event:
+    """One VEVENT for one meeting (a whole series, if it recurs)."""
+    m = stored.meeting
+    event = Event.new(
+        uid=m.uid,
+        summary=m.title,
+        description=event_description(m),
+        location=m.location or None,
+        url=m.video_url,
+        start=m.start,
+        end=m.end,
+        stamp=stored.last_modified,
+        created=stored.created_at,
+        last_modified=stored.last_modified,
+        sequence=stored.sequence,
+        status=m.status.value.upper(),  # type: ignore[arg-type]
+        organizer=vCalAddress.new(_address(m.organizer.email), cn=m.organizer.name or None),
+        attendees=[
+            vCalAddress.new(
+                _address(a.email),
+                cn=a.name or None,
+                cutype="INDIVIDUAL",
+                role=a.role.ical,
+                partstat="NEEDS-ACTION",
+                rsvp=True,
+                language=a.language,
+            )
+            for a in m.attendees
+        ],
+        conferences=[Conference(m.video_url, feature=["VIDEO", "AUDIO"], label=m.title)] if m.video_url else None,
+    )
+    if m.recurrence:
+        event.add("rrule", vRecur.from_ical(m.recurrence))
+        if m.exdates:
+            event.add("exdate", list(m.exdates))
+    for offset in alarms:
+        alarm = Alarm.new_display(
+            description=f"{m.title} ({_human(offset)})",
+            trigger=-offset,
+            uid=f"{m.uid}#alarm-{int(offset.total_seconds())}",
+        )
+        event.add_component(alarm)
+    return event
+
+
+def _human(offset: timedelta) -> str:
+    seconds = int(offset.total_seconds())
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds % size == 0:
+            n = seconds // size
+            return f"in {n} {unit}{'s' if n != 1 else ''}"
+    return f"in {seconds} seconds"
+
+
+def _period(meetings: Iterable[Meeting]) -> dict[str, tuple[date, date]]:
+    """For every TZID used, the span of dates its VTIMEZONE must cover."""
+    spans: dict[str, tuple[date, date]] = {}
+    for m in meetings:
+        first = m.start.date() - timedelta(days=1)
+        last_end = m.last_end()
+        last = (last_end.date() if last_end else m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS)) + timedelta(
+            days=1
+        )
+        key = m.timezone.key
+        lo, hi = spans.get(key, (first, last))
+        spans[key] = (min(lo, first), max(hi, last))
+    return spans
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    name: str  # the feed's name (file name, URL segment)
+    title: str  # NAME / X-WR-CALNAME
+
+
+class IcsRenderer:
+    """Builds feeds and invitations; remembers serialized events and time zones between calls."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._events: dict[tuple[object, ...], bytes] = {}
+        self._zones: dict[tuple[str, date, date], bytes] = {}
+
+    # -- pieces --------------------------------------------------------------
+
+    def event_bytes(self, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
+        key = (*stored.cache_key, tuple(alarms))
+        cached = self._events.get(key)
+        if cached is None:
+            cached = build_event(stored, alarms=alarms).to_ical()
+            self._events[key] = cached
+        return cached
+
+    def timezone_bytes(self, tzid: str, first: date, last: date) -> bytes:
+        key = (tzid, first.replace(month=1, day=1), last.replace(month=12, day=31))
+        cached = self._zones.get(key)
+        if cached is None:
+            cached = Timezone.from_tzid(tzid, first_date=key[1], last_date=key[2]).to_ical()
+            self._zones[key] = cached
+        return cached
+
+    def forget(self, keep: Iterable[StoredMeeting]) -> None:
+        """Drop cached events of meetings that are no longer current."""
+        live = {s.cache_key for s in keep}
+        self._events = {k: v for k, v in self._events.items() if k[:3] in live}
+
+    # -- calendars -------------------------------------------------------------
+
+    def _header(self, method: str, title: str | None) -> bytes:
+        cal = Calendar.new(
+            prodid=prodid(self.settings),
+            method=method,
+            calscale="GREGORIAN",
+            name=title,
+            refresh_interval=self.settings.spec.calendar.refresh_interval if method == "PUBLISH" else None,
+        )
+        cal.pop("UID", None)  # Calendar.new() invents a random one; the same input must give the same bytes
+        if method == "PUBLISH":
+            cal.add("x-published-ttl", vDuration(self.settings.spec.calendar.refresh_interval))
+        body = cal.to_ical()
+        assert body.endswith(END_CALENDAR)
+        return body[: -len(END_CALENDAR)]
+
+    def _assemble(self, method: str, title: str | None, items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]]) -> bytes:
+        parts = [self._header(method, title)]
+        for tzid, (first, last) in sorted(_period(s.meeting for s, _ in items).items()):
+            parts.append(self.timezone_bytes(tzid, first, last))
+        parts.extend(self.event_bytes(s, alarms) for s, alarms in items)
+        parts.append(END_CALENDAR)
+        return b"".join(parts)
+
+    def feed(self, title: str, meetings: Sequence[StoredMeeting]) -> bytes:
+        """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs."""
+        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings])
+
+    def personal_feed(self, title: str, attendee_email: str, meetings: Sequence[StoredMeeting]) -> bytes:
+        """Only the meetings ``attendee_email`` is invited to, with that attendee's own reminders."""
+        items = []
+        for s in meetings:
+            who = _find(s.meeting, attendee_email)
+            if who is not None:
+                items.append((s, s.meeting.reminders_for(who)))
+        return self._assemble("PUBLISH", title, items)
+
+    def invitation(self, stored: StoredMeeting) -> bytes:
+        """The iTIP object for one meeting: REQUEST, or CANCEL once it is cancelled (RFC 5546)."""
+        method = "CANCEL" if stored.meeting.status is Status.CANCELLED else "REQUEST"
+        return self._assemble(method, None, [(stored, ())])
+
+
+def _find(meeting: Meeting, email: str) -> Attendee | None:
+    email = email.lower()
+    return next((a for a in meeting.attendees if a.email.lower() == email), None)
+

@@ -1,0 +1,323 @@
+"""The domain: plain, frozen meeting objects and pure functions over them.
+
+Nothing here knows about files, SQL, HTTP or SMTP.  Every datetime is aware:
+wall times carry their :class:`zoneinfo.ZoneInfo`, instants are UTC.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dateutil import rrule
+
+DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
+_SHORT_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_ISO_DURATION = re.compile(
+    r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
+)
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``1h30m``, ``45s``, ``1d``, ``2w`` or ISO 8601 ``PT1H30M`` → a positive timedelta.
+
+    Raises ValueError with a message fit for a user.
+    """
+    s = text.strip()
+    m = _ISO_DURATION.match(s.upper()) if s[:1].upper() == "P" else _SHORT_DURATION.match(s.lower())
+    if not s or not m or not any(m.groups()) or (s.upper().endswith("T")):
+        raise ValueError(f"{text!r} is not a duration (try 90m, 1h30m, 45s, 1d or PT1H30M)")
+    weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
+    value = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if value <= timedelta(0):
+        raise ValueError(f"{text!r} must be longer than zero")
+    return value
+
+
+def format_duration(value: timedelta) -> str:
+    """The short form parse_duration reads back: 1d2h30m."""
+    total = int(value.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            parts.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(parts) or "0s"
+
+
+class Status(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    TENTATIVE = "tentative"
+    CANCELLED = "cancelled"
+
+
+class Role(enum.StrEnum):
+    CHAIR = "chair"
+    REQUIRED = "required"
+    OPTIONAL = "optional"
+    NON_PARTICIPANT = "non-participant"
+
+    @property
+    def ical(self) -> str:
+        return {
+            "chair": "CHAIR",
+            "required": "REQ-PARTICIPANT",
+            "optional": "OPT-PARTICIPANT",
+            "non-participant": "NON-PARTICIPANT",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Attendee:
+    name: str
+    email: str
+    timezone: ZoneInfo
+    language: str = "en"
+    city: str | None = None
+    role: Role = Role.REQUIRED
+    reminders: tuple[timedelta, ...] | None = None  # None: the meeting's
+
+    @property
+    def person(self) -> Person:
+        return Person(self.name, self.email)
+
+
+ExDate = date | datetime
+
+
+@dataclass(frozen=True)
+class Meeting:
+    """One meeting (a single event or a recurring series) as the config describes it."""
+
+    uid: str
+    title: str
+    start: datetime  # aware, in ``timezone``
+    end: datetime  # aware, in ``timezone``
+    timezone: ZoneInfo
+    organizer: Person
+    calendar: str = "default"
+    description: str = ""
+    location: str = ""
+    video_url: str | None = None
+    city: str | None = None  # the organizer's city, used to label the meeting's own zone
+    recurrence: str | None = None  # an RFC 5545 RRULE value, without "RRULE:"
+    exdates: tuple[datetime, ...] = ()  # aware, in ``timezone``
+    status: Status = Status.CONFIRMED
+    attendees: tuple[Attendee, ...] = ()
+    reminders: tuple[timedelta, ...] = ()
+    source: str = field(default="", compare=False)  # path:line of the config it came from
+
+    def __post_init__(self) -> None:
+        for name in ("start", "end"):
+            value = getattr(self, name)
+            if value.tzinfo is None:
+                raise ValueError(f"{name} must be an aware datetime")
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status is Status.CANCELLED
+
+    def reminders_for(self, attendee: Attendee) -> tuple[timedelta, ...]:
+        return self.reminders if attendee.reminders is None else attendee.reminders
+
+    # -- recurrence ---------------------------------------------------------
+
+    def occurrences(self, after: datetime, before: datetime) -> Iterator[datetime]:
+        """Starts (aware, in the meeting's zone) of occurrences with ``after <= start < before``.
+
+        Recurrences are expanded in wall time, so a 10:00 meeting stays at 10:00 local
+        time across daylight-saving changes of its own zone.
+        """
+        if after.tzinfo is None or before.tzinfo is None:
+            raise ValueError("occurrence bounds must be aware datetimes")
+        if not self.recurrence:
+            if after <= self.start < before:
+                yield self.start
+            return
+        excluded = set(self.exdates)
+        lo = max(after.astimezone(self.timezone) - self.duration, self.start)
+        for start in self.rule().xafter(lo, inc=True):  # type: ignore[attr-defined]
+            if start >= before:
+                return
+            if start >= after and start not in excluded:
+                yield start
+
+    def rule(self) -> rrule.rrule:
+        """The recurrence rule, expanded in the meeting's wall time (UNTIL is UTC, as RFC 5545 asks)."""
+        if not self.recurrence:
+            raise ValueError(f"{self.uid} does not recur")
+        return rrule.rrulestr(self.recurrence, dtstart=self.start)  # type: ignore[return-value]
+
+    def last_end(self) -> datetime | None:
+        """End of the last occurrence, or None for a series without an end."""
+        if not self.recurrence:
+            return self.end
+        rule = self.rule()
+        if not (rule._count or rule._until):  # type: ignore[attr-defined]
+            return None
+        last = None
+        for last in rule:  # noqa: B007 - bounded by COUNT/UNTIL
+            pass
+        return None if last is None else last + self.duration
+
+    # -- zones and identity -------------------------------------------------
+
+    def zones(self) -> list[tuple[str, ZoneInfo]]:
+        """(label, zone) for every zone involved: the meeting's first, then attendees' in order.
+
+        A label is the participants' city names in that zone (``Daegu``), or the
+        zone's own city (``Seoul``) when nobody named one.
+        """
+        cities: dict[str, list[str]] = {self.timezone.key: []}
+        zones: dict[str, ZoneInfo] = {self.timezone.key: self.timezone}
+        if self.city:
+            cities[self.timezone.key].append(self.city)
+        for a in self.attendees:
+            zones.setdefault(a.timezone.key, a.timezone)
+            names = cities.setdefault(a.timezone.key, [])
+            if a.city and a.city not in names:
+                names.append(a.city)
+        return [(" / ".join(cities[k]) or zone_city(zones[k]), zones[k]) for k in zones]
+
+    def to_data(self) -> dict[str, Any]:
+        """A JSON-able, canonical form (what the database stores)."""
+        return {
+            "uid": self.uid,
+            "calendar": self.calendar,
+            "title": self.title,
+            "description": self.description,
+            "location": self.location,
+            "video_url": self.video_url,
+            "city": self.city,
+            "organizer": {"name": self.organizer.name, "email": self.organizer.email},
+            "timezone": self.timezone.key,
+            "start": self.start.replace(tzinfo=None).isoformat(),
+            "end": self.end.replace(tzinfo=None).isoformat(),
+            "recurrence": self.recurrence,
+            "exdates": [e.replace(tzinfo=None).isoformat() for e in self.exdates],
+            "status": self.status.value,
+            "reminders": [int(r.total_seconds()) for r in self.reminders],
+            "attendees": [
+                {
+                    "name": a.name,
+                    "email": a.email,
+                    "timezone": a.timezone.key,
+                    "language": a.language,
+                    "city": a.city,
+                    "role": a.role.value,
+                    "reminders": None
+                    if a.reminders is None
+                    else [int(r.total_seconds()) for r in a.reminders],
+                }
+                for a in self.attendees
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], source: str = "") -> Meeting:
+        tz = ZoneInfo(data["timezone"])
+
+        def wall(s: str) -> datetime:
+            return datetime.fromisoformat(s).replace(tzinfo=tz)
+
+        def offsets(v: Sequence[int]) -> tuple[timedelta, ...]:
+            return tuple(timedelta(seconds=s) for s in v)
+
+        return cls(
+            uid=data["uid"],
+            calendar=data["calendar"],
+            title=data["title"],
+            description=data["description"],
+            location=data["location"],
+            video_url=data["video_url"],
+            city=data.get("city"),
+            organizer=Person(**data["organizer"]),
+            timezone=tz,
+            start=wall(data["start"]),
+            end=wall(data["end"]),
+            recurrence=data["recurrence"],
+            exdates=tuple(wall(e) for e in data["exdates"]),
+            status=Status(data["status"]),
+            reminders=offsets(data["reminders"]),
+            attendees=tuple(
+                Attendee(
+                    name=a["name"],
+                    email=a["email"],
+                    timezone=ZoneInfo(a["timezone"]),
+                    language=a["language"],
+                    city=a.get("city"),
+                    role=Role(a.get("role", "required")),
+                    reminders=None if a["reminders"] is None else offsets(a["reminders"]),
+                )
+                for a in data["attendees"]
+            ),
+            source=source,
+        )
+
+    def content_hash(self) -> str:
+        """Changes exactly when anything a subscriber could see changes."""
+        blob = json.dumps(self.to_data(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def zone_city(zone: ZoneInfo) -> str:
+    """``Asia/Ho_Chi_Minh`` → ``Ho Chi Minh``."""
+    return zone.key.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def zone_abbreviation(moment: datetime) -> str:
+    """KST, CST, CEST…; a numeric tzdata abbreviation such as ``+07`` becomes ``UTC+7``."""
+    name = moment.tzname() or ""
+    if name.isalpha():
+        return name
+    offset = moment.utcoffset() or timedelta(0)
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    h, m = divmod(abs(minutes), 60)
+    return f"UTC{sign}{h}" + (f":{m:02d}" if m else "")
+
+
+@dataclass(frozen=True)
+class LocalTime:
+    label: str
+    moment: datetime  # aware, in the zone
+    other_day: bool  # the local date differs from the meeting's own
+
+    def short(self) -> str:
+        text = f"{self.label} {self.moment:%H:%M} {zone_abbreviation(self.moment)}"
+        return text + (f" ({self.moment:%a %d %b})" if self.other_day else "")
+
+
+def local_times(meeting: Meeting, start: datetime) -> list[LocalTime]:
+    """The start of one occurrence in every zone involved, the meeting's own first."""
+    home = start.astimezone(meeting.timezone).date()
+    out = []
+    for label, zone in meeting.zones():
+        local = start.astimezone(zone)
+        out.append(LocalTime(label, local, local.date() != home))
+    return out
+
+
+def utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime")
+    return moment.astimezone(UTC)

@@ -1,0 +1,145 @@
+"""Meetings in the database: the config-vs-rows diff and the queries the rest of the service needs.
+
+Every function takes the session of the caller's transaction: a use case decides
+where a transaction starts and ends, these only read and write rows.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..model import Meeting, Status
+from .tables import MeetingRow
+
+
+class ChangeKind(enum.StrEnum):
+    ADDED = "added"
+    UPDATED = "updated"  # content changed: SEQUENCE+1
+    REMOVED = "removed"  # its file is gone: kept as cancelled, SEQUENCE+1
+    RESTORED = "restored"  # came back after removal: SEQUENCE+1
+
+
+@dataclass(frozen=True)
+class StoredMeeting:
+    """A meeting with the versioning state that the database keeps for it."""
+
+    meeting: Meeting
+    sequence: int
+    created_at: datetime
+    last_modified: datetime
+    removed: bool
+
+    @property
+    def uid(self) -> str:
+        return self.meeting.uid
+
+    @property
+    def cache_key(self) -> tuple[str, int, datetime]:
+        return (self.meeting.uid, self.sequence, self.last_modified)
+
+
+@dataclass(frozen=True)
+class Change:
+    kind: ChangeKind
+    before: StoredMeeting | None
+    after: StoredMeeting
+
+
+def _stored(row: MeetingRow) -> StoredMeeting:
+    return StoredMeeting(
+        meeting=Meeting.from_data(row.data, source=row.source),
+        sequence=row.sequence,
+        created_at=row.created_at,
+        last_modified=row.last_modified,
+        removed=row.removed,
+    )
+
+
+def _bounds(meeting: Meeting) -> tuple[datetime, datetime | None]:
+    from ..model import utc
+
+    last = meeting.last_end()
+    return utc(meeting.start), None if last is None else utc(last)
+
+
+def _fill(row: MeetingRow, meeting: Meeting, digest: str) -> None:
+    row.calendar = meeting.calendar
+    row.data = meeting.to_data()
+    row.content_hash = digest
+    row.status = meeting.status.value
+    row.source = meeting.source
+    row.first_start, row.last_end = _bounds(meeting)
+
+
+def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) -> list[Change]:
+    """Make the rows say what the config says; return what changed.
+
+    Unchanged meetings are not written at all.  A meeting missing from the config
+    stays in the database as cancelled, so subscribers see a cancellation.
+    """
+    rows = {row.uid: row for row in session.scalars(select(MeetingRow))}
+    changes: list[Change] = []
+    seen: set[str] = set()
+    for meeting in meetings:
+        seen.add(meeting.uid)
+        digest = meeting.content_hash()
+        row = rows.get(meeting.uid)
+        if row is None:
+            row = MeetingRow(uid=meeting.uid, sequence=0, removed=False, created_at=now, last_modified=now)
+            _fill(row, meeting, digest)
+            session.add(row)
+            changes.append(Change(ChangeKind.ADDED, None, _stored(row)))
+            continue
+        if row.content_hash == digest and not row.removed:
+            if row.source != meeting.source:  # moved within its file: not a change subscribers see
+                row.source = meeting.source
+            continue
+        before = _stored(row)
+        kind = ChangeKind.RESTORED if row.removed else ChangeKind.UPDATED
+        _fill(row, meeting, digest)
+        row.sequence += 1
+        row.removed = False
+        row.last_modified = max(now, row.last_modified)
+        changes.append(Change(kind, before, _stored(row)))
+    for uid, row in rows.items():
+        if uid in seen or row.removed:
+            continue
+        before = _stored(row)
+        cancelled = Meeting.from_data({**row.data, "status": Status.CANCELLED.value}, source=row.source)
+        _fill(row, cancelled, cancelled.content_hash())
+        row.removed = True
+        row.sequence += 1
+        row.last_modified = max(now, row.last_modified)
+        changes.append(Change(ChangeKind.REMOVED, before, _stored(row)))
+    session.flush()
+    return changes
+
+
+def all_meetings(session: Session, calendar: str | None = None) -> list[StoredMeeting]:
+    query = select(MeetingRow).order_by(MeetingRow.first_start, MeetingRow.uid)
+    if calendar is not None:
+        query = query.where(MeetingRow.calendar == calendar)
+    return [_stored(row) for row in session.scalars(query)]
+
+
+def get_meeting(session: Session, uid: str) -> StoredMeeting | None:
+    row = session.scalar(select(MeetingRow).where(MeetingRow.uid == uid))
+    return None if row is None else _stored(row)
+
+
+def find_uid(session: Session, key: str) -> Sequence[str]:
+    """UIDs matching ``key`` exactly, or as the part before ``@``."""
+    exact = session.scalars(select(MeetingRow.uid).where(MeetingRow.uid == key)).all()
+    if exact:
+        return exact
+    return session.scalars(select(MeetingRow.uid).where(MeetingRow.uid.like(f"{key}@%"))).all()
+
+
+def calendars(session: Session) -> list[str]:
+    return list(session.scalars(select(MeetingRow.calendar).distinct().order_by(MeetingRow.calendar)))
