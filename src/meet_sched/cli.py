@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-
+from typing import Any
 
 from . import __version__
 from .agenda import render_agenda, zone_columns
@@ -117,6 +117,19 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("serve")
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the service: watch config/, deliver email, serve feeds; stops on SIGINT/SIGTERM."""
+    import asyncio
+
+    from .service import Service
+
+    s = site(args)
+    components: list[Any] = []
+    asyncio.run(Service(s, components).run())
+    return 0
+
+
 @command("db")
 def cmd_db(args: argparse.Namespace) -> int:
     s = site(args)
@@ -159,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("agenda", parents=[common], help="upcoming meetings, with a column per time zone")
     p.add_argument("--days", type=int, default=30, help="how far ahead (default 30)")
     p.add_argument("--tz", type=_zone, action="append", metavar="ZONE", help="a zone column (repeatable)")
+    sub.add_parser("serve", parents=[common], help="run the service (sync on change, email, HTTP feeds)")
     p = sub.add_parser("db", parents=[common], help="database schema")
     p.add_argument("db_command", choices=["upgrade", "current"])
     return parser
@@ -171,7 +185,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    for noisy in ("alembic", "apscheduler"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return COMMANDS[args.command](args)
     except MeetSchedError as exc:
@@ -183,7 +198,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
-
 
 
 if __name__ == "__main__":

@@ -173,11 +173,13 @@ class IcsRenderer:
         cal.pop("UID", None)  # Calendar.new() invents a random one; the same input must give the same bytes
         if method == "PUBLISH":
             cal.add("x-published-ttl", vDuration(self.settings.spec.calendar.refresh_interval))
-        body = cal.to_ical()
+        body: bytes = cal.to_ical()
         assert body.endswith(END_CALENDAR)
         return body[: -len(END_CALENDAR)]
 
-    def _assemble(self, method: str, title: str | None, items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]]) -> bytes:
+    def _assemble(
+        self, method: str, title: str | None, items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]]
+    ) -> bytes:
         parts = [self._header(method, title)]
         for tzid, (first, last) in sorted(_period(s.meeting for s, _ in items).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
@@ -207,4 +209,3 @@ class IcsRenderer:
 def _find(meeting: Meeting, email: str) -> Attendee | None:
     email = email.lower()
     return next((a for a in meeting.attendees if a.email.lower() == email), None)
-

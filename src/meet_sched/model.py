@@ -20,9 +20,7 @@ from dateutil import rrule
 
 DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _SHORT_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_ISO_DURATION = re.compile(
-    r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$"
-)
+_ISO_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -155,7 +153,7 @@ class Meeting:
             return
         excluded = set(self.exdates)
         lo = max(after.astimezone(self.timezone) - self.duration, self.start)
-        for start in self.rule().xafter(lo, inc=True):  # type: ignore[attr-defined]
+        for start in self.rule().xafter(lo, inc=True):
             if start >= before:
                 return
             if start >= after and start not in excluded:
@@ -224,9 +222,7 @@ class Meeting:
                     "language": a.language,
                     "city": a.city,
                     "role": a.role.value,
-                    "reminders": None
-                    if a.reminders is None
-                    else [int(r.total_seconds()) for r in a.reminders],
+                    "reminders": None if a.reminders is None else [int(r.total_seconds()) for r in a.reminders],
                 }
                 for a in self.attendees
             ],

@@ -102,7 +102,9 @@ class Site:
         with self.db.transaction() as session:
             uids = find_uid(session, key)
             if len(uids) != 1:
-                hint = "`meet-sched agenda` lists meetings; give the full UID" if uids else "run `meet-sched sync` first?"
+                hint = (
+                    "`meet-sched agenda` lists meetings; give the full UID" if uids else "run `meet-sched sync` first?"
+                )
                 raise NotFoundError("meeting", key, hint)
             found = get_meeting(session, uids[0])
             assert found is not None
@@ -166,4 +168,3 @@ def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:
         Path(tmp).unlink(missing_ok=True)
         raise
     return True
-

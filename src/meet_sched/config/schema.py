@@ -14,6 +14,7 @@ from functools import cache
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
+from icalendar.prop import vRecur
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from ..model import parse_duration
@@ -105,6 +106,7 @@ def check_wall_time(value: Any) -> datetime | date:
         except ValueError:
             raise ValueError(f"{value!r} is not an ISO 8601 date-time such as 2021-04-14T10:00") from None
         return parsed
+    assert isinstance(parsed, datetime)
     if parsed.tzinfo is not None:
         raise ValueError("give the local wall time without a UTC offset; the zone comes from 'timezone'")
     if len(value.strip()) == 10:  # 2021-04-14: a whole day
@@ -112,7 +114,23 @@ def check_wall_time(value: Any) -> datetime | date:
     return parsed
 
 
+def check_rrule(value: Any) -> str:
+    """The syntax of an RRULE; what it means for the start is checked with the whole meeting."""
+    text = check_line(value)
+    body = text[6:] if text.upper().startswith("RRULE:") else text
+    try:
+        recur = vRecur.from_ical(body)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{text!r} is not an RFC 5545 RRULE ({exc})") from None
+    if "FREQ" not in recur:
+        raise ValueError(f"{text!r} has no FREQ (e.g. FREQ=WEEKLY;BYDAY=TH)")
+    if "COUNT" in recur and "UNTIL" in recur:
+        raise ValueError("give COUNT or UNTIL, not both (RFC 5545 section 3.3.10)")
+    return body
+
+
 Zone = Annotated[str, BeforeValidator(check_zone)]
+RRule = Annotated[str, BeforeValidator(check_rrule)]
 Email = Annotated[str, BeforeValidator(check_email)]
 Line = Annotated[str, BeforeValidator(check_line)]
 Text = Annotated[str, BeforeValidator(check_text)]
@@ -159,7 +177,7 @@ class MeetingSpec(Strict):
     timezone: Zone
     duration: Duration | None = None
     end: WallTime | None = None
-    recurrence: Line | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
+    recurrence: RRule | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
     exdates: list[WallTime] = Field(default_factory=list)
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
     attendees: list[AttendeeSpec] = Field(default_factory=list)
@@ -217,9 +235,9 @@ class ServerSection(Strict):
 
 
 class SettingsSpec(Strict):
-    calendar: CalendarSection = Field(default_factory=CalendarSection)  # type: ignore[arg-type]
-    database: DatabaseSection = Field(default_factory=DatabaseSection)  # type: ignore[arg-type]
-    reminders: RemindersSection = Field(default_factory=RemindersSection)  # type: ignore[arg-type]
+    calendar: CalendarSection = Field(default_factory=CalendarSection)
+    database: DatabaseSection = Field(default_factory=DatabaseSection)
+    reminders: RemindersSection = Field(default_factory=RemindersSection)
     smtp: SmtpSection | None = None
-    invitations: InvitationsSection = Field(default_factory=InvitationsSection)  # type: ignore[arg-type]
-    server: ServerSection = Field(default_factory=ServerSection)  # type: ignore[arg-type]
+    invitations: InvitationsSection = Field(default_factory=InvitationsSection)
+    server: ServerSection = Field(default_factory=ServerSection)

@@ -69,9 +69,7 @@ for _ch in list(_Loader.yaml_implicit_resolvers):
         for tag, rx in _Loader.yaml_implicit_resolvers[_ch]
         if not (tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float") and ":" in rx.pattern)
     ]
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789")
-)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?(?:0|[1-9][0-9_]*)$"), list("-+0123456789"))
 _Loader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
     re.compile(r"^[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?$"),
@@ -165,7 +163,7 @@ def read_source(path: Path, shown: str, problems: list[Problem]) -> Source | Non
             return None
         return Source(shown, data, _toml_lines(text))
     try:
-        node = yaml.compose(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        node = yaml.compose(text, Loader=_Loader)
         data = yaml.load(text, Loader=_Loader)  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)

@@ -25,7 +25,7 @@ def safe_url(url: str) -> str:
     """The URL without its password, fit for logs and messages."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - an unparsable URL is shown as "<invalid>" rather than leaked
+    except Exception:
         return "<invalid database URL>"
 
 

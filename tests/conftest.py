@@ -1,0 +1,115 @@
+"""Shared fixtures: throw-away sites, real SQLite files and real PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+REPO = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("MEET_SCHED_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+class SiteDir:
+    """A site folder in tmp_path, with helpers to write config files."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        (root / "config" / "meetings").mkdir(parents=True)
+        self.settings("")
+
+    def settings(self, body: str) -> Path:
+        path = self.root / "config" / "meet-sched.toml"
+        base = textwrap.dedent(
+            """
+            [calendar]
+            name = "Test"
+            domain = "test.example"
+            organizer = { name = "Office", email = "office@test.example" }
+            """
+        )
+        path.write_text(base + textwrap.dedent(body), encoding="utf-8")
+        return path
+
+    def meeting(self, name: str, body: str) -> Path:
+        path = self.root / "config" / "meetings" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, check: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the real `meet-sched` command on this site."""
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEET_SCHED_")}
+        full_env.update(env or {})
+        result = subprocess.run(
+            [sys.executable, "-m", "meet_sched", *args, "--root", str(self.root)],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            timeout=120,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(f"meet-sched {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+
+@pytest.fixture
+def site_dir(tmp_path: Path) -> SiteDir:
+    return SiteDir(tmp_path / "site")
+
+
+@pytest.fixture
+def sample_site(tmp_path: Path) -> SiteDir:
+    """A copy of the repository's own sample site."""
+    root = tmp_path / "sample"
+    root.mkdir()
+    shutil.copytree(REPO / "config", root / "config")
+    site = SiteDir.__new__(SiteDir)
+    site.root = root
+    return site
+
+
+def _pg_available() -> bool:
+    try:
+        with create_engine(PG_ADMIN_URL).connect() as conn:
+            conn.execute(text("select 1"))
+        return True
+    except Exception:
+        return False
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
+        pytest.skip("PostgreSQL is not running")
+    name = f"meet_sched_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The same test against a real SQLite file and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("pg_url"))
