@@ -26,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import meeting_files
 from .errors import ConfigError, MeetSchedError
+from .metrics import Metrics
 from .site import Site, SyncReport
 
 log = logging.getLogger("meet_sched.service")
@@ -70,6 +71,7 @@ class Service:
         self.components = list(components)
         self.watch_interval = watch_interval
         self.health = Health()
+        self.metrics = Metrics()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._listeners: list[Listener] = []
         self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
@@ -117,6 +119,7 @@ class Service:
             except ConfigError as exc:
                 self._fingerprint = fingerprint  # do not re-report the same broken files every tick
                 self.health.sync_errors += 1
+                self.metrics.sync_errors.inc()
                 self.health.last_sync_error = str(exc)
                 log.error("event=sync-rejected problems=%d", len(exc.problems))
                 for problem in exc.problems:
@@ -124,6 +127,7 @@ class Service:
                 return None
             except MeetSchedError as exc:
                 self.health.sync_errors += 1
+                self.metrics.sync_errors.inc()
                 self.health.last_sync_error = str(exc)
                 log.error("event=sync-failed error=%s", exc)
                 return None

@@ -55,3 +55,14 @@ class MeetingRow(Base):
     last_end: Mapped[datetime | None]  # None: a series without an end
     created_at: Mapped[datetime]
     last_modified: Mapped[datetime]
+
+
+class FeedToken(Base):
+    """The secret of one attendee's personal feed: only its SHA-256 is kept."""
+
+    __tablename__ = "feed_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the token
+    created_at: Mapped[datetime]
