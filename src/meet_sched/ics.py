@@ -21,8 +21,7 @@ from icalendar.prop import vDuration, vRecur
 
 from . import __version__
 from .config import Settings
-from .model import Attendee, Meeting, Status, local_times
-from .store.meetings import StoredMeeting
+from .model import Attendee, Meeting, Status, StoredMeeting, local_times
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
 OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules this far ahead

@@ -275,6 +275,25 @@ class Meeting:
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class StoredMeeting:
+    """A meeting with the versioning state the database keeps for it (RFC 5545 SEQUENCE, LAST-MODIFIED)."""
+
+    meeting: Meeting
+    sequence: int
+    created_at: datetime  # UTC
+    last_modified: datetime  # UTC; also the DTSTAMP of everything rendered from this version
+    removed: bool  # its config file is gone; kept as cancelled
+
+    @property
+    def uid(self) -> str:
+        return self.meeting.uid
+
+    @property
+    def cache_key(self) -> tuple[str, int, datetime]:
+        return (self.meeting.uid, self.sequence, self.last_modified)
+
+
 def zone_city(zone: ZoneInfo) -> str:
     """``Asia/Ho_Chi_Minh`` → ``Ho Chi Minh``."""
     return zone.key.rsplit("/", 1)[-1].replace("_", " ")

@@ -16,9 +16,9 @@ from pathlib import Path
 from .config import Config, Settings, load_config, load_settings
 from .errors import NotFoundError
 from .ics import IcsRenderer
-from .model import Meeting, utc
+from .model import Meeting, StoredMeeting, utc
 from .store.db import Database
-from .store.meetings import Change, ChangeKind, StoredMeeting, all_meetings, find_uid, get_meeting, sync_meetings
+from .store.meetings import Change, ChangeKind, all_meetings, find_uid, get_meeting, sync_meetings
 
 Progress = Callable[[Iterable[Path]], Iterable[Path]]
 

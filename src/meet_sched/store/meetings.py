@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..model import Meeting, Status
+from ..model import Meeting, Status, StoredMeeting
 from .tables import MeetingRow
 
 
@@ -23,25 +23,6 @@ class ChangeKind(enum.StrEnum):
     UPDATED = "updated"  # content changed: SEQUENCE+1
     REMOVED = "removed"  # its file is gone: kept as cancelled, SEQUENCE+1
     RESTORED = "restored"  # came back after removal: SEQUENCE+1
-
-
-@dataclass(frozen=True)
-class StoredMeeting:
-    """A meeting with the versioning state that the database keeps for it."""
-
-    meeting: Meeting
-    sequence: int
-    created_at: datetime
-    last_modified: datetime
-    removed: bool
-
-    @property
-    def uid(self) -> str:
-        return self.meeting.uid
-
-    @property
-    def cache_key(self) -> tuple[str, int, datetime]:
-        return (self.meeting.uid, self.sequence, self.last_modified)
 
 
 @dataclass(frozen=True)
@@ -138,7 +119,7 @@ def find_uid(session: Session, key: str) -> Sequence[str]:
     exact = session.scalars(select(MeetingRow.uid).where(MeetingRow.uid == key)).all()
     if exact:
         return exact
-    return session.scalars(select(MeetingRow.uid).where(MeetingRow.uid.like(f"{key}@%"))).all()
+    return session.scalars(select(MeetingRow.uid).where(MeetingRow.uid.startswith(f"{key}@", autoescape=True))).all()
 
 
 def calendars(session: Session) -> list[str]:
