@@ -88,7 +88,7 @@ class Site:
     def sync(self, now: datetime, config: Config | None = None, progress: Progress | None = None) -> SyncReport:
         """Apply the config to the database in one transaction (raises ConfigError, changing nothing)."""
         config = config or self.load(progress)
-        with self.db.transaction() as session:
+        with self.db.transaction(lock="meet-sched sync") as session:
             changes = sync_meetings(session, config.meetings, utc(now))
         return SyncReport(changes, len(config.meetings), config.files)
 

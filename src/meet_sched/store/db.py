@@ -11,7 +11,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -36,6 +36,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.close()
+    # Let SQLAlchemy, not the driver, say when a transaction begins (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    """BEGIN IMMEDIATE for writers: the write lock is taken up front, so two processes queue
+    on busy_timeout instead of failing with "database is locked" when a reader upgrades."""
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("write") else "BEGIN")
 
 
 class Database:
@@ -61,17 +69,27 @@ class Database:
             raise DatabaseError(safe_url(url), str(exc).splitlines()[0]) from None
         if parsed.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._writers = sessionmaker(self.engine.execution_options(write=True), expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """One unit of work: committed when the block ends, rolled back if it raises."""
+    def transaction(self, *, write: bool = False, lock: str | None = None) -> Iterator[Session]:
+        """One unit of work: committed when the block ends, rolled back if it raises.
+
+        ``write=True`` takes SQLite's write lock at BEGIN (BEGIN IMMEDIATE).  ``lock`` names a
+        lock held until the end of the transaction by every process sharing the database
+        (a PostgreSQL advisory lock; on SQLite the write lock already serializes writers).
+        """
+        sessions = self._writers if (write or lock is not None) else self._sessions
         try:
-            with self._sessions.begin() as session:
+            with sessions.begin() as session:
+                if lock is not None and self.dialect == "postgresql":
+                    session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": lock})
                 yield session
         except OperationalError as exc:
             raise DatabaseError(safe_url(self.url), _reason(exc)) from None
