@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from .agenda import render_agenda, zone_columns
+from .config import load_config
 from .config.schema import check_zone
 from .errors import MeetSchedError
 from .site import Site
@@ -49,11 +50,15 @@ def progress(files: Iterable[Path]) -> Iterator[Path]:
         print(file=sys.stderr)
 
 
-def site(args: argparse.Namespace) -> Site:
+def site_root(args: argparse.Namespace) -> Path:
     root = Path(args.root)
     if not root.is_dir():
         raise MeetSchedError(f"--root {root}: no such folder")
-    return Site(root)
+    return root.resolve()
+
+
+def site(args: argparse.Namespace) -> Site:
+    return Site(site_root(args))
 
 
 # -- commands -------------------------------------------------------------------
@@ -61,7 +66,8 @@ def site(args: argparse.Namespace) -> Site:
 
 @command("validate")
 def cmd_validate(args: argparse.Namespace) -> int:
-    config = site(args).load(progress)
+    # Not through Site(): a problem in the settings must not hide the problems of the meeting files.
+    config = load_config(site_root(args), progress=progress)
     print(f"ok: {len(config.meetings)} meetings in {config.files} files")
     return 0
 

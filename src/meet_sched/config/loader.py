@@ -199,8 +199,8 @@ def load_config(
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
     settings = _read_settings(root, env, problems)
-    if settings is None:
-        raise ConfigError(problems)
+    if settings is None:  # still read every meeting file, so that all problems are listed at once
+        settings = Settings(root=root, spec=SettingsSpec(), database_url="")
     files = meeting_files(settings)
     meetings: list[Meeting] = []
     seen: dict[str, str] = {}
@@ -390,19 +390,24 @@ def _check_rrule(text: str, start: datetime, zone: ZoneInfo, bad: Callable[[str]
             until = until.replace(tzinfo=zone)
         recur["UNTIL"] = [until.astimezone(UTC)]
         canonical = vRecur(recur).to_ical().decode()  # type: ignore[no-untyped-call]
+    interval = recur.get("INTERVAL", [1])[0]
+    if not isinstance(interval, int) or interval < 1:
+        # dateutil repeats the first occurrence forever with INTERVAL=0
+        bad(f"{text!r}: INTERVAL must be a whole number of 1 or more")
+        return None
     try:
         rule = rrule.rrulestr(canonical, dtstart=start.replace(tzinfo=zone))
         first = rule.after(start.replace(tzinfo=zone), inc=True)
-    except (ValueError, TypeError) as exc:
+        if first is None:
+            bad(f"{text!r} has no occurrence at or after the start")
+            return None
+        for i, naive in enumerate(rule):
+            if i >= 500:
+                break
+            if (why := _wall_problem(naive.replace(tzinfo=None), zone)) is not None:
+                bad(f"an occurrence falls on a daylight-saving change: {why}")
+                return None
+    except (ValueError, TypeError, OverflowError) as exc:
         bad(f"{text!r} is not a valid RRULE ({exc})")
         return None
-    if first is None:
-        bad(f"{text!r} has no occurrence at or after the start")
-        return None
-    for i, naive in enumerate(rule):
-        if i >= 500:
-            break
-        if (why := _wall_problem(naive.replace(tzinfo=None), zone)) is not None:
-            bad(f"an occurrence falls on a daylight-saving change: {why}")
-            return None
     return canonical
