@@ -11,8 +11,10 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DatabaseError as SQLDatabaseError
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,7 +93,9 @@ class Database:
                 if lock is not None and self.dialect == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": lock})
                 yield session
-        except OperationalError as exc:
+        except SQLDatabaseError as exc:
+            if not _unusable(exc):
+                raise
             raise DatabaseError(safe_url(self.url), _reason(exc)) from None
 
     # -- migrations -------------------------------------------------------------
@@ -108,7 +112,9 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 return MigrationContext.configure(conn).get_current_revision()
-        except OperationalError as exc:
+        except SQLDatabaseError as exc:
+            if not _unusable(exc):
+                raise
             raise DatabaseError(safe_url(self.url), _reason(exc)) from None
 
     def upgrade(self, revision: str = "head") -> None:
@@ -118,8 +124,14 @@ class Database:
             with self.engine.begin() as conn:
                 cfg.attributes["connection"] = conn
                 command.upgrade(cfg, revision)
-        except OperationalError as exc:
+        except SQLDatabaseError as exc:
+            if not _unusable(exc):
+                raise
             raise DatabaseError(safe_url(self.url), _reason(exc)) from None
+        except CommandError as exc:  # e.g. a schema revision written by a newer meet-sched
+            raise DatabaseError(
+                safe_url(self.url), f"{exc}; this meet-sched knows schema revisions up to {self.head()}"
+            ) from None
 
     def ensure_schema(self) -> None:
         if self.current() != self.head():
@@ -129,6 +141,14 @@ class Database:
         self.engine.dispose()
 
 
-def _reason(exc: OperationalError) -> str:
+def _unusable(exc: SQLDatabaseError) -> bool:
+    """The database cannot be used at all (unreachable, locked, not a database file): the user's to fix.
+
+    Constraint violations and SQL errors are not: they stay exceptions for the code to handle.
+    """
+    return isinstance(exc, OperationalError) or type(exc) is SQLDatabaseError
+
+
+def _reason(exc: SQLDatabaseError) -> str:
     text = str(exc.orig) if exc.orig is not None else str(exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
