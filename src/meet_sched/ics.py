@@ -17,14 +17,32 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Conference, Event, Timezone, vCalAddress
-from icalendar.prop import vDuration, vRecur
+from icalendar.prop import vDuration, vRecur, vText
 
 from . import __version__
 from .config import Settings
 from .model import Attendee, Meeting, Status, StoredMeeting, local_times
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
-OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules this far ahead
+OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules at least this far ahead…
+OPEN_SERIES_UNTIL = Timezone.DEFAULT_LAST_DATE  # …and at least until this date, wherever it started
+
+
+class Text(vText):
+    """A TEXT value written exactly as given (RFC 5545 section 3.3.11).
+
+    icalendar reads the two characters ``\\N`` in a Python string as a line break, so a
+    description mentioning ``C:\\New`` would lose its backslash; this escapes the backslash
+    first, then ``;``, ``,`` and line breaks (CR LF and a lone CR become ``\\n``, the only
+    line break TEXT knows).
+    """
+
+    __slots__ = ()
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\r\n", "\n").replace("\r", "\n")
+        escaped = text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
+        return escaped.encode("utf-8")
 
 
 def prodid(settings: Settings) -> str:
@@ -57,10 +75,10 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = ()) -> E
     """One VEVENT for one meeting (a whole series, if it recurs)."""
     m = stored.meeting
     event = Event.new(
-        uid=m.uid,
-        summary=m.title,
-        description=event_description(m),
-        location=m.location or None,
+        uid=Text(m.uid),
+        summary=Text(m.title),
+        description=Text(event_description(m)),
+        location=Text(m.location) if m.location else None,
         url=m.video_url,
         start=m.start,
         end=m.end,
@@ -90,7 +108,7 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = ()) -> E
             event.add("exdate", list(m.exdates))
     for offset in alarms:
         alarm = Alarm.new_display(
-            description=f"{m.title} ({_human(offset)})",
+            description=Text(f"{m.title} ({_human(offset)})"),
             trigger=-offset,
             uid=f"{m.uid}#alarm-{int(offset.total_seconds())}",
         )
@@ -113,9 +131,11 @@ def _period(meetings: Iterable[Meeting]) -> dict[str, tuple[date, date]]:
     for m in meetings:
         first = m.start.date() - timedelta(days=1)
         last_end = m.last_end()
-        last = (last_end.date() if last_end else m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS)) + timedelta(
-            days=1
-        )
+        if last_end is None:  # an open series: its current occurrences need the rules too, years after its start
+            last_end_date = max(m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS), OPEN_SERIES_UNTIL)
+        else:
+            last_end_date = last_end.date()
+        last = last_end_date + timedelta(days=1)
         key = m.timezone.key
         lo, hi = spans.get(key, (first, last))
         spans[key] = (min(lo, first), max(hi, last))
@@ -166,7 +186,7 @@ class IcsRenderer:
             prodid=prodid(self.settings),
             method=method,
             calscale="GREGORIAN",
-            name=title,
+            name=None if title is None else Text(title),
             refresh_interval=self.settings.spec.calendar.refresh_interval if method == "PUBLISH" else None,
         )
         cal.pop("UID", None)  # Calendar.new() invents a random one; the same input must give the same bytes
