@@ -21,6 +21,21 @@ from dateutil import rrule
 DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
 _SHORT_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _ISO_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# RFC 5545 CONTROL characters (line breaks and HTAB aside): no calendar can carry them.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What a URI or an address may not contain when it is written verbatim into a content line.
+_UNSAFE_VERBATIM = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
+CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+def _check_text(what: str, value: str | None) -> None:
+    if value and _CONTROL.search(value):
+        raise ValueError(f"{what} contains a control character")
+
+
+def _check_verbatim(what: str, value: str | None) -> None:
+    if value is not None and (not value or _UNSAFE_VERBATIM.search(value)):
+        raise ValueError(f"{what} {value!r} is empty or contains spaces, line breaks, quotes or <>")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -77,6 +92,10 @@ class Person:
     name: str
     email: str
 
+    def __post_init__(self) -> None:
+        _check_text("name", self.name)
+        _check_verbatim("email", self.email)
+
 
 @dataclass(frozen=True)
 class Attendee:
@@ -87,6 +106,11 @@ class Attendee:
     city: str | None = None
     role: Role = Role.REQUIRED
     reminders: tuple[timedelta, ...] | None = None  # None: the meeting's
+
+    def __post_init__(self) -> None:
+        for what in ("name", "city"):
+            _check_text(what, getattr(self, what))
+        _check_verbatim("email", self.email)
 
     @property
     def person(self) -> Person:
@@ -125,6 +149,13 @@ class Meeting:
                 raise ValueError(f"{name} must be an aware datetime")
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        # The config refuses all of these with a message; this keeps a Meeting built in code
+        # from writing a calendar no client can read (or a file outside calendars/).
+        for what in ("uid", "title", "description", "location", "city"):
+            _check_text(what, getattr(self, what))
+        _check_verbatim("video_url", self.video_url)
+        if not CALENDAR_NAME.match(self.calendar):
+            raise ValueError(f"calendar {self.calendar!r} must be lower-case letters, digits, - and _")
 
     @property
     def duration(self) -> timedelta:
