@@ -13,10 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
+
 from .config import Config, Settings, load_config, load_settings
 from .errors import NotFoundError
 from .ics import IcsRenderer
-from .model import Meeting, StoredMeeting, utc
+from .model import Meeting, Person, StoredMeeting, utc
+from .store import feeds as feed_tokens
 from .store.db import Database
 from .store.meetings import Change, ChangeKind, all_meetings, find_uid, get_meeting, sync_meetings
 
@@ -57,6 +60,33 @@ class Occurrence:
     @property
     def end(self) -> datetime:
         return self.start + self.meeting.duration
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A rendered calendar and the newest change among the meetings it holds."""
+
+    body: bytes
+    last_modified: datetime | None  # None: it holds no meetings
+
+
+@dataclass(frozen=True)
+class FeedLink:
+    """One attendee's personal feed; ``token`` only when it was issued just now (it is stored hashed)."""
+
+    person: Person
+    issued_at: datetime | None
+    token: str | None = None
+    url: str | None = None
+
+    @property
+    def webcal(self) -> str | None:
+        return webcal_url(self.url) if self.url else None
+
+
+def webcal_url(url: str) -> str:
+    """The same feed for "subscribe" buttons: ``webcal://`` opens the calendar app."""
+    return "webcal://" + url.split("://", 1)[1]
 
 
 class Site:
@@ -147,6 +177,104 @@ class Site:
 
     def invitation(self, key: str) -> bytes:
         return self.renderer.invitation(self.meeting(key))
+
+    # -- feeds over HTTP ----------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        server = self.settings.spec.server
+        return (server.base_url or f"http://{server.listen}").rstrip("/")
+
+    @property
+    def public_calendars(self) -> list[str]:
+        return list(self.settings.spec.server.public_calendars)
+
+    def calendar_url(self, name: str, base_url: str | None = None) -> str:
+        return f"{base_url or self.base_url}/calendars/{name}.ics"
+
+    def personal_feed_url(self, token: str, base_url: str | None = None) -> str:
+        return f"{base_url or self.base_url}/feeds/{token}.ics"
+
+    def public_feed(self, name: str) -> Feed | None:
+        """A calendar listed in ``[server] public_calendars`` (empty until it has meetings), else None."""
+        if name not in self.settings.spec.server.public_calendars:
+            return None
+        stored = self.meetings(name)
+        return Feed(self.renderer.feed(self.calendar_title(name), stored), _newest(stored))
+
+    def personal_feed(self, email: str) -> Feed:
+        """The meetings ``email`` is invited to, in every calendar, with that attendee's own reminders."""
+        key = email.lower()
+        stored = [s for s in self.meetings() if any(a.email.lower() == key for a in s.meeting.attendees)]
+        person = next(
+            (p for p in self.attendees() if p.email.lower() == key),
+            Person("", email),
+        )
+        title = f"{self.settings.spec.calendar.name} · {person.name or person.email}"
+        return Feed(self.renderer.personal_feed(title, email, stored), _newest(stored))
+
+    def feed_owner(self, token: str) -> str | None:
+        """Whose personal feed ``token`` opens, or None (malformed, unknown or revoked)."""
+        if not feed_tokens.plausible(token):
+            return None
+        with self.db.transaction() as session:
+            return feed_tokens.email_for(session, token)
+
+    def attendees(self) -> list[Person]:
+        """Everyone invited to a current meeting, once each (by email, case-insensitively)."""
+        found: dict[str, Person] = {}
+        for stored in self.meetings():
+            if stored.removed:
+                continue
+            for a in stored.meeting.attendees:
+                known = found.get(a.email.lower())
+                if known is None or (not known.name and a.name):
+                    found[a.email.lower()] = Person(a.name, a.email)
+        return sorted(found.values(), key=lambda p: p.email.lower())
+
+    def feed_links(self, now: datetime) -> list[FeedLink]:
+        """Every attendee's personal feed; attendees without a token get one now (shown this once)."""
+        people = self.attendees()
+        links: list[FeedLink] = []
+        with self.db.transaction() as session:
+            issued = feed_tokens.issued(session)
+            for person in people:
+                key = person.email.lower()
+                if key in issued:
+                    links.append(FeedLink(person, issued[key]))
+                else:
+                    token = feed_tokens.issue(session, key, utc(now))
+                    links.append(FeedLink(person, utc(now), token, self.personal_feed_url(token)))
+        return links
+
+    def rotate_feed_token(self, email: str, now: datetime) -> FeedLink:
+        """A new token for ``email``; the old URL stops working at once."""
+        person = self._attendee(email)
+        with self.db.transaction() as session:
+            token = feed_tokens.issue(session, person.email, utc(now))
+        return FeedLink(person, utc(now), token, self.personal_feed_url(token))
+
+    def revoke_feed_token(self, email: str) -> None:
+        with self.db.transaction() as session:
+            if not feed_tokens.revoke(session, email):
+                raise NotFoundError("personal feed for", email, "`meet-sched feeds list` shows who has one")
+
+    def _attendee(self, email: str) -> Person:
+        person = next((p for p in self.attendees() if p.email.lower() == email.strip().lower()), None)
+        if person is None:
+            raise NotFoundError(
+                "attendee", email, "personal feeds are for attendees of current meetings; see `meet-sched feeds list`"
+            )
+        return person
+
+    def database_ok(self) -> None:
+        """Raise DatabaseError unless the database answers a trivial query."""
+        with self.db.transaction() as session:
+            session.execute(select(1))
+
+
+def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:
+    return max((s.last_modified for s in stored), default=None)
 
 
 def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:

@@ -1,0 +1,69 @@
+"""Personal feed tokens: only the SHA-256 of a token is stored, never the token.
+
+A token is a bearer secret in a URL (``/feeds/<token>.ics``), so it must be unguessable
+(:func:`new_token` gives 256 random bits) and must not be recoverable from the database.
+Every function takes the session of the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from .tables import FeedToken
+
+TOKEN_BYTES = 32  # 256 bits; secrets.token_urlsafe gives 43 characters of [A-Za-z0-9_-]
+TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22,128}$")  # ≥ 128 bits; anything else cannot be one of ours
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def plausible(token: str) -> bool:
+    """Could ``token`` have been issued here?  (Checked before any database work.)"""
+    return bool(TOKEN_SHAPE.match(token))
+
+
+def email_for(session: Session, token: str) -> str | None:
+    """The email whose token this is, or None.
+
+    The row is found by the token's hash, so the index compares hashes, not the secret;
+    the final comparison is constant-time all the same.
+    """
+    digest = token_hash(token)
+    row = session.scalar(select(FeedToken).where(FeedToken.token_hash == digest))
+    if row is None or not hmac.compare_digest(row.token_hash, digest):
+        return None
+    return row.email
+
+
+def issued(session: Session) -> dict[str, datetime]:
+    """email (lower-case) → when its current token was issued."""
+    return {row.email: row.created_at for row in session.scalars(select(FeedToken))}
+
+
+def issue(session: Session, email: str, now: datetime) -> str:
+    """Give ``email`` a new token, replacing (and so revoking) any previous one; returns the token."""
+    key = email.lower()
+    token = new_token()
+    session.execute(delete(FeedToken).where(FeedToken.email == key))
+    session.add(FeedToken(email=key, token_hash=token_hash(token), created_at=now))
+    session.flush()
+    return token
+
+
+def revoke(session: Session, email: str) -> bool:
+    """Forget ``email``'s token; True if there was one."""
+    result = session.execute(delete(FeedToken).where(FeedToken.email == email.lower()))
+    return bool(getattr(result, "rowcount", 0))
