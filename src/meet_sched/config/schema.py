@@ -129,7 +129,18 @@ def check_rrule(value: Any) -> str:
     return body
 
 
+def check_hours(value: Any) -> str:
+    """``09:00-18:00``: local working hours."""
+    if not isinstance(value, str):
+        raise ValueError("must be a span of hours such as 09:00-18:00")
+    from ..workhours import WorkingHours
+
+    WorkingHours.parse(value)
+    return value.strip()
+
+
 Zone = Annotated[str, BeforeValidator(check_zone)]
+Hours = Annotated[str, BeforeValidator(check_hours)]
 RRule = Annotated[str, BeforeValidator(check_rrule)]
 Email = Annotated[str, BeforeValidator(check_email)]
 Line = Annotated[str, BeforeValidator(check_line)]
@@ -232,6 +243,12 @@ class ServerSection(Strict):
     listen: Annotated[str, Field(pattern=r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")] = "127.0.0.1:8080"
     base_url: Url | None = Field(None, description="Public base of links; default http://<listen>.")
     public_calendars: list[str] = Field(default_factory=list, description="Served without a token.")
+    working_hours: Hours = Field("09:00-18:00", description="Local working hours, drawn on the agenda page.")
+    working_hours_by_zone: dict[Zone, Hours] = Field(
+        default_factory=dict, description='Other hours for some zones, e.g. { "Asia/Ho_Chi_Minh" = "08:00-17:00" }.'
+    )
+    holidays: bool = Field(True, description="Mark weekends and public holidays (country from the zone) on the page.")
+    agenda_days: Annotated[int, Field(ge=1, le=366)] = Field(60, description="How many days ahead the page lists.")
 
 
 class SettingsSpec(Strict):
