@@ -26,6 +26,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What a URI or an address may not contain when it is written verbatim into a content line.
 _UNSAFE_VERBATIM = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
 CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+UID_MAX_LENGTH = 255  # the width of the database columns that hold a UID
 
 
 def _check_text(what: str, value: str | None) -> None:

@@ -22,7 +22,7 @@ from icalendar.prop import vRecur
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem
-from ..model import Attendee, Meeting, Person, Role, Status
+from ..model import UID_MAX_LENGTH, Attendee, Meeting, Person, Role, Status
 from .schema import MeetingSpec, SettingsSpec
 from .sources import KeyPath, Source, read_source
 
@@ -348,6 +348,9 @@ def _build(
     uid = spec.uid or default_uid(source.path, loc, settings.spec.calendar.domain)
     if "@" not in uid:
         uid = f"{uid}@{settings.spec.calendar.domain}"
+    if len(uid) > UID_MAX_LENGTH:
+        bad("uid", f"the UID is {len(uid)} characters long, at most {UID_MAX_LENGTH} fit (give a shorter 'uid')")
+        return None
     organizer = Person(spec.organizer.name, spec.organizer.email) if spec.organizer else settings.organizer
     return Meeting(
         uid=uid,
