@@ -372,6 +372,15 @@ BROKEN: list[tuple[str, str, list[str]]] = [
     ),
     ("empty.yaml", "", ["config/meetings/empty.yaml: the file is empty"]),
     (
+        # Longer than the database column: SQLite would take it, PostgreSQL would fail mid-sync.
+        "long-uid.yaml",
+        "uid: " + "x" * 245 + "\n" + GOOD_YAML,
+        [
+            "config/meetings/long-uid.yaml:1: uid: the UID is 258 characters long, at most 255 fit "
+            "(give a shorter 'uid')"
+        ],
+    ),
+    (
         "not-a-mapping.yaml",
         """\
         - title: Call
