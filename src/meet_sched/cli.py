@@ -129,11 +129,54 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from .service import Service
+    from .web import WebServer
 
     s = site(args)
-    components: list[Any] = []
+    components: list[Any] = [WebServer(s)]
     asyncio.run(Service(s, components).run())
     return 0
+
+
+@command("feeds")
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Subscription URLs: public calendars, and each attendee's personal feed."""
+    s = site(args)
+    if args.feeds_command == "rotate":
+        link = s.rotate_feed_token(args.email, now())
+        print(f"new personal feed for {_who(link.person)}; the old URL no longer works:")
+        print(f"  {link.url}\n  {link.webcal}")
+        return 0
+    if args.feeds_command == "revoke":
+        s.revoke_feed_token(args.email)
+        print(f"revoked the personal feed of {args.email}; `meet-sched feeds rotate` issues a new one")
+        return 0
+    from .site import webcal_url
+
+    print("Public calendars (no token needed):")
+    for name in s.public_calendars:
+        url = s.calendar_url(name)
+        print(f"  {name}\n    {url}\n    {webcal_url(url)}")
+    if not s.public_calendars:
+        print("  none ([server] public_calendars in config/meet-sched.toml)")
+    links = s.feed_links(now())
+    print("\nPersonal feeds (an attendee's meetings in every calendar, with their own reminders):")
+    for link in links:
+        if link.token:
+            print(f"  {_who(link.person)}: new; send these to them, they are shown only now")
+            print(f"    {link.url}\n    {link.webcal}")
+        else:
+            issued = f"{link.issued_at:%Y-%m-%d %H:%M} UTC" if link.issued_at else "earlier"
+            print(
+                f"  {_who(link.person)}: issued {issued}; only a hash is kept, "
+                f"`meet-sched feeds rotate {link.person.email}` makes a new URL"
+            )
+    if not links:
+        print("  none yet (no attendees; run `meet-sched sync` first?)")
+    return 0
+
+
+def _who(person: Any) -> str:
+    return f"{person.name} <{person.email}>" if person.name else str(person.email)
 
 
 @command("db")
@@ -179,6 +222,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=int, default=30, help="how far ahead (default 30)")
     p.add_argument("--tz", type=_zone, action="append", metavar="ZONE", help="a zone column (repeatable)")
     sub.add_parser("serve", parents=[common], help="run the service (sync on change, email, HTTP feeds)")
+    p = sub.add_parser("feeds", help="subscription URLs of public and personal feeds")
+    feeds = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
+    feeds.add_parser(
+        "list", parents=[common], help="print every feed's URLs; issue personal feeds to attendees without one"
+    )
+    r = feeds.add_parser("rotate", parents=[common], help="issue a new personal feed URL; the old one stops working")
+    r.add_argument("email", help="the attendee's email address")
+    r = feeds.add_parser("revoke", parents=[common], help="stop an attendee's personal feed")
+    r.add_argument("email", help="the attendee's email address")
     p = sub.add_parser("db", parents=[common], help="database schema")
     p.add_argument("db_command", choices=["upgrade", "current"])
     return parser

@@ -1,0 +1,276 @@
+"""The Starlette application: feeds, personal feeds, the agenda page, /healthz and /metrics.
+
+Only wiring: every answer comes from a :class:`~meet_sched.site.Site` use case, rendered
+once per change (:mod:`.feeds`, :mod:`.page`).  Anything a client can get wrong ends in
+a short plain-text 4xx; an unknown token, a private calendar and a missing one give the
+very same 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..errors import MeetSchedError
+from ..metrics import Metrics
+from ..site import Feed, Site
+from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
+from .page import PageRenderer
+
+log = logging.getLogger("meet_sched.web")
+
+CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # the config's rule for `calendar:`
+MAX_TARGET = 2048  # bytes of path + query; longer is 414
+ICS = "text/calendar; charset=utf-8"
+Clock = Callable[[], datetime]
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (
+        b"content-security-policy",
+        b"default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; "
+        b"frame-ancestors 'none'",
+    ),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+]
+
+
+class HealthSource(Protocol):
+    """What the running service tells /healthz (``meet_sched.service.Service`` is one)."""
+
+    @property
+    def running(self) -> bool: ...
+
+    @property
+    def health(self) -> Any: ...
+
+
+@dataclass
+class Web:
+    """Everything the handlers need."""
+
+    site: Site
+    clock: Clock
+    metrics: Metrics
+    service: HealthSource
+    base_url: str
+    feeds: FeedCache
+    page: PageRenderer
+
+    def invalidate(self) -> None:
+        self.feeds.invalidate()
+        self.page.invalidate()
+
+    async def warm(self) -> None:
+        """Render the public feeds now, so that the first subscriber after a change does not wait."""
+        try:
+            for name in self.site.public_calendars:
+                await self.feeds.get(("calendar", name))
+        except MeetSchedError as exc:  # the request that needs it will try again
+            log.warning("event=warm-failed error=%s", exc)
+
+
+def render_feed(site: Site) -> Callable[[FeedKey], Feed | None]:
+    def render(key: FeedKey) -> Feed | None:
+        kind, value = key
+        return site.public_feed(value) if kind == "calendar" else site.personal_feed(value)
+
+    return render
+
+
+# -- answers ---------------------------------------------------------------------
+
+
+def plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(text + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+def not_found() -> Response:
+    """The one 404 of this server: the same bytes and headers whatever was not found."""
+    return plain(404, "Not Found")
+
+
+def feed_response(request: Request, rep: Representation, *, max_age: int, private: bool, filename: str) -> Response:
+    gz = accepts_gzip(request.headers.get("accept-encoding"))
+    headers = {
+        "etag": rep.etag_gzip if gz else rep.etag,
+        "last-modified": rep.last_modified_http,
+        "cache-control": f"{'private' if private else 'public'}, max-age={max_age}",
+        "vary": "Accept-Encoding",
+    }
+    if private:
+        headers["x-robots-tag"] = "noindex, nofollow"
+    if rep.not_modified(request.headers):
+        return Response(status_code=304, headers=headers)
+    headers["content-disposition"] = f'inline; filename="{filename}"'
+    if gz:
+        headers["content-encoding"] = "gzip"
+    return Response(rep.gzipped if gz else rep.body, status_code=200, media_type=ICS, headers=headers)
+
+
+def _ics_name(request: Request) -> str | None:
+    file = str(request.path_params["file"])
+    return file[:-4] if file.endswith(".ics") else None
+
+
+def create_app(web: Web) -> Starlette:
+    max_age = int(web.site.settings.spec.calendar.refresh_interval.total_seconds())
+
+    def count(code: int) -> None:
+        web.metrics.feed_requests.labels(code=str(code)).inc()
+
+    async def calendar(request: Request) -> Response:
+        name = _ics_name(request)
+        if name is None or not CALENDAR_NAME.match(name) or name not in web.site.public_calendars:
+            count(404)
+            return not_found()
+        rep = await web.feeds.get(("calendar", name))
+        if rep is None:
+            count(404)
+            return not_found()
+        response = feed_response(request, rep, max_age=max_age, private=False, filename=f"{name}.ics")
+        count(response.status_code)
+        return response
+
+    async def personal(request: Request) -> Response:
+        token = _ics_name(request)
+        email = None if token is None else await asyncio.to_thread(web.site.feed_owner, token)
+        if email is None:
+            count(404)
+            return not_found()
+        rep = await web.feeds.get(("person", email))
+        if rep is None:
+            count(404)
+            return not_found()
+        response = feed_response(request, rep, max_age=max_age, private=True, filename="meetings.ics")
+        count(response.status_code)
+        return response
+
+    async def page(request: Request) -> Response:
+        html = await web.page.get()
+        return HTMLResponse(html, headers={"cache-control": "no-cache"})
+
+    async def healthz(request: Request) -> Response:
+        health = web.service.health
+        problems = []
+        try:
+            await asyncio.wait_for(asyncio.to_thread(web.site.database_ok), timeout=5)
+            database = "ok"
+        except (MeetSchedError, TimeoutError) as exc:
+            database = str(exc) or "no answer within 5 s"
+            problems.append("database")
+        running = web.service.running
+        if not running:
+            problems.append("scheduler")
+        body = {
+            "status": "unhealthy" if problems else "ok",
+            "problems": problems,
+            "database": database,
+            "scheduler": "running" if running else "stopped",
+            "started_at": _iso(health.started_at),
+            "last_sync_at": _iso(health.last_sync_at),
+            "last_sync_error": health.last_sync_error,
+            "sync_errors": health.sync_errors,
+            "last_dispatch_at": _iso(health.last_dispatch_at),
+        }
+        return Response(
+            json.dumps(body, ensure_ascii=False, indent=1) + "\n",
+            status_code=503 if problems else 200,
+            media_type="application/json",
+            headers={"cache-control": "no-store"},
+        )
+
+    async def metrics(request: Request) -> Response:
+        return Response(web.metrics.render(), media_type=CONTENT_TYPE_LATEST, headers={"cache-control": "no-store"})
+
+    async def robots(request: Request) -> Response:
+        return plain(200, "User-agent: *\nDisallow: /feeds/\nDisallow: /metrics\nDisallow: /healthz")
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        if exc.status_code == 404:
+            return not_found()
+        if exc.status_code == 405:
+            return plain(405, "Method Not Allowed", {"allow": "GET, HEAD"})
+        return plain(exc.status_code, exc.detail if exc.status_code < 500 else "Internal Server Error")
+
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.error("event=request-failed path=%s error=%s", request.url.path[:200], type(exc).__name__, exc_info=exc)
+        return plain(500, "Internal Server Error")
+
+    routes = [
+        Route("/", page, methods=["GET"]),
+        Route("/calendars/{file}", calendar, methods=["GET"]),
+        Route("/feeds/{file}", personal, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/robots.txt", robots, methods=["GET"]),
+        Mount("/static", app=StaticFiles(packages=[("meet_sched.web", "static")]), name="static"),
+    ]
+    app = Starlette(
+        routes=routes,
+        exception_handlers={HTTPException: http_error, Exception: server_error},
+    )
+    return app
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+class Guard:
+    """Outermost ASGI layer: refuses overlong targets and bodies, and adds security headers to every answer."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+            return
+        raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
+        if len(raw_path) + len(scope.get("query_string", b"")) > MAX_TARGET:
+            await self._send_plain(send, 414, b"URI Too Long")
+            return
+        if scope["method"] not in ("GET", "HEAD"):
+            await self._send_plain(send, 405, b"Method Not Allowed", [(b"allow", b"GET, HEAD")])
+            return
+
+        async def secured(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, secured)
+
+    @staticmethod
+    async def _send_plain(send: Send, status: int, text: bytes, extra: Sequence[tuple[bytes, bytes]] = ()) -> None:
+        body = text + b"\n"
+        headers = [
+            (b"content-type", b"text/plain; charset=utf-8"),
+            (b"content-length", str(len(body)).encode()),
+            *extra,
+            *SECURITY_HEADERS,
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

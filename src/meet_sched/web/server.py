@@ -1,0 +1,119 @@
+"""The web server component: uvicorn running the Starlette app inside the service's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from ..errors import MeetSchedError
+from ..site import Site, SyncReport
+from .app import Guard, Web, create_app, render_feed
+from .feeds import FeedCache
+from .page import PageRenderer
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+log = logging.getLogger("meet_sched.web")
+
+
+def parse_listen(listen: str) -> tuple[str, int]:
+    """``127.0.0.1:8080`` or ``[::1]:8080`` → (host, port)."""
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]"), int(port)
+
+
+def bind(listen: str) -> socket.socket:
+    host, port = parse_listen(listen)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        sock = socket.socket(family, kind, proto)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(1024)
+        sock.setblocking(False)
+    except OSError as exc:
+        raise ListenError(listen, exc.strerror or str(exc)) from None
+    return sock
+
+
+class ListenError(MeetSchedError):
+    def __init__(self, listen: str, reason: str) -> None:
+        self.listen, self.reason = listen, reason
+        self.hint = "set another address in [server] listen of config/meet-sched.toml"
+        super().__init__(f"cannot listen on {listen}: {reason}")
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class WebServer:
+    """A service component (``start(service)`` / ``stop()``)."""
+
+    def __init__(self, site: Site) -> None:
+        self.site = site
+        self.web: Web | None = None
+        self._server: uvicorn.Server | None = None
+        self._socket: socket.socket | None = None
+        self._loop_task: asyncio.Task[None] | None = None
+        self._warm_task: asyncio.Task[None] | None = None
+
+    async def start(self, service: Service) -> None:
+        sock = bind(self.site.settings.spec.server.listen)
+        self._socket = sock
+        url = url_of(sock)
+        base_url = (self.site.settings.spec.server.base_url or url).rstrip("/")
+        self.web = web = Web(
+            site=self.site,
+            clock=service.clock,
+            metrics=service.metrics,
+            service=service,
+            base_url=base_url,
+            feeds=FeedCache(render_feed(self.site), service.clock),
+            page=PageRenderer(self.site, service.clock, base_url),
+        )
+        service.on_refresh(self._refreshed)
+        config = uvicorn.Config(
+            Guard(create_app(web)),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=5,
+            h11_max_incomplete_event_size=16 * 1024,
+        )
+        config.load()
+        server = uvicorn.Server(config)
+        server.lifespan = config.lifespan_class(config)
+        await server.startup(sockets=[sock])
+        self._server = server
+        self._loop_task = asyncio.create_task(server.main_loop(), name="web-server")
+        self._warm_task = asyncio.create_task(web.warm(), name="web-warm")
+        log.info("event=listening url=%s base_url=%s", url, base_url)
+
+    async def _refreshed(self, report: SyncReport) -> None:
+        if not report.changes or self.web is None:
+            return
+        self.web.invalidate()
+        self._warm_task = asyncio.create_task(self.web.warm(), name="web-warm")
+
+    async def stop(self) -> None:
+        server = self._server
+        if server is None:
+            return
+        server.should_exit = True
+        if self._loop_task is not None:
+            await self._loop_task
+        await server.shutdown(sockets=[self._socket] if self._socket else None)
+        if self._warm_task is not None and not self._warm_task.done():
+            self._warm_task.cancel()
+        self._server = None
+        log.info("event=web-stopped")

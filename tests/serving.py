@@ -1,0 +1,94 @@
+"""A real `meet-sched serve` process for tests: started on a free loopback port, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+LISTENING = re.compile(r"event=listening url=(http://\S+)")
+T = TypeVar("T")
+
+
+class Served:
+    """`meet-sched serve --root ROOT` with the address it listens on."""
+
+    def __init__(self, root: Path, env: dict[str, str] | None = None, timeout: float = 30) -> None:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEET_SCHED_")}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "meet_sched", "serve", "--root", str(root)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=full_env,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        self.url = self.wait_for_log(LISTENING, timeout).group(1)
+        # identity unless a test asks for gzip, so that lengths and ETags are those of the plain body
+        self.client = httpx.Client(base_url=self.url, timeout=30, headers={"Accept-Encoding": "identity"})
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def wait_for_log(self, pattern: re.Pattern[str], timeout: float = 30) -> re.Match[str]:
+        """Block until the server logs a line matching ``pattern`` (or fail with its log)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"no log line matching {pattern.pattern!r} within {timeout}s:\n{self.log}")
+            try:
+                line = self._queue.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise AssertionError(f"serve exited ({self.proc.wait()}) before {pattern.pattern!r}:\n{self.log}")
+            found = pattern.search(line)
+            if found:
+                return found
+
+    @property
+    def log(self) -> str:
+        return "".join(self.lines)
+
+    def stop(self) -> int:
+        self.client.close()
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            code = self.proc.wait(timeout=20)
+        finally:
+            if self.proc.poll() is None:
+                self.proc.kill()
+        self._reader.join(timeout=5)
+        return code
+
+
+def poll(fetch: Callable[[], T], done: Callable[[T], bool], timeout: float = 15, every: float = 0.1) -> T:
+    """Call ``fetch`` until ``done(result)``; fail with the last result after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = fetch()
+        if done(result):
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still not there after {timeout}s: {result!r}")
+        time.sleep(every)
