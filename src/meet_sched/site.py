@@ -22,6 +22,11 @@ from .model import Meeting, Person, StoredMeeting, utc
 from .store import feeds as feed_tokens
 from .store.db import Database
 from .store.meetings import Change, ChangeKind, all_meetings, find_uid, get_meeting, sync_meetings
+from .store.outbox import Entry as OutboxEntry
+from .store.outbox import PlanPolicy, PlanReport, plan_outbox
+from .store.outbox import Status as OutboxStatus
+from .store.outbox import counts as outbox_counts
+from .store.outbox import entries as outbox_entries
 
 Progress = Callable[[Iterable[Path]], Iterable[Path]]
 
@@ -31,6 +36,7 @@ class SyncReport:
     changes: list[Change]
     meetings: int
     files: int
+    outbox: PlanReport = field(default_factory=PlanReport)  # emails planned or dropped in the same transaction
 
     def count(self, kind: ChangeKind) -> int:
         return sum(1 for c in self.changes if c.kind is kind)
@@ -120,7 +126,18 @@ class Site:
         config = config or self.load(progress)
         with self.db.transaction(lock="meet-sched sync") as session:
             changes = sync_meetings(session, config.meetings, utc(now))
-        return SyncReport(changes, len(config.meetings), config.files)
+            outbox = plan_outbox(session, all_meetings(session), utc(now), plan_policy(config.settings))
+        return SyncReport(changes, len(config.meetings), config.files, outbox)
+
+    def plan(self, now: datetime) -> PlanReport:
+        """Roll the reminder horizon forward (and re-check invitations) without reading config/."""
+        with self.db.transaction(lock="meet-sched sync") as session:
+            return plan_outbox(session, all_meetings(session), utc(now), plan_policy(self.settings))
+
+    def outbox(self, status: OutboxStatus | None = None, limit: int = 50) -> tuple[list[OutboxEntry], dict[str, int]]:
+        """Outbox rows for people (unfinished soonest first, then the latest finished) and counts by status."""
+        with self.db.transaction() as session:
+            return outbox_entries(session, status, limit), outbox_counts(session)
 
     # -- reading ----------------------------------------------------------------
 
@@ -275,6 +292,11 @@ class Site:
 
 def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:
     return max((s.last_modified for s in stored), default=None)
+
+
+def plan_policy(settings: Settings) -> PlanPolicy:
+    spec = settings.spec
+    return PlanPolicy(horizon=spec.reminders.horizon, invitations=spec.invitations.enabled)
 
 
 def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:

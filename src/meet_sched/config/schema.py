@@ -6,6 +6,7 @@ turns their errors into :class:`~meet_sched.errors.Problem` lines with file and 
 
 from __future__ import annotations
 
+import email.policy
 import re
 import zoneinfo
 from datetime import date, datetime, time, timedelta
@@ -88,6 +89,17 @@ def check_url(value: Any) -> str:
     return text
 
 
+def check_sender(value: Any) -> str:
+    """``Name <address>`` or a bare address: exactly one mailbox, fit for a From header."""
+    text = check_line(value)
+    header = email.policy.default.header_factory("from", text)
+    addresses = getattr(header, "addresses", ())
+    if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
+        raise ValueError(f"{text!r} is not one sender such as \"Daegu International Relations <intl@example.org>\"")
+    check_email(addresses[0].addr_spec)
+    return text
+
+
 def check_wall_time(value: Any) -> datetime | date:
     """A local wall time without an offset: the zone comes from ``timezone``."""
     if isinstance(value, datetime):
@@ -147,6 +159,7 @@ Line = Annotated[str, BeforeValidator(check_line)]
 Text = Annotated[str, BeforeValidator(check_text)]
 Duration = Annotated[timedelta, BeforeValidator(check_duration)]
 Url = Annotated[str, BeforeValidator(check_url)]
+Sender = Annotated[str, BeforeValidator(check_sender)]
 WallTime = Annotated[datetime | date, BeforeValidator(check_wall_time)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
 
@@ -230,9 +243,28 @@ class SmtpSection(Strict):
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: Line | None = Field(None, description="The password comes only from env MEET_SCHED_SMTP_PASSWORD.")
-    sender: Line = Field(description='From header, e.g. "Daegu International Relations <intl@example.org>".')
+    sender: Sender = Field(description='From header, e.g. "Daegu International Relations <intl@example.org>".')
     max_connections: Annotated[int, Field(ge=1, le=64)] = 4
     timeout: Duration = Field(timedelta(seconds=30), description="Per-command timeout.")
+    ca_file: Line | None = Field(
+        None, description="PEM file of extra CA certificates to trust (a private CA); relative to the site."
+    )
+
+
+class DeliverySection(Strict):
+    maildir: Line = Field(
+        "var/mail", description="Without [smtp], every message is delivered into this Maildir (relative to the site)."
+    )
+    retry_base: Duration = Field(
+        timedelta(seconds=30), description="Wait after a first temporary failure; doubles each time, with jitter."
+    )
+    retry_max: Duration = Field(timedelta(hours=1), description="Longest wait between two attempts.")
+    give_up_after: Duration = Field(
+        timedelta(days=2), description="An invitation still failing this long after it was due is marked failed."
+    )
+    lease: Duration = Field(
+        timedelta(minutes=2), description="How long a claimed message is reserved for the process sending it."
+    )
 
 
 class InvitationsSection(Strict):
@@ -256,5 +288,6 @@ class SettingsSpec(Strict):
     database: DatabaseSection = Field(default_factory=DatabaseSection)
     reminders: RemindersSection = Field(default_factory=RemindersSection)
     smtp: SmtpSection | None = None
+    delivery: DeliverySection = Field(default_factory=DeliverySection)
     invitations: InvitationsSection = Field(default_factory=InvitationsSection)
     server: ServerSection = Field(default_factory=ServerSection)

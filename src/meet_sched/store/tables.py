@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, Integer, String, Text, TypeDecorator
+from sqlalchemy import JSON, DateTime, Dialect, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -66,3 +66,38 @@ class FeedToken(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)  # lower-cased
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the token
     created_at: Mapped[datetime]
+
+
+class OutboxRow(Base):
+    """One email the service will send (or has sent): written before it is sent, kept as history after.
+
+    ``key`` names the message (kind, meeting, recipient, occurrence or SEQUENCE): planning the
+    same message twice is impossible by constraint, and the Message-ID is derived from it.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("key", name="uq_outbox_key"),
+        Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_meeting", "meeting_uid", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(700))
+    kind: Mapped[str] = mapped_column(String(16))  # request | cancel | reminder
+    meeting_uid: Mapped[str] = mapped_column(String(255))
+    recipient: Mapped[str] = mapped_column(String(320))  # lower-cased address
+    attendee: Mapped[dict[str, Any]]  # name, timezone, language, city as planned (a removed attendee's cancel)
+    sequence: Mapped[int] = mapped_column(Integer)  # the meeting's SEQUENCE when planned
+    version: Mapped[str | None] = mapped_column(String(64))  # invitations: hash of what they announce
+    occurrence: Mapped[datetime | None]  # reminders: the occurrence's start
+    offset_seconds: Mapped[int | None] = mapped_column(Integer)  # reminders: how long before the start
+    due_at: Mapped[datetime]  # when it should go out
+    not_before: Mapped[datetime]  # next attempt: due_at, later after a temporary failure
+    status: Mapped[str] = mapped_column(String(16))  # pending | sending | sent | failed | expired | skipped
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None]  # while sending: when the claim may be retaken
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(Text)  # the server's last answer, or why it was not sent
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]  # when it was sent, failed, expired or skipped

@@ -1,0 +1,703 @@
+"""The outbox: which emails to send, claimed with a lease, and what became of each.
+
+Planning is a reconciliation, not a reaction to events: from the meetings as they are now
+and the rows already there (sent ones are history), it works out which messages should
+exist and adds or drops *pending* rows to match.  So it can run after every sync and on
+a timer (the reminder horizon rolls forward), and a repeated run changes nothing.
+
+* **Invitations** (iMIP): each current attendee of an active meeting should have received
+  a REQUEST announcing the meeting as it is now (``version``, a hash of what an invitation
+  shows); someone whose last received message was a REQUEST, and who is no longer invited
+  (or the meeting is cancelled or removed), should receive a CANCEL.
+* **Reminders**: one per occurrence × attendee × offset, due at ``start - offset``, planned
+  when the due time enters the horizon.  A reminder already due when it would be planned
+  (a meeting added or moved at short notice) is not planned: the invitation or update
+  goes out at that moment anyway.
+
+Every function takes the caller's session; a use case decides where a transaction ends.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from ..model import Attendee, Meeting, Role, StoredMeeting, utc
+from .meetings import get_meeting
+from .tables import MeetingRow, OutboxRow
+
+
+class Kind(enum.StrEnum):
+    REQUEST = "request"  # iTIP REQUEST: the first invitation this recipient gets
+    UPDATE = "update"  # iTIP REQUEST to someone who received an earlier version
+    CANCEL = "cancel"  # iTIP CANCEL
+    REMINDER = "reminder"
+
+    @property
+    def itip_request(self) -> bool:
+        return self in (Kind.REQUEST, Kind.UPDATE)
+
+
+INVITATION_KINDS = (Kind.REQUEST.value, Kind.UPDATE.value, Kind.CANCEL.value)
+
+
+class Status(enum.StrEnum):
+    PENDING = "pending"  # waiting for not_before
+    SENDING = "sending"  # claimed by a process until lease_until
+    SENT = "sent"
+    FAILED = "failed"  # refused for good (5xx), or given up
+    EXPIRED = "expired"  # too late: the meeting had started (or ended)
+    SKIPPED = "skipped"  # a later reminder of the same occurrence was due too (after downtime)
+
+    @property
+    def finished(self) -> bool:
+        return self not in (Status.PENDING, Status.SENDING)
+
+
+@dataclass(frozen=True)
+class PlanPolicy:
+    horizon: timedelta  # reminders are planned this far ahead of their due time
+    invitations: bool = True
+
+
+@dataclass
+class PlanReport:
+    planned: Counter[str] = field(default_factory=Counter)  # by kind
+    dropped: int = 0  # pending messages no longer wanted
+
+    def summary(self) -> str:
+        if not self.planned and not self.dropped:
+            return "outbox: nothing new"
+        parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(self.planned.items())]
+        text = f"outbox: planned {', '.join(parts)}" if parts else "outbox: planned nothing"
+        return text + (f"; dropped {self.dropped} no longer wanted" if self.dropped else "")
+
+
+# -- identity ------------------------------------------------------------------
+
+
+def message_key(
+    kind: Kind | str,
+    uid: str,
+    recipient: str,
+    *,
+    sequence: int | None = None,
+    occurrence: datetime | None = None,
+    offset: timedelta | int | None = None,
+) -> str:
+    """The identity of one message; the unique constraint on it makes a duplicate impossible.
+
+    ``reminder/<occurrence UTC>/<offset>s/<recipient>/<uid>``, or ``<kind>/<SEQUENCE>/<recipient>/<uid>``
+    for invitations (request, update, cancel).
+    """
+    recipient = recipient.lower()
+    if kind == Kind.REMINDER:
+        if occurrence is None or offset is None:
+            raise ValueError("a reminder key needs its occurrence and offset")
+        seconds = int(offset.total_seconds()) if isinstance(offset, timedelta) else int(offset)
+        return f"reminder/{utc(occurrence):%Y%m%dT%H%M%SZ}/{seconds}s/{recipient}/{uid}"
+    if sequence is None:
+        raise ValueError("an invitation key needs the SEQUENCE it announces")
+    return f"{Kind(kind).value}/{sequence}/{recipient}/{uid}"
+
+
+def message_id(key: str, domain: str) -> str:
+    """``<…@domain>``: the same for every attempt at the same message (RFC 5322 section 3.6.4)."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    kind = key.split("/", 1)[0]
+    return f"<{kind}.{digest}@{domain}>"
+
+
+def invitation_version(meeting: Meeting) -> str:
+    """Changes exactly when what an invitation shows changes (not for reminders or the feed name)."""
+    data = meeting.to_data()
+    for key in ("calendar", "reminders"):
+        data.pop(key, None)
+    data["attendees"] = [{k: v for k, v in a.items() if k != "reminders"} for a in data["attendees"]]
+    blob = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def attendee_data(a: Attendee) -> dict[str, Any]:
+    return {"name": a.name, "email": a.email, "timezone": a.timezone.key, "language": a.language, "city": a.city}
+
+
+# -- planning --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Existing:
+    id: int
+    key: str
+    kind: str
+    recipient: str
+    status: str
+    version: str | None
+    attendee: dict[str, Any] | None = None  # invitations: who it was planned for
+
+
+def plan_outbox(session: Session, meetings: Sequence[StoredMeeting], now: datetime, policy: PlanPolicy) -> PlanReport:
+    """Make the pending rows say what ``meetings`` call for at ``now``; return what changed."""
+    now = utc(now)
+    report = PlanReport()
+    live = [s for s in meetings if not _ended(s.meeting, now)]
+    uids = [s.uid for s in live]
+    inserts: list[dict[str, Any]] = []
+    drop: list[int] = []
+
+    invitation_rows: dict[str, list[_Existing]] = {}
+    if policy.invitations:
+        for row in _rows(session, uids, OutboxRow.kind.in_(INVITATION_KINDS), attendee=True):
+            invitation_rows.setdefault(row.meeting_uid, []).append(_existing(row))
+    else:  # turned off: nothing pending of this kind goes out
+        drop.extend(
+            session.scalars(
+                select(OutboxRow.id).where(
+                    OutboxRow.kind.in_(INVITATION_KINDS), OutboxRow.status == Status.PENDING.value
+                )
+            )
+        )
+    reminder_rows: dict[str, list[_Existing]] = {}
+    for row in _rows(session, uids, and_(OutboxRow.kind == Kind.REMINDER.value, OutboxRow.occurrence > now)):
+        reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
+
+    for stored in live:
+        if policy.invitations:
+            _plan_invitations(stored, invitation_rows.get(stored.uid, []), now, inserts, drop)
+        _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy.horizon, inserts, drop)
+
+    if drop:
+        for chunk in _chunks(sorted(set(drop)), 500):
+            result = session.execute(
+                delete(OutboxRow).where(OutboxRow.id.in_(chunk), OutboxRow.status == Status.PENDING.value)
+            )
+            report.dropped += int(getattr(result, "rowcount", 0) or 0)
+    if inserts:
+        report.planned.update(_insert_new(session, inserts))
+    return report
+
+
+def _ended(meeting: Meeting, now: datetime) -> bool:
+    last = meeting.last_end()
+    return last is not None and utc(last) <= now
+
+
+def _rows(session: Session, uids: Sequence[str], where: Any, *, attendee: bool = False) -> Iterable[Any]:
+    columns = [
+        OutboxRow.id,
+        OutboxRow.key,
+        OutboxRow.kind,
+        OutboxRow.meeting_uid,
+        OutboxRow.recipient,
+        OutboxRow.status,
+        OutboxRow.version,
+    ]
+    if attendee:
+        columns.append(OutboxRow.attendee)
+    for chunk in _chunks(list(uids), 500):
+        yield from session.execute(select(*columns).where(where, OutboxRow.meeting_uid.in_(chunk)))
+
+
+def _existing(row: Row[Any]) -> _Existing:
+    attendee = row.attendee if "attendee" in row._fields else None
+    return _Existing(row.id, row.key, row.kind, row.recipient, row.status, row.version, attendee)
+
+
+def _plan_invitations(
+    stored: StoredMeeting, rows: list[_Existing], now: datetime, inserts: list[dict[str, Any]], drop: list[int]
+) -> None:
+    m = stored.meeting
+    active = not (stored.removed or m.cancelled)
+    invited = {a.email.lower(): a for a in m.attendees}
+    by_recipient: dict[str, list[_Existing]] = {}
+    for row in sorted(rows, key=lambda r: r.id):
+        by_recipient.setdefault(row.recipient, []).append(row)
+    version = invitation_version(m)
+    for recipient in sorted(set(invited) | set(by_recipient)):
+        history = by_recipient.get(recipient, [])
+        target: tuple[Kind, str] | None = None
+        received = _last(history, (Status.SENT, Status.SENDING))
+        holds_it = received is not None and Kind(received.kind).itip_request  # their calendar shows it
+        if active and recipient in invited:
+            last = _last(history, (Status.SENT, Status.SENDING, Status.FAILED))
+            if not (last and Kind(last.kind).itip_request and last.version == version):
+                kind = Kind.UPDATE if holds_it else Kind.REQUEST
+                target = (kind, message_key(kind, m.uid, recipient, sequence=stored.sequence))
+        elif holds_it:
+            target = (Kind.CANCEL, message_key(Kind.CANCEL, m.uid, recipient, sequence=stored.sequence))
+        for row in history:
+            if row.status == Status.PENDING and (target is None or row.key != target[1]):
+                drop.append(row.id)
+        if target is None or any(row.key == target[1] for row in history):
+            continue
+        kind, key = target
+        who = invited.get(recipient)
+        inserts.append(
+            _new_row(
+                key,
+                kind,
+                stored,
+                recipient,
+                attendee_data(who) if who else _previous_attendee(stored, recipient, history),
+                due=now,
+                now=now,
+                version=version if kind.itip_request else None,
+            )
+        )
+
+
+def _previous_attendee(stored: StoredMeeting, recipient: str, history: list[_Existing]) -> dict[str, Any]:
+    """Someone no longer invited: as they were when last invited (their language and zone)."""
+    for row in reversed(history):
+        if row.attendee:
+            return dict(row.attendee)
+    return {"name": "", "email": recipient, "timezone": stored.meeting.timezone.key, "language": "en", "city": None}
+
+
+def _last(history: list[_Existing], statuses: tuple[Status, ...]) -> _Existing | None:
+    wanted = {s.value for s in statuses}
+    return next((row for row in reversed(history) if row.status in wanted), None)
+
+
+def _plan_reminders(
+    stored: StoredMeeting,
+    rows: list[_Existing],
+    now: datetime,
+    horizon: timedelta,
+    inserts: list[dict[str, Any]],
+    drop: list[int],
+) -> None:
+    m = stored.meeting
+    wanted: dict[str, tuple[datetime, Attendee, timedelta]] = {}
+    if not (stored.removed or m.cancelled):
+        people = [a for a in m.attendees if a.role is not Role.NON_PARTICIPANT]
+        offsets = {a.email.lower(): m.reminders_for(a) for a in people}
+        longest = max((o for offs in offsets.values() for o in offs), default=timedelta(0))
+        for start in m.occurrences(now, now + horizon + longest):
+            if utc(start) <= now:
+                continue
+            for a in people:
+                for offset in offsets[a.email.lower()]:
+                    key = message_key(Kind.REMINDER, m.uid, a.email, occurrence=start, offset=offset)
+                    wanted[key] = (start, a, offset)
+    existing = {row.key for row in rows}
+    for row in rows:
+        if row.status == Status.PENDING and row.key not in wanted:
+            drop.append(row.id)
+    for key, (start, a, offset) in wanted.items():
+        due = utc(start) - offset
+        if key in existing or due < now or due > now + horizon:
+            continue
+        inserts.append(
+            _new_row(
+                key,
+                Kind.REMINDER,
+                stored,
+                a.email.lower(),
+                attendee_data(a),
+                due=due,
+                now=now,
+                occurrence=utc(start),
+                offset=offset,
+            )
+        )
+
+
+def _new_row(
+    key: str,
+    kind: Kind,
+    stored: StoredMeeting,
+    recipient: str,
+    attendee: dict[str, Any],
+    *,
+    due: datetime,
+    now: datetime,
+    version: str | None = None,
+    occurrence: datetime | None = None,
+    offset: timedelta | None = None,
+) -> dict[str, Any]:
+    return {
+        "key": key,
+        "kind": kind.value,
+        "meeting_uid": stored.uid,
+        "recipient": recipient,
+        "attendee": attendee,
+        "sequence": stored.sequence,
+        "version": version,
+        "occurrence": occurrence,
+        "offset_seconds": None if offset is None else int(offset.total_seconds()),
+        "due_at": due,
+        "not_before": due,
+        "status": Status.PENDING.value,
+        "attempts": 0,
+        "created_at": now,
+    }
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> Counter[str]:
+    """Insert, skipping keys another process planned meanwhile (ON CONFLICT DO NOTHING)."""
+    dialect = session.get_bind().dialect.name
+    table = cast(Table, OutboxRow.__table__)
+    counts: Counter[str] = Counter()
+    for chunk in _chunks(rows, 1000):
+        if dialect == "postgresql":
+            stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise RuntimeError(f"unsupported database {dialect}")
+        inserted = session.execute(stmt.returning(table.c.kind), chunk)
+        counts.update(kind for (kind,) in inserted)
+    return counts
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+# -- dispatching -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed message: what the dispatcher needs to render and send it."""
+
+    id: int
+    key: str
+    kind: Kind
+    meeting_uid: str
+    recipient: str
+    attendee: dict[str, Any]
+    occurrence: datetime | None
+    offset_seconds: int | None
+    due_at: datetime
+    attempts: int  # attempts before this one
+
+    @property
+    def offset(self) -> timedelta | None:
+        return None if self.offset_seconds is None else timedelta(seconds=self.offset_seconds)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one attempt at a claimed message."""
+
+    id: int
+    status: Status  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING for a retry
+    detail: str
+    at: datetime  # when it happened
+    retry_at: datetime | None = None  # PENDING: the next attempt
+    attempted: bool = True  # counts as an attempt (a released claim does not)
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A message finished by a bulk rule (expired, skipped), for the log."""
+
+    key: str
+    kind: str
+    recipient: str
+    status: Status
+    detail: str
+
+
+def _due(now: datetime) -> Any:
+    return or_(
+        and_(OutboxRow.status == Status.PENDING.value, OutboxRow.not_before <= now),
+        and_(OutboxRow.status == Status.SENDING.value, OutboxRow.lease_until <= now),
+    )
+
+
+def _claimable() -> Any:
+    return OutboxRow.status.in_((Status.PENDING.value, Status.SENDING.value))
+
+
+def retire_due(session: Session, now: datetime) -> list[Finished]:
+    """Before claiming: expire what is too late, skip reminders a later one supersedes.
+
+    * a reminder whose occurrence has started is ``expired`` (never sent late);
+    * an invitation whose meeting has ended is ``expired``;
+    * a due reminder is ``skipped`` when a reminder of the same occurrence with a smaller
+      offset is due too (after downtime, one reminder rather than a burst of them).
+    Claims of live processes (``sending`` within their lease) are left alone.
+    """
+    now = utc(now)
+    unclaimed = or_(
+        OutboxRow.status == Status.PENDING.value,
+        and_(OutboxRow.status == Status.SENDING.value, OutboxRow.lease_until <= now),
+    )
+    done: list[Finished] = []
+    returning = (OutboxRow.key, OutboxRow.kind, OutboxRow.recipient, OutboxRow.detail)
+
+    started = (
+        update(OutboxRow)
+        .where(OutboxRow.kind == Kind.REMINDER.value, OutboxRow.occurrence <= now, unclaimed)
+        .values(
+            status=Status.EXPIRED.value,
+            detail="not sent: the meeting had started",
+            finished_at=now,
+            lease_until=None,
+            claimed_by=None,
+        )
+        .returning(*returning)
+        .execution_options(synchronize_session=False)
+    )
+    ended_uids = select(MeetingRow.uid).where(MeetingRow.last_end.is_not(None), MeetingRow.last_end <= now)
+    ended = (
+        update(OutboxRow)
+        .where(OutboxRow.kind.in_(INVITATION_KINDS), OutboxRow.meeting_uid.in_(ended_uids), unclaimed)
+        .values(
+            status=Status.EXPIRED.value,
+            detail="not sent: the meeting had ended",
+            finished_at=now,
+            lease_until=None,
+            claimed_by=None,
+        )
+        .returning(*returning)
+        .execution_options(synchronize_session=False)
+    )
+    later = aliased(OutboxRow)
+    superseded = (
+        update(OutboxRow)
+        .where(
+            OutboxRow.kind == Kind.REMINDER.value,
+            OutboxRow.due_at <= now,
+            unclaimed,
+            select(later.id)
+            .where(
+                later.meeting_uid == OutboxRow.meeting_uid,
+                later.kind == Kind.REMINDER.value,
+                later.occurrence == OutboxRow.occurrence,
+                later.recipient == OutboxRow.recipient,
+                later.offset_seconds < OutboxRow.offset_seconds,
+                later.due_at <= now,
+                later.status.in_((Status.PENDING.value, Status.SENDING.value, Status.SENT.value)),
+            )
+            .exists(),
+        )
+        .values(
+            status=Status.SKIPPED.value,
+            detail="not sent: a later reminder of the same meeting was due too",
+            finished_at=now,
+            lease_until=None,
+            claimed_by=None,
+        )
+        .returning(*returning)
+        .execution_options(synchronize_session=False)
+    )
+    for stmt, status in ((started, Status.EXPIRED), (ended, Status.EXPIRED), (superseded, Status.SKIPPED)):
+        for row in session.execute(stmt):
+            done.append(Finished(row.key, row.kind, row.recipient, status, row.detail or ""))
+    return done
+
+
+def claim(session: Session, now: datetime, *, worker: str, lease: timedelta, limit: int) -> list[Job]:
+    """Take up to ``limit`` due messages for ``worker`` until ``now + lease``.
+
+    Due means pending with ``not_before <= now``, or claimed by a process whose lease ran
+    out (it crashed).  On PostgreSQL the candidate rows are locked with ``FOR UPDATE SKIP
+    LOCKED``, so concurrent claimers take disjoint rows; on SQLite the caller's write
+    transaction (BEGIN IMMEDIATE) serializes them.
+    """
+    now = utc(now)
+    candidates = select(OutboxRow.id).where(_due(now)).order_by(OutboxRow.not_before, OutboxRow.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    stmt = (
+        update(OutboxRow)
+        .where(OutboxRow.id.in_(candidates.scalar_subquery()), _due(now))
+        .values(status=Status.SENDING.value, claimed_by=worker, lease_until=now + lease)
+        .returning(
+            OutboxRow.id,
+            OutboxRow.key,
+            OutboxRow.kind,
+            OutboxRow.meeting_uid,
+            OutboxRow.recipient,
+            OutboxRow.attendee,
+            OutboxRow.occurrence,
+            OutboxRow.offset_seconds,
+            OutboxRow.due_at,
+            OutboxRow.attempts,
+            OutboxRow.not_before,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    rows = sorted(session.execute(stmt), key=lambda r: (r.not_before, r.id))
+    return [
+        Job(
+            id=r.id,
+            key=r.key,
+            kind=Kind(r.kind),
+            meeting_uid=r.meeting_uid,
+            recipient=r.recipient,
+            attendee=dict(r.attendee),
+            occurrence=r.occurrence,
+            offset_seconds=r.offset_seconds,
+            due_at=r.due_at,
+            attempts=r.attempts,
+        )
+        for r in rows
+    ]
+
+
+def finish(session: Session, outcomes: Sequence[Outcome], *, worker: str) -> int:
+    """Record outcomes of ``worker``'s claims; returns how many rows it still held.
+
+    A claim another process has retaken (this one's lease ran out) is not overwritten.
+    """
+    if not outcomes:
+        return 0
+    table = cast(Table, OutboxRow.__table__)
+    stmt = (
+        update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.claimed_by == worker,
+            table.c.status == Status.SENDING.value,
+        )
+        .values(
+            status=bindparam("b_status"),
+            detail=func.coalesce(bindparam("b_detail", type_=table.c.detail.type), table.c.detail),
+            finished_at=bindparam("b_finished"),
+            not_before=func.coalesce(bindparam("b_retry", type_=table.c.not_before.type), table.c.not_before),
+            attempts=table.c.attempts + bindparam("b_attempted"),
+            lease_until=None,
+            claimed_by=None,
+        )
+    )
+    params = [
+        {
+            "b_id": o.id,
+            "b_status": o.status.value,
+            "b_detail": o.detail[:2000] or None,  # a release keeps the last answer
+            "b_finished": o.at if o.status.finished else None,
+            "b_retry": o.retry_at,
+            "b_attempted": 1 if o.attempted else 0,
+        }
+        for o in outcomes
+    ]
+    result = session.connection().execute(stmt, params)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def renew(session: Session, ids: Sequence[int], *, worker: str, lease_until: datetime) -> int:
+    """Extend ``worker``'s claims on ``ids`` (it is still working on them)."""
+    total = 0
+    for chunk in _chunks(list(ids), 500):
+        result = session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.id.in_(chunk), OutboxRow.claimed_by == worker, OutboxRow.status == Status.SENDING.value)
+            .values(lease_until=utc(lease_until))
+            .execution_options(synchronize_session=False)
+        )
+        total += int(getattr(result, "rowcount", 0) or 0)
+    return total
+
+
+def release(session: Session, *, worker: str, ids: Sequence[int] | None = None) -> int:
+    """Give back ``worker``'s claims (all, or ``ids``) untried: pending again, attempts unchanged."""
+    stmt = update(OutboxRow).where(OutboxRow.claimed_by == worker, OutboxRow.status == Status.SENDING.value)
+    values = {"status": Status.PENDING.value, "lease_until": None, "claimed_by": None}
+    if ids is None:
+        result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+        return int(getattr(result, "rowcount", 0) or 0)
+    total = 0
+    for chunk in _chunks(list(ids), 500):
+        result = session.execute(
+            stmt.where(OutboxRow.id.in_(chunk)).values(**values).execution_options(synchronize_session=False)
+        )
+        total += int(getattr(result, "rowcount", 0) or 0)
+    return total
+
+
+def next_due(session: Session) -> datetime | None:
+    """The earliest moment something may become claimable: a pending message or a lapsing lease."""
+    pending = session.scalar(select(func.min(OutboxRow.not_before)).where(OutboxRow.status == Status.PENDING.value))
+    leases = session.scalar(select(func.min(OutboxRow.lease_until)).where(OutboxRow.status == Status.SENDING.value))
+    found = [t for t in (pending, leases) if t is not None]
+    return min(found) if found else None
+
+
+def counts(session: Session) -> dict[str, int]:
+    rows = session.execute(select(OutboxRow.status, func.count()).group_by(OutboxRow.status))
+    return {status: int(n) for status, n in rows}
+
+
+def meetings_for(session: Session, uids: Iterable[str]) -> dict[str, StoredMeeting]:
+    out: dict[str, StoredMeeting] = {}
+    for uid in sorted(set(uids)):
+        stored = get_meeting(session, uid)
+        if stored is not None:
+            out[uid] = stored
+    return out
+
+
+# -- reading ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One outbox row, for people."""
+
+    key: str
+    kind: str
+    meeting_uid: str
+    recipient: str
+    occurrence: datetime | None
+    offset_seconds: int | None
+    due_at: datetime
+    not_before: datetime
+    status: str
+    attempts: int
+    detail: str | None
+    finished_at: datetime | None
+
+
+def entries(session: Session, status: Status | None = None, limit: int = 50) -> list[Entry]:
+    """Unfinished messages soonest first, then finished ones most recent first (or one status)."""
+    columns = (
+        OutboxRow.key,
+        OutboxRow.kind,
+        OutboxRow.meeting_uid,
+        OutboxRow.recipient,
+        OutboxRow.occurrence,
+        OutboxRow.offset_seconds,
+        OutboxRow.due_at,
+        OutboxRow.not_before,
+        OutboxRow.status,
+        OutboxRow.attempts,
+        OutboxRow.detail,
+        OutboxRow.finished_at,
+    )
+    open_statuses = [s.value for s in Status if not s.finished]
+    done_statuses = [s.value for s in Status if s.finished]
+    if status is not None:
+        open_statuses = [status.value] if not status.finished else []
+        done_statuses = [status.value] if status.finished else []
+    rows: list[Any] = []
+    if open_statuses:
+        rows += session.execute(
+            select(*columns)
+            .where(OutboxRow.status.in_(open_statuses))
+            .order_by(OutboxRow.not_before, OutboxRow.id)
+            .limit(limit)
+        ).all()
+    if done_statuses and len(rows) < limit:
+        rows += session.execute(
+            select(*columns)
+            .where(OutboxRow.status.in_(done_statuses))
+            .order_by(OutboxRow.finished_at.desc(), OutboxRow.id.desc())
+            .limit(limit - len(rows))
+        ).all()
+    return [Entry(*row) for row in rows]
