@@ -102,6 +102,10 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = ()) -> E
         ],
         conferences=[Conference(m.video_url, feature=["VIDEO", "AUDIO"], label=m.title)] if m.video_url else None,
     )
+    if m.video_url:
+        # icalendar writes the features as one quoted value, FEATURE="VIDEO,AUDIO", which RFC 5545 reads as
+        # a single feature named "VIDEO,AUDIO"; a list is written as two values (RFC 7986 section 5.11).
+        event["CONFERENCE"].params["FEATURE"] = ["VIDEO", "AUDIO"]
     if m.recurrence:
         event.add("rrule", vRecur.from_ical(m.recurrence))
         if m.exdates:
@@ -191,6 +195,7 @@ class IcsRenderer:
         )
         cal.pop("UID", None)  # Calendar.new() invents a random one; the same input must give the same bytes
         if method == "PUBLISH":
+            cal["REFRESH-INTERVAL"].params["VALUE"] = "DURATION"  # RFC 7986 section 5.7: required
             cal.add("x-published-ttl", vDuration(self.settings.spec.calendar.refresh_interval))
         body: bytes = cal.to_ical()
         assert body.endswith(END_CALENDAR)
