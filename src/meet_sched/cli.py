@@ -20,7 +20,9 @@ from .agenda import render_agenda, zone_columns
 from .config import load_config
 from .config.schema import check_zone
 from .errors import MeetSchedError
+from .model import format_duration
 from .site import Site
+from .store.outbox import Status as OutboxStatus
 
 Command = Callable[[argparse.Namespace], int]
 COMMANDS: dict[str, Command] = {}
@@ -97,13 +99,49 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate, sync and export: one pass of the main job."""
     s = site(args)
-    print(s.sync(now(), progress=progress).summary())
+    synced = s.sync(now(), progress=progress)
+    print(synced.summary())
     report = s.export()
     for path in report.written:
         print(f"wrote {path.relative_to(s.root)}")
     for path in report.unchanged:
         print(f"unchanged {path.relative_to(s.root)}")
+    _deliver(s, synced.outbox.summary(), verbose=args.verbose)
     return 0
+
+
+def _deliver(s: Site, planned: str, *, verbose: bool) -> None:
+    """Send what is due now (invitations, due reminders) and say what happened and what is next."""
+    import asyncio
+
+    if not verbose:  # the lines below say it all; -v shows the log lines too
+        logging.getLogger("meet_sched.delivery").setLevel(logging.ERROR)
+
+    from .delivery.dispatcher import Dispatcher
+
+    async def deliver() -> tuple[str, Any]:
+        dispatcher = Dispatcher(s, clock=now)
+        try:
+            return dispatcher.transport.name, await dispatcher.deliver_due()
+        finally:
+            await dispatcher.close()
+
+    name, report = asyncio.run(deliver())
+    print(f"{planned}\nemail ({name}): {report.summary()}")
+    shown = report.events[:20]
+    for event in shown:
+        what = "retry" if event.status.value == "pending" else event.status.value
+        print(f"  {what:8} {event.kind:8} {event.recipient}  {event.meeting_uid or ''}".rstrip())
+        if event.status.value != "sent":
+            print(f"           {event.detail}")
+    if len(report.events) > len(shown):
+        print(f"  … and {len(report.events) - len(shown)} more (`meet-sched outbox` lists them)")
+    entries, counts = s.outbox(OutboxStatus.PENDING, limit=1)
+    if entries:
+        print(
+            f"{counts.get('pending', 0)} pending; the next is due {entries[0].not_before:%Y-%m-%d %H:%M} UTC "
+            "(`meet-sched serve` sends each at its time)"
+        )
 
 
 @command("invite")
@@ -128,11 +166,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """Run the service: watch config/, deliver email, serve feeds; stops on SIGINT/SIGTERM."""
     import asyncio
 
+    from .delivery.dispatcher import Dispatcher
     from .service import Service
     from .web import WebServer
 
     s = site(args)
-    components: list[Any] = [WebServer(s)]
+    components: list[Any] = [Dispatcher(s), WebServer(s)]
     asyncio.run(Service(s, components).run())
     return 0
 
@@ -177,6 +216,48 @@ def cmd_feeds(args: argparse.Namespace) -> int:
 
 def _who(person: Any) -> str:
     return f"{person.name} <{person.email}>" if person.name else str(person.email)
+
+
+@command("outbox")
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """The outbox as a table: what will be sent when, and what became of what was sent."""
+    s = site(args)
+    status = OutboxStatus(args.status) if args.status else None
+    entries, counts = s.outbox(status, args.limit)
+    rows = [("Due (UTC)", "Status", "Kind", "Recipient", "Meeting", "Tries", "Detail")]
+    for e in entries:
+        kind = e.kind
+        if e.offset_seconds is not None:
+            kind = f"{kind} {format_duration(timedelta(seconds=e.offset_seconds))}"
+        due = e.not_before if e.status == "pending" else e.due_at
+        detail = e.detail or ""
+        if e.status == "pending" and e.not_before > e.due_at:
+            detail = f"retry ({detail})" if detail else "retry"
+        rows.append((f"{due:%Y-%m-%d %H:%M}", e.status, kind, e.recipient, e.meeting_uid, str(e.attempts), detail[:60]))
+    if len(rows) == 1:
+        print("the outbox is empty" if not counts else f"no {args.status} messages")
+    else:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for i, row in enumerate(rows):
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            if i == 0:
+                print("  ".join("-" * w for w in widths))
+    if counts:
+        order = ["pending", "sending", "sent", "failed", "expired", "skipped"]
+        print("\n" + " · ".join(f"{counts[k]} {k}" for k in order if counts.get(k)))
+    return 0
+
+
+@command("send-test")
+def cmd_send_test(args: argparse.Namespace) -> int:
+    """Send one test message through the configured transport and print the server's answer."""
+    import asyncio
+
+    from .delivery.dispatcher import send_test
+
+    name, reply = asyncio.run(send_test(site(args), args.email, now()))
+    print(f"sent to {args.email} via {name}: {reply}")
+    return 0
 
 
 @command("db")
@@ -231,6 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("email", help="the attendee's email address")
     r = feeds.add_parser("revoke", parents=[common], help="stop an attendee's personal feed")
     r.add_argument("email", help="the attendee's email address")
+    p = sub.add_parser("outbox", parents=[common], help="emails planned, sent, failed or expired")
+    p.add_argument("--status", choices=[st.value for st in OutboxStatus], help="only messages with this status")
+    p.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
+    p = sub.add_parser("send-test", parents=[common], help="send a test email through [smtp] (or into the Maildir)")
+    p.add_argument("email", help="where to send it")
     p = sub.add_parser("db", parents=[common], help="database schema")
     p.add_argument("db_command", choices=["upgrade", "current"])
     return parser

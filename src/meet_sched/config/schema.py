@@ -93,7 +93,7 @@ def check_sender(value: Any) -> str:
     """``Name <address>`` or a bare address: exactly one mailbox, fit for a From header."""
     text = check_line(value)
     header = email.policy.default.header_factory("from", text)
-    addresses = getattr(header, "addresses", ())
+    addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
     if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
         raise ValueError(f"{text!r} is not one sender such as \"Daegu International Relations <intl@example.org>\"")
     check_email(addresses[0].addr_spec)

@@ -78,7 +78,12 @@ class PlanReport:
     def summary(self) -> str:
         if not self.planned and not self.dropped:
             return "outbox: nothing new"
-        parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in sorted(self.planned.items())]
+        names = {"request": "invitation", "update": "update", "cancel": "cancellation", "reminder": "reminder"}
+        parts = [
+            f"{self.planned[kind]} {name}{'s' if self.planned[kind] != 1 else ''}"
+            for kind, name in names.items()
+            if self.planned[kind]
+        ]
         text = f"outbox: planned {', '.join(parts)}" if parts else "outbox: planned nothing"
         return text + (f"; dropped {self.dropped} no longer wanted" if self.dropped else "")
 

@@ -1,0 +1,1 @@
+"""Sending what the outbox says is due: transports (SMTP, Maildir) and the dispatcher."""

@@ -1,0 +1,516 @@
+"""The dispatcher: claims due messages from the outbox, renders them, sends them, records the outcome.
+
+It decides *when*, never *what*: the outbox (planned by :meth:`Site.sync` and
+:meth:`Site.plan`) says which messages exist.  One pass (:meth:`Dispatcher.deliver_due`):
+
+1. retire what is too late (a reminder whose meeting started is ``expired``, never sent late);
+2. claim due rows in batches, with a lease, while earlier batches are being sent over at
+   most ``transport.concurrency`` connections; renew the lease while working;
+3. record each outcome as soon as it is known (sent; a retry with exponential backoff and
+   jitter; failed for good; expired).  A failure that means the server is unusable pauses
+   the pass (claimed messages not tried yet are released) until a backoff has passed.
+
+As a :class:`~meet_sched.service.Service` component it runs passes from one APScheduler
+job (id ``dispatch``) armed for the next due moment and re-armed after every sync, and a
+``plan-horizon`` job that rolls the reminder horizon forward.  Nothing polls in between.
+On stop, the sends in flight finish (up to the SMTP timeout) and claims not yet tried are
+released for the next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import socket
+import uuid
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from ..errors import MeetSchedError
+from ..ics import IcsRenderer
+from ..mail import MailError, MailRenderer, Outgoing, Recipient
+from ..metrics import Metrics
+from ..model import StoredMeeting, utc
+from ..site import Site
+from ..store import outbox
+from ..store.outbox import Job, Kind, Outcome, Status
+from .transport import DeliveryError, SendError, Transport, make_transport
+
+if TYPE_CHECKING:
+    from ..service import Service
+
+log = logging.getLogger("meet_sched.delivery")
+
+Clock = Callable[[], datetime]
+T = TypeVar("T")
+
+SAFETY_RECHECK = timedelta(minutes=5)  # longest sleep: rows another process planned are seen this late at worst
+KEEP_CONNECTIONS = timedelta(seconds=30)  # close SMTP connections when nothing is due for longer
+HORIZON_EVERY = timedelta(hours=1)
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing the dispatcher did to one message (what the log line says)."""
+
+    status: Status  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING (retry) / released
+    kind: str
+    recipient: str
+    meeting_uid: str
+    detail: str
+    key: str = ""
+
+
+@dataclass
+class DispatchReport:
+    events: list[Event] = field(default_factory=list)
+    released: int = 0  # claimed but not tried (paused or stopping)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for e in self.events if e.status is status)
+
+    @property
+    def sent(self) -> int:
+        return self.count(Status.SENT)
+
+    def summary(self) -> str:
+        counts = Counter(e.status.value for e in self.events)
+        names = {"pending": "to retry", "sent": "sent", "failed": "failed", "expired": "expired", "skipped": "skipped"}
+        parts = [f"{counts[s]} {names[s]}" for s in ("sent", "pending", "failed", "expired", "skipped") if counts[s]]
+        return ", ".join(parts) if parts else "nothing was due"
+
+
+class Dispatcher:
+    """Sends the outbox's due messages through a transport; also a service component."""
+
+    def __init__(
+        self,
+        site: Site,
+        transport: Transport | None = None,
+        *,
+        clock: Clock = system_clock,
+        worker: str | None = None,
+        batch_size: int | None = None,
+        metrics: Metrics | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.site = site
+        self.settings = site.settings
+        self.transport = transport or make_transport(site.settings)
+        self.clock = clock
+        self.worker = (worker or f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}")[:64]
+        self.batch_size = batch_size or max(32, 8 * self.transport.concurrency)
+        self.metrics = metrics
+        self.mail = MailRenderer(site.settings, IcsRenderer(site.settings))
+        self.domain = site.settings.spec.calendar.domain
+        self._rng = rng or random.Random()  # jitter, not a secret
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
+        self._held: set[int] = set()  # claimed by this process and not yet recorded
+        self._paused_until: datetime | None = None
+        self._pause_failures = 0
+        self._stopping = False
+        # as a service component
+        self._service: Service | None = None
+        self._busy = False
+        self._again = False
+        self._current: asyncio.Future[DispatchReport] | None = None
+
+    # -- one pass ------------------------------------------------------------------
+
+    async def deliver_due(self) -> DispatchReport:
+        """Send everything due now; return what happened.  Safe to call while another process does too."""
+        report = DispatchReport()
+        delivery = self.settings.spec.delivery
+        for done in await self._db(self._retire, self.clock()):
+            self._event(report, Event(done.status, done.kind, done.recipient, "", done.detail, done.key))
+        if self._is_paused():
+            return report
+        meetings: dict[str, StoredMeeting] = {}
+        queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.batch_size)
+        outcomes: list[tuple[Job, Outcome]] = []
+        wake_recorder = asyncio.Event()
+        finished_workers = 0
+        workers_n = self.transport.concurrency
+
+        async def produce() -> None:
+            try:
+                while not self._stopping and not self._is_paused():
+                    jobs, found = await self._db(self._claim_batch, self.clock(), set(meetings))
+                    meetings.update(found)
+                    if not jobs:
+                        break
+                    for job in jobs:
+                        await queue.put(job)
+            finally:
+                for _ in range(workers_n):
+                    await queue.put(None)
+
+        async def work() -> None:
+            nonlocal finished_workers
+            try:
+                while (job := await queue.get()) is not None:
+                    if self._stopping or self._is_paused():
+                        outcome = Outcome(job.id, Status.PENDING, "", self.clock(), attempted=False)
+                    else:
+                        outcome = await self._attempt(job, meetings.get(job.meeting_uid))
+                    outcomes.append((job, outcome))
+                    wake_recorder.set()
+            finally:
+                finished_workers += 1
+                wake_recorder.set()
+
+        async def record() -> None:
+            while True:
+                await wake_recorder.wait()
+                wake_recorder.clear()
+                if outcomes:
+                    batch = outcomes[:]
+                    del outcomes[:]
+                    await self._db(self._finish, [o for _, o in batch])
+                    for job, outcome in batch:
+                        self._held.discard(job.id)
+                        self._after(report, job, outcome)
+                if finished_workers == workers_n and not outcomes:
+                    return
+
+        renewer = asyncio.ensure_future(self._renew_leases(delivery.lease))
+        try:
+            tasks = [asyncio.ensure_future(produce()), asyncio.ensure_future(record())]
+            tasks += [asyncio.ensure_future(work()) for _ in range(workers_n)]
+            try:
+                await asyncio.gather(*tasks)
+            except BaseException:
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                raise
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+            if self._held:  # cancelled mid-pass: give back what was not recorded
+                held, self._held = list(self._held), set()
+                report.released += await self._db(self._release, held)
+        return report
+
+    # -- database work (one thread: the session never crosses threads) ------------
+
+    async def _db(self, fn: Callable[..., T], *args: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_thread, lambda: fn(*args))
+
+    def _session(self, write: bool = True) -> Any:
+        return self.site.db.transaction(write=write)
+
+    def _retire(self, now: datetime) -> list[outbox.Finished]:
+        with self._session() as session:
+            return outbox.retire_due(session, now)
+
+    def _claim_batch(self, now: datetime, known: set[str]) -> tuple[list[Job], dict[str, StoredMeeting]]:
+        lease = self.settings.spec.delivery.lease
+        with self._session() as session:
+            jobs = outbox.claim(session, now, worker=self.worker, lease=lease, limit=self.batch_size)
+            found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
+        self._held.update(j.id for j in jobs)
+        return jobs, found
+
+    def _finish(self, outcomes: Sequence[Outcome]) -> int:
+        with self._session() as session:
+            return outbox.finish(session, outcomes, worker=self.worker)
+
+    def _release(self, ids: Sequence[int] | None) -> int:
+        with self._session() as session:
+            return outbox.release(session, worker=self.worker, ids=ids)
+
+    def _renew(self, ids: Sequence[int], until: datetime) -> int:
+        with self._session() as session:
+            return outbox.renew(session, ids, worker=self.worker, lease_until=until)
+
+    def _state(self) -> tuple[datetime | None, dict[str, int]]:
+        with self._session(write=False) as session:
+            return outbox.next_due(session), outbox.counts(session)
+
+    async def _renew_leases(self, lease: timedelta) -> None:
+        while True:
+            await asyncio.sleep(max(lease.total_seconds() / 3, 0.5))
+            if self._held:
+                await self._db(self._renew, sorted(self._held), self.clock() + lease)
+
+    # -- one message ---------------------------------------------------------------------
+
+    async def _attempt(self, job: Job, stored: StoredMeeting | None) -> Outcome:
+        now = self.clock()
+        if stored is None:
+            return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
+        if job.kind is Kind.REMINDER and job.occurrence is not None and utc(job.occurrence) <= now:
+            return Outcome(job.id, Status.EXPIRED, "not sent: the meeting had started", now, attempted=False)
+        try:
+            message = self._render(job, stored, now)
+        except MailError as exc:
+            return Outcome(job.id, Status.FAILED, f"not sent: {exc}", now)
+        except Exception as exc:  # a bug must not stop the other messages
+            log.exception("event=render-failed key=%s", _q(job.key))
+            return Outcome(job.id, Status.FAILED, f"not sent: could not render ({type(exc).__name__}: {exc})", now)
+        try:
+            reply = await self.transport.send(message)
+        except SendError as error:
+            return self._failed(job, error)
+        self._pause_failures = 0
+        done = self.clock()
+        if self.metrics is not None:
+            self.metrics.dispatch_lateness.observe(max(0.0, (done - job.due_at).total_seconds()))
+        return Outcome(job.id, Status.SENT, reply, done)
+
+    def _render(self, job: Job, stored: StoredMeeting, now: datetime) -> Outgoing:
+        to = _recipient(stored, job)
+        mid = outbox.message_id(job.key, self.domain)
+        if job.kind is Kind.REMINDER:
+            assert job.occurrence is not None
+            return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
+        return self.mail.invitation(stored, to, message_id=mid, now=now, update=job.kind is Kind.UPDATE)
+
+    def _failed(self, job: Job, error: SendError) -> Outcome:
+        now = self.clock()
+        if error.permanent:
+            return Outcome(job.id, Status.FAILED, error.reply, now)
+        if error.server_down:
+            self._pause(now, error)
+        delivery = self.settings.spec.delivery
+        attempt = job.attempts + 1
+        retry_at = now + self._backoff(attempt)
+        if job.kind is Kind.REMINDER and job.occurrence is not None and retry_at >= utc(job.occurrence):
+            return Outcome(job.id, Status.EXPIRED, f"not sent before the meeting started: {error.reply}", now)
+        if job.kind is not Kind.REMINDER and retry_at > job.due_at + delivery.give_up_after:
+            return Outcome(job.id, Status.FAILED, f"gave up after {attempt} attempts: {error.reply}", now)
+        return Outcome(job.id, Status.PENDING, error.reply, now, retry_at=retry_at)
+
+    def _backoff(self, attempt: int) -> timedelta:
+        """Exponential, capped, with jitter (half to all of the step), so retries do not arrive in step."""
+        delivery = self.settings.spec.delivery
+        step: timedelta = min(delivery.retry_max, delivery.retry_base * (2 ** min(attempt - 1, 30)))
+        return step * self._rng.uniform(0.5, 1.0)
+
+    def _pause(self, now: datetime, error: SendError) -> None:
+        self._pause_failures += 1
+        until = now + self._backoff(self._pause_failures)
+        if self._paused_until is None or until > self._paused_until:
+            self._paused_until = until
+            log.warning(
+                "event=paused transport=%s until=%s error=%s",
+                _q(self.transport.name),
+                f"{until:%Y-%m-%dT%H:%M:%SZ}",
+                _q(error.reply),
+            )
+
+    def _is_paused(self) -> bool:
+        return self._paused_until is not None and self.clock() < self._paused_until
+
+    def _after(self, report: DispatchReport, job: Job, outcome: Outcome) -> None:
+        detail = outcome.detail
+        if outcome.status is Status.PENDING and outcome.retry_at is not None:
+            detail = f"{detail} (next attempt {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)"
+        if outcome.status is Status.PENDING and not outcome.attempted:
+            report.released += 1
+            return
+        extra = {}
+        if outcome.status is Status.SENT:
+            extra = {
+                "message_id": outbox.message_id(job.key, self.domain),
+                "lateness": f"{max(0.0, (outcome.at - job.due_at).total_seconds()):.3f}s",
+            }
+        self._event(
+            report, Event(outcome.status, job.kind.value, job.recipient, job.meeting_uid, detail, job.key), **extra
+        )
+
+    def _event(self, report: DispatchReport, event: Event, **extra: str) -> None:
+        report.events.append(event)
+        name = "retry" if event.status is Status.PENDING else event.status.value
+        if self.metrics is not None:
+            self.metrics.messages.labels(status=name).inc()
+        fields = {"kind": event.kind, "to": event.recipient, "meeting": event.meeting_uid, **extra}
+        fields["reply" if event.status is Status.SENT else "reason"] = event.detail
+        line = " ".join(f"{k}={_q(v)}" for k, v in fields.items() if v)
+        level = logging.INFO if event.status in (Status.SENT, Status.SKIPPED) else logging.WARNING
+        log.log(level, "event=%s %s", name, line)
+
+    # -- as a service component ------------------------------------------------------
+
+    async def start(self, service: Service) -> None:
+        self._service = service
+        self.clock = service.clock
+        self.metrics = service.metrics
+        service.on_refresh(self._on_refresh)
+        every = min(HORIZON_EVERY, self.settings.spec.reminders.horizon / 2)
+        service.scheduler.add_job(
+            self._extend_horizon,
+            "interval",
+            seconds=max(every.total_seconds(), 60),
+            id="plan-horizon",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        log.info("event=dispatcher-started transport=%s worker=%s", _q(self.transport.name), self.worker)
+        self._arm(self.clock())  # catch up at once: whatever came due while the service was down
+
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._service is not None:
+            for job_id in ("dispatch", "plan-horizon"):
+                with contextlib.suppress(Exception):
+                    self._service.scheduler.remove_job(job_id)
+        current = self._current
+        if current is not None and not current.done():
+            grace = self.settings.spec.smtp.timeout.total_seconds() + 5 if self.settings.spec.smtp else 10
+            try:
+                await asyncio.wait_for(asyncio.shield(current), timeout=grace)
+            except (TimeoutError, asyncio.CancelledError, MeetSchedError):
+                current.cancel()
+                with contextlib.suppress(BaseException):
+                    await current
+        released = await self._db(self._release, None)
+        if released:
+            log.info("event=released count=%d", released)
+        await self.close()
+        log.info("event=dispatcher-stopped")
+
+    async def close(self) -> None:
+        """Close connections and the database thread (after the last pass)."""
+        await self.transport.close()
+        self._db_thread.shutdown(wait=True)
+
+    def _on_refresh(self, _report: object) -> None:
+        self._wake()
+
+    def _wake(self) -> None:
+        """The outbox changed: look again for the next due moment."""
+        if self._busy:
+            self._again = True
+        else:
+            self._arm(self.clock())
+
+    def _arm(self, at: datetime) -> None:
+        if self._service is None or self._stopping:
+            return
+        delay = max(0.0, (at - self.clock()).total_seconds())
+        self._service.scheduler.add_job(
+            self._tick,
+            "date",
+            run_date=datetime.now(UTC) + timedelta(seconds=delay),
+            id="dispatch",
+            replace_existing=True,
+            max_instances=2,  # a wake-up during a pass must reach _tick, which folds it into the pass
+            misfire_grace_time=None,
+        )
+
+    async def _tick(self) -> None:
+        if self._busy:
+            self._again = True
+            return
+        self._busy = True
+        try:
+            while not self._stopping:
+                self._again = False
+                self._current = asyncio.ensure_future(self.deliver_due())
+                try:
+                    await self._current
+                except MeetSchedError as exc:  # the database is unreachable: try again later
+                    log.error("event=dispatch-failed error=%s", _q(str(exc)))
+                    self._arm(self.clock() + self._backoff(1))
+                    return
+                finally:
+                    self._current = None
+                if not self._again:
+                    break
+        finally:
+            self._busy = False
+        await self._rearm()
+
+    async def _rearm(self) -> None:
+        if self._stopping or self._service is None:
+            return
+        try:
+            due, counts = await self._db(self._state)
+        except MeetSchedError as exc:
+            log.error("event=dispatch-failed error=%s", _q(str(exc)))
+            due, counts = self.clock() + self._backoff(1), {}
+        now = self.clock()
+        service = self._service
+        service.health.last_dispatch_at = now
+        if counts:
+            service.metrics.outbox_pending.set(counts.get(Status.PENDING.value, 0))
+        wake = now + SAFETY_RECHECK
+        if due is not None:
+            wake = min(wake, due)
+        if self._paused_until is not None:
+            wake = max(wake, self._paused_until)
+        self._arm(wake)
+        if due is None or due - now > KEEP_CONNECTIONS:
+            await self.transport.idle()
+
+    async def _extend_horizon(self) -> None:
+        try:
+            report = await self._db(self.site.plan, self.clock())
+        except MeetSchedError as exc:
+            log.error("event=plan-failed error=%s", _q(str(exc)))
+            return
+        if report.planned or report.dropped:
+            log.info("event=planned %s", report.summary())
+            self._wake()
+
+
+def _recipient(stored: StoredMeeting, job: Job) -> Recipient:
+    """The attendee as configured now, or as planned (someone no longer invited gets their cancel)."""
+    for a in stored.meeting.attendees:
+        if a.email.lower() == job.recipient:
+            return Recipient.of(a)
+    data = job.attendee
+    try:
+        zone = ZoneInfo(str(data.get("timezone") or stored.meeting.timezone.key))
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = stored.meeting.timezone
+    return Recipient(
+        name=str(data.get("name") or ""),
+        email=str(data.get("email") or job.recipient),
+        timezone=zone,
+        language=str(data.get("language") or "en"),
+        city=data.get("city"),
+    )
+
+
+def _q(value: object) -> str:
+    """A log value: bare when it is one plain word, else JSON-quoted (so no reply can forge a line)."""
+    text = str(value)
+    if text and all(c.isalnum() or c in "-_.:@/<>+=" for c in text):
+        return text
+    return json.dumps(text, ensure_ascii=False)
+
+
+async def send_test(site: Site, to: str, now: datetime, transport: Transport | None = None) -> tuple[str, str]:
+    """Send one test message to ``to``; return (transport name, the server's answer) or raise DeliveryError."""
+    transport = transport or make_transport(site.settings)
+    renderer = MailRenderer(site.settings)
+    message = renderer.test(to, message_id=f"<test.{uuid.uuid4().hex}@{site.settings.spec.calendar.domain}>", now=now)
+    try:
+        reply = await transport.send(message)
+    except SendError as error:
+        raise DeliveryError(f"not sent to {to}: {error.reply}") from None
+    finally:
+        await transport.close()
+    return transport.name, reply
+
+
+__all__ = ["DispatchReport", "Dispatcher", "Event", "send_test"]
