@@ -518,10 +518,15 @@ def claim(session: Session, now: datetime, *, worker: str, lease: timedelta, lim
     now = utc(now)
     candidates = select(OutboxRow.id).where(_due(now)).order_by(OutboxRow.not_before, OutboxRow.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
+        # A materialized CTE: as ``IN (subquery)`` PostgreSQL may run the locking subquery more than
+        # once and ignore its LIMIT, claiming everything due.
+        chosen = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+        which: Any = OutboxRow.id == chosen.c.id
+    else:  # SQLite runs an uncorrelated IN (…) once; BEGIN IMMEDIATE keeps other writers out
+        which = OutboxRow.id.in_(candidates.scalar_subquery())
     stmt = (
         update(OutboxRow)
-        .where(OutboxRow.id.in_(candidates.scalar_subquery()), _due(now))
+        .where(which, _due(now))
         .values(status=Status.SENDING.value, claimed_by=worker, lease_until=now + lease)
         .returning(
             OutboxRow.id,
