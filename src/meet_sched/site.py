@@ -6,8 +6,10 @@ transaction, and each takes ``now`` from its caller (only ``serve`` reads the cl
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +21,7 @@ from .config import Config, Settings, load_config, load_settings
 from .errors import NotFoundError
 from .ics import IcsRenderer
 from .model import Meeting, Person, StoredMeeting, utc
-from .store import feeds as feed_tokens
+from .store import feeds as feed_store
 from .store.db import Database
 from .store.meetings import Change, ChangeKind, all_meetings, find_uid, get_meeting, sync_meetings
 from .store.outbox import Entry as OutboxEntry
@@ -212,30 +214,53 @@ class Site:
     def personal_feed_url(self, token: str, base_url: str | None = None) -> str:
         return f"{base_url or self.base_url}/feeds/{token}.ics"
 
+    @functools.cached_property
+    def _memo(self) -> MeetingMemo:
+        return MeetingMemo()
+
+    def current_meetings(self, calendar: str | None = None) -> list[StoredMeeting]:
+        """Like :meth:`meetings`, but only rows whose SEQUENCE or LAST-MODIFIED changed are read again.
+
+        The database stays the source of truth (every call asks it which versions are current);
+        what is remembered is the parsed meeting of each version, which is most of the cost.
+        """
+        memo = self._memo
+        with self.db.transaction() as session:
+            versions = feed_store.meeting_versions(session, calendar)
+            with memo.lock:
+                stale = [uid for uid, seq, mod in versions if memo.key(uid) != (uid, seq, mod)]
+            if len(stale) > MeetingMemo.REREAD_ALL:
+                fresh = all_meetings(session, calendar)
+            else:
+                fresh = [found for uid in stale if (found := get_meeting(session, uid)) is not None]
+        new = {s.uid: s for s in fresh}
+        with memo.lock:
+            memo.by_uid.update(new)
+            return [new.get(uid) or memo.by_uid[uid] for uid, _, _ in versions]
+
     def public_feed(self, name: str) -> Feed | None:
         """A calendar listed in ``[server] public_calendars`` (empty until it has meetings), else None."""
         if name not in self.settings.spec.server.public_calendars:
             return None
-        stored = self.meetings(name)
+        stored = self.current_meetings(name)
         return Feed(self.renderer.feed(self.calendar_title(name), stored), _newest(stored))
 
     def personal_feed(self, email: str) -> Feed:
         """The meetings ``email`` is invited to, in every calendar, with that attendee's own reminders."""
         key = email.lower()
-        stored = [s for s in self.meetings() if any(a.email.lower() == key for a in s.meeting.attendees)]
-        person = next(
-            (p for p in self.attendees() if p.email.lower() == key),
-            Person("", email),
-        )
+        everything = self.current_meetings()
+        stored = [s for s in everything if any(a.email.lower() == key for a in s.meeting.attendees)]
+        names = [a.name for s in stored if not s.removed for a in s.meeting.attendees if a.email.lower() == key]
+        person = Person(next((n for n in names if n), ""), email)
         title = f"{self.settings.spec.calendar.name} · {person.name or person.email}"
         return Feed(self.renderer.personal_feed(title, email, stored), _newest(stored))
 
     def feed_owner(self, token: str) -> str | None:
         """Whose personal feed ``token`` opens, or None (malformed, unknown or revoked)."""
-        if not feed_tokens.plausible(token):
+        if not feed_store.plausible(token):
             return None
         with self.db.transaction() as session:
-            return feed_tokens.email_for(session, token)
+            return feed_store.email_for(session, token)
 
     def attendees(self) -> list[Person]:
         """Everyone invited to a current meeting, once each (by email, case-insensitively)."""
@@ -253,27 +278,27 @@ class Site:
         """Every attendee's personal feed; attendees without a token get one now (shown this once)."""
         people = self.attendees()
         links: list[FeedLink] = []
-        with self.db.transaction() as session:
-            issued = feed_tokens.issued(session)
+        with self.db.transaction(write=True) as session:
+            issued = feed_store.issued(session)
             for person in people:
                 key = person.email.lower()
                 if key in issued:
                     links.append(FeedLink(person, issued[key]))
                 else:
-                    token = feed_tokens.issue(session, key, utc(now))
+                    token = feed_store.issue(session, key, utc(now))
                     links.append(FeedLink(person, utc(now), token, self.personal_feed_url(token)))
         return links
 
     def rotate_feed_token(self, email: str, now: datetime) -> FeedLink:
         """A new token for ``email``; the old URL stops working at once."""
         person = self._attendee(email)
-        with self.db.transaction() as session:
-            token = feed_tokens.issue(session, person.email, utc(now))
+        with self.db.transaction(write=True) as session:
+            token = feed_store.issue(session, person.email, utc(now))
         return FeedLink(person, utc(now), token, self.personal_feed_url(token))
 
     def revoke_feed_token(self, email: str) -> None:
-        with self.db.transaction() as session:
-            if not feed_tokens.revoke(session, email):
+        with self.db.transaction(write=True) as session:
+            if not feed_store.revoke(session, email):
                 raise NotFoundError("personal feed for", email, "`meet-sched feeds list` shows who has one")
 
     def _attendee(self, email: str) -> Person:
@@ -288,6 +313,20 @@ class Site:
         """Raise DatabaseError unless the database answers a trivial query."""
         with self.db.transaction() as session:
             session.execute(select(1))
+
+
+class MeetingMemo:
+    """Parsed meetings by UID, each for the version (SEQUENCE, LAST-MODIFIED) it was read at."""
+
+    REREAD_ALL = 50  # more changed rows than this: one query for all rather than one per row
+
+    def __init__(self) -> None:
+        self.by_uid: dict[str, StoredMeeting] = {}
+        self.lock = threading.Lock()  # feeds are rendered in worker threads
+
+    def key(self, uid: str) -> tuple[str, int, datetime] | None:
+        found = self.by_uid.get(uid)
+        return None if found is None else found.cache_key
 
 
 def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from .tables import FeedToken
+from .tables import FeedToken, MeetingRow
 
 TOKEN_BYTES = 32  # 256 bits; secrets.token_urlsafe gives 43 characters of [A-Za-z0-9_-]
 TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{22,128}$")  # ≥ 128 bits; anything else cannot be one of ours
@@ -67,3 +67,13 @@ def revoke(session: Session, email: str) -> bool:
     """Forget ``email``'s token; True if there was one."""
     result = session.execute(delete(FeedToken).where(FeedToken.email == email.lower()))
     return bool(getattr(result, "rowcount", 0))
+
+
+def meeting_versions(session: Session, calendar: str | None = None) -> list[tuple[str, int, datetime]]:
+    """(uid, SEQUENCE, LAST-MODIFIED) of every meeting, in feed order: a cheap way to tell what changed."""
+    query = select(MeetingRow.uid, MeetingRow.sequence, MeetingRow.last_modified).order_by(
+        MeetingRow.first_start, MeetingRow.uid
+    )
+    if calendar is not None:
+        query = query.where(MeetingRow.calendar == calendar)
+    return [(uid, sequence, modified) for uid, sequence, modified in session.execute(query)]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import hashlib
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -101,9 +102,15 @@ def represent(feed: Feed, last_modified: datetime) -> Representation:
 class FeedCache:
     """Representations of feeds, each rendered once per change, never twice at the same time."""
 
-    def __init__(self, render: Callable[[FeedKey], Feed | None], clock: Clock) -> None:
+    def __init__(
+        self,
+        render: Callable[[FeedKey], Feed | None],
+        clock: Clock,
+        observe: Callable[[float], None] | None = None,
+    ) -> None:
         self._render = render
         self._clock = clock
+        self._observe = observe  # gets each render's duration in seconds
         self._current: dict[FeedKey, Representation | None] = {}
         self._previous: dict[FeedKey, Representation] = {}  # survives invalidation: keeps Last-Modified honest
         self._locks: dict[FeedKey, asyncio.Lock] = {}
@@ -121,9 +128,12 @@ class FeedCache:
             if key in current:
                 return current[key]
             generation = self.generation
+            started = time.perf_counter()
             feed = await asyncio.to_thread(self._render, key)
+            rep = None if feed is None else await asyncio.to_thread(self._represent, key, feed)
             self.renders += 1
-            rep = None if feed is None else self._represent(key, feed)
+            if self._observe is not None:
+                self._observe(time.perf_counter() - started)
             if generation == self.generation:
                 self._current[key] = rep
             return rep

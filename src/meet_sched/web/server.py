@@ -8,6 +8,7 @@ import socket
 from typing import TYPE_CHECKING
 
 import uvicorn
+from prometheus_client import Histogram
 
 from ..errors import MeetSchedError
 from ..site import Site, SyncReport
@@ -54,6 +55,15 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
+def render_seconds(service: Service) -> Histogram:
+    return Histogram(
+        "meet_sched_feed_render_seconds",
+        "Time to render a feed after a change (database read, ICS assembly, gzip).",
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+        registry=service.metrics.registry,
+    )
+
+
 class WebServer:
     """A service component (``start(service)`` / ``stop()``)."""
 
@@ -76,7 +86,7 @@ class WebServer:
             metrics=service.metrics,
             service=service,
             base_url=base_url,
-            feeds=FeedCache(render_feed(self.site), service.clock),
+            feeds=FeedCache(render_feed(self.site), service.clock, render_seconds(service).observe),
             page=PageRenderer(self.site, service.clock, base_url),
         )
         service.on_refresh(self._refreshed)
