@@ -205,6 +205,9 @@ def test_a_public_calendar_without_meetings_is_an_empty_calendar(served: Served)
     r = served.client.get("/calendars/not-yet-used.ics")
     assert r.status_code == 200
     assert uids(r.content) == set()
+    # …and the log says so, in case it is a typo in [server] public_calendars
+    served.wait_for_log(re.compile(r"event=public-calendar-empty calendar=not-yet-used known=board,city-hall"))
+    assert "calendar=city-hall" not in served.log
 
 
 def test_private_missing_and_misnamed_calendars_are_the_same_404(served: Served) -> None:

@@ -24,6 +24,7 @@ from .model import Meeting, Person, StoredMeeting, utc
 from .store import feeds as feed_store
 from .store.db import Database
 from .store.meetings import Change, ChangeKind, all_meetings, find_uid, get_meeting, sync_meetings
+from .store.meetings import calendars as calendar_names
 from .store.outbox import Entry as OutboxEntry
 from .store.outbox import PlanPolicy, PlanReport, plan_outbox
 from .store.outbox import Status as OutboxStatus
@@ -237,6 +238,11 @@ class Site:
         with memo.lock:
             memo.by_uid.update(new)
             return [new.get(uid) or memo.by_uid[uid] for uid, _, _ in versions]
+
+    def calendar_names(self) -> list[str]:
+        """Every calendar that has (or had) a meeting."""
+        with self.db.transaction() as session:
+            return calendar_names(session)
 
     def public_feed(self, name: str) -> Feed | None:
         """A calendar listed in ``[server] public_calendars`` (empty until it has meetings), else None."""

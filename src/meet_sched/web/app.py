@@ -88,6 +88,22 @@ class Web:
         except MeetSchedError as exc:  # the request that needs it will try again
             log.warning("event=warm-failed error=%s", exc)
 
+    async def check_public_calendars(self) -> None:
+        """Say so when a public calendar has no meetings: most likely a typo in [server] public_calendars."""
+        try:
+            known = set(await asyncio.to_thread(self.site.calendar_names))
+        except MeetSchedError as exc:
+            log.warning("event=check-failed error=%s", exc)
+            return
+        for name in self.site.public_calendars:
+            if name not in known:
+                log.warning(
+                    "event=public-calendar-empty calendar=%s known=%s "
+                    "hint=no meeting is in it yet; check [server] public_calendars in config/meet-sched.toml",
+                    name,
+                    ",".join(sorted(known)) or "-",
+                )
+
 
 def render_feed(site: Site) -> Callable[[FeedKey], Feed | None]:
     def render(key: FeedKey) -> Feed | None:

@@ -106,8 +106,13 @@ class WebServer:
         await server.startup(sockets=[sock])
         self._server = server
         self._loop_task = asyncio.create_task(server.main_loop(), name="web-server")
-        self._warm_task = asyncio.create_task(web.warm(), name="web-warm")
+        self._warm_task = asyncio.create_task(self._first_warm(web), name="web-warm")
         log.info("event=listening url=%s base_url=%s", url, base_url)
+
+    @staticmethod
+    async def _first_warm(web: Web) -> None:
+        await web.check_public_calendars()
+        await web.warm()
 
     async def _refreshed(self, report: SyncReport) -> None:
         if not report.changes or self.web is None:
