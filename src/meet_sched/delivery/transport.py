@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import mailbox
+import os
 import socket
 import ssl
 from pathlib import Path
@@ -80,6 +81,7 @@ class MaildirTransport:
     def _add(self, data: bytes) -> str:
         try:
             if self._box is None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._box = mailbox.Maildir(self.path, factory=None, create=True)
             key = self._box.add(data)
         except OSError as exc:
@@ -223,7 +225,7 @@ class SmtpTransport:
             return SendError(f"{where}: timed out ({exc})", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPConnectError):
             cause = exc.__cause__
-            detail = (cause.strerror if isinstance(cause, OSError) and cause.strerror else None) or str(exc)
+            detail = os.strerror(cause.errno) if isinstance(cause, OSError) and cause.errno else str(exc)
             return SendError(f"{where}: cannot connect: {detail}", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
             return SendError(f"{where}: the server closed the connection ({exc})", server_down=True)

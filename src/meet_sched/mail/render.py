@@ -167,7 +167,7 @@ class MailRenderer:
         rows = self._rows(w, m, to, start, now, series=kind != "cancel")
         subject = w(f"subject.{kind}", title=one_line(m.title), when=w.when(start.astimezone(to.timezone), now))
         note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
-        msg = self._message(w, to, subject, message_id, now, m, w(lead, title=m.title), rows, note)
+        msg = self._message(w, to, subject, message_id, now, m, w(lead, title=one_line(m.title)), rows, note)
         msg.add_alternative(body, maintype="text", subtype="calendar", params={"method": method, "charset": "UTF-8"})
         msg.add_attachment(body, maintype="application", subtype="ics", filename="invite.ics")
         return Outgoing(msg, self.sender.addr_spec, checked_address(to.email), message_id)
@@ -180,7 +180,7 @@ class MailRenderer:
         w = words(to.language)
         start = occurrence.astimezone(m.timezone)
         subject = w("subject.reminder", title=one_line(m.title), when=w.when(start.astimezone(to.timezone), now))
-        lead = w("lead.reminder", title=m.title, relative=w.relative(utc(start) - utc(now)))
+        lead = w("lead.reminder", title=one_line(m.title), relative=w.relative(utc(start) - utc(now)))
         rows = self._rows(w, m, to, start, now, series=False)
         msg = self._message(w, to, subject, message_id, now, m, lead, rows, w("calendar.reminder"))
         title = self.settings.spec.calendar.name
@@ -241,7 +241,7 @@ class MailRenderer:
         context: dict[str, Any] = {
             "lang": w.language,
             "title": one_line(m.title),
-            "greeting": w("greeting", name=to.name) if to.name else w("greeting.anonymous"),
+            "greeting": w("greeting", name=one_line(to.name)) if to.name.strip() else w("greeting.anonymous"),
             "lead": lead,
             "rows": rows,
             "details_label": w("label.details"),
@@ -278,7 +278,7 @@ class MailRenderer:
             if shown:
                 rows.append(_Row(w("label.next"), " · ".join(shown) + (" …" if len(upcoming) > 4 else "")))
         if m.location:
-            rows.append(_Row(w("label.where"), m.location))
+            rows.append(_Row(w("label.where"), one_line(m.location)))
         if m.video_url:
             rows.append(_Row(w("label.video"), m.video_url, safe_link(m.video_url)))
         rows.append(_Row(w("label.organizer"), _person(m.organizer)))
