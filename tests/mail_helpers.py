@@ -27,23 +27,28 @@ class Clock:
         return self.now
 
 
-def smtp_settings(sink: SmtpSink, extra: str = "") -> str:
-    """``[smtp]`` pointing at ``sink`` (plain SMTP on loopback) and quick retries."""
-    return textwrap.dedent(
-        f"""
-        [smtp]
-        host = "127.0.0.1"
-        port = {sink.port}
-        security = "none"
-        sender = "Daegu meeting reminders <reminders@daegu.example>"
-        max_connections = 2
-        timeout = "5s"
+def smtp_settings(sink: SmtpSink, extra: str = "", *, connections: int = 2, delivery: str = "") -> str:
+    """``[smtp]`` pointing at ``sink`` (plain SMTP on loopback) and quick retries; ``delivery``: more
+    ``[delivery]`` keys; ``extra``: more sections."""
+    return (
+        textwrap.dedent(
+            f"""
+            [smtp]
+            host = "127.0.0.1"
+            port = {sink.port}
+            security = "none"
+            sender = "Daegu meeting reminders <reminders@daegu.example>"
+            max_connections = {connections}
+            timeout = "5s"
 
-        [delivery]
-        retry_base = "1m"
-        retry_max = "10m"
-        """
-    ) + textwrap.dedent(extra)
+            [delivery]
+            retry_base = "1m"
+            retry_max = "10m"
+            """
+        )
+        + textwrap.dedent(delivery)
+        + textwrap.dedent(extra)
+    )
 
 
 def parts(msg: Message) -> list[Message]:
