@@ -55,7 +55,7 @@ def check_line(value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("must be text")
     text = str(value)
-    if "\r" in text or "\n" in text or "\u2028" in text or "\u2029" in text:
+    if any(c in text for c in "\r\n\x85\u2028\u2029"):  # NEL and the Unicode separators break lines too
         raise ValueError("must be a single line (no line breaks)")
     if _CONTROL.search(text):
         raise ValueError("contains a control character")
