@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Conference, Event, Timezone, vCalAddress
 from icalendar.prop import vDuration, vRecur, vText
+from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
@@ -129,21 +130,34 @@ def _human(offset: timedelta) -> str:
     return f"in {seconds} seconds"
 
 
-def _period(meetings: Iterable[Meeting]) -> dict[str, tuple[date, date]]:
+def zone_span(m: Meeting) -> tuple[str, date, date] | None:
+    """The TZID a meeting's times are written with, and the dates its VTIMEZONE must cover.
+
+    None for a zone that icalendar writes as UTC (``Africa/Abidjan``, ``Iceland``… are UTC all
+    year): UTC needs no VTIMEZONE.
+    """
+    tzid = tzid_from_tzinfo(m.timezone)
+    if tzid is None or tzid == "UTC":
+        return None
+    first = m.start.date() - timedelta(days=1)
+    last_end = m.last_end()
+    if last_end is None:  # an open series: its current occurrences need the rules too, years after its start
+        last_end_date = max(m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS), OPEN_SERIES_UNTIL)
+    else:
+        last_end_date = last_end.date()
+    return tzid, first, last_end_date + timedelta(days=1)
+
+
+def _period(spans: Iterable[tuple[str, date, date] | None]) -> dict[str, tuple[date, date]]:
     """For every TZID used, the span of dates its VTIMEZONE must cover."""
-    spans: dict[str, tuple[date, date]] = {}
-    for m in meetings:
-        first = m.start.date() - timedelta(days=1)
-        last_end = m.last_end()
-        if last_end is None:  # an open series: its current occurrences need the rules too, years after its start
-            last_end_date = max(m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS), OPEN_SERIES_UNTIL)
-        else:
-            last_end_date = last_end.date()
-        last = last_end_date + timedelta(days=1)
-        key = m.timezone.key
-        lo, hi = spans.get(key, (first, last))
-        spans[key] = (min(lo, first), max(hi, last))
-    return spans
+    out: dict[str, tuple[date, date]] = {}
+    for span in spans:
+        if span is None:
+            continue
+        tzid, first, last = span
+        lo, hi = out.get(tzid, (first, last))
+        out[tzid] = (min(lo, first), max(hi, last))
+    return out
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,7 @@ class IcsRenderer:
         self.settings = settings
         self._events: dict[tuple[object, ...], bytes] = {}
         self._zones: dict[tuple[str, date, date], bytes] = {}
+        self._spans: dict[tuple[object, ...], tuple[str, date, date] | None] = {}
 
     # -- pieces --------------------------------------------------------------
 
@@ -178,10 +193,18 @@ class IcsRenderer:
             self._zones[key] = cached
         return cached
 
+    def zone_span(self, stored: StoredMeeting) -> tuple[str, date, date] | None:
+        """:func:`zone_span`, remembered per meeting version (a series' last end takes expanding it)."""
+        key = stored.cache_key
+        if key not in self._spans:
+            self._spans[key] = zone_span(stored.meeting)
+        return self._spans[key]
+
     def forget(self, keep: Iterable[StoredMeeting]) -> None:
         """Drop cached events of meetings that are no longer current."""
         live = {s.cache_key for s in keep}
         self._events = {k: v for k, v in self._events.items() if k[:3] in live}
+        self._spans = {k: v for k, v in self._spans.items() if k in live}
 
     # -- calendars -------------------------------------------------------------
 
@@ -205,7 +228,7 @@ class IcsRenderer:
         self, method: str, title: str | None, items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]]
     ) -> bytes:
         parts = [self._header(method, title)]
-        for tzid, (first, last) in sorted(_period(s.meeting for s, _ in items).items()):
+        for tzid, (first, last) in sorted(_period(self.zone_span(s) for s, _ in items).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
         parts.extend(self.event_bytes(s, alarms) for s, alarms in items)
         parts.append(END_CALENDAR)
