@@ -98,6 +98,7 @@ class WebServer:
             server_header=False,
             proxy_headers=False,
             timeout_graceful_shutdown=5,
+            http="h11",  # h11 bounds the request line and headers (16 KB below); chosen even if httptools is around
             h11_max_incomplete_event_size=16 * 1024,
         )
         config.load()
