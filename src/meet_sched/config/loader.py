@@ -7,6 +7,7 @@ reported; a caller either gets a complete, valid configuration or a
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -267,6 +268,25 @@ def default_uid(shown: str, loc: KeyPath, domain: str) -> str:
     return f"{slug}@{domain}"
 
 
+@functools.cache
+def _offset_change_days(zone: ZoneInfo, year: int) -> frozenset[date]:
+    """Local dates of ``year`` on (or right after) which ``zone`` changes its UTC offset.
+
+    A wall time can only fall in a gap or an overlap on such a day, so a long series needs
+    the exact check for a few of its occurrences only.
+    """
+    days: set[date] = set()
+    day = date(year, 1, 1)
+    before = datetime.combine(day - timedelta(days=1), time(12), zone).utcoffset()
+    while day.year == year:
+        after = datetime.combine(day, time(12), zone).utcoffset()
+        if after != before:
+            days.update((day - timedelta(days=1), day))
+        before = after
+        day += timedelta(days=1)
+    return frozenset(days)
+
+
 def _wall_problem(moment: datetime, zone: ZoneInfo) -> str | None:
     """Why a local wall time is not one instant in ``zone``: a DST gap or overlap."""
     aware = moment.replace(tzinfo=zone)
@@ -407,6 +427,9 @@ def _check_rrule(text: str, start: datetime, zone: ZoneInfo, bad: Callable[[str]
         for i, naive in enumerate(rule):
             if i >= 500:
                 break
+            day = naive.date()
+            if day not in _offset_change_days(zone, day.year) and day not in _offset_change_days(zone, day.year + 1):
+                continue
             if (why := _wall_problem(naive.replace(tzinfo=None), zone)) is not None:
                 bad(f"an occurrence falls on a daylight-saving change: {why}")
                 return None
