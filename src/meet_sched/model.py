@@ -302,9 +302,13 @@ class Meeting:
         )
 
     def content_hash(self) -> str:
-        """Changes exactly when anything a subscriber could see changes."""
-        blob = json.dumps(self.to_data(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        """Changes exactly when anything a subscriber could see changes (worked out once: a Meeting never changes)."""
+        cached: str | None = self.__dict__.get("_content_hash")
+        if cached is None:
+            blob = json.dumps(self.to_data(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+            cached = hashlib.sha256(blob.encode()).hexdigest()
+            object.__setattr__(self, "_content_hash", cached)
+        return cached
 
 
 @dataclass(frozen=True)

@@ -122,7 +122,8 @@ class Site:
     # -- config → database --------------------------------------------------------
 
     def load(self, progress: Progress | None = None) -> Config:
-        return load_config(self.root, progress=progress)
+        """The validated config; files unchanged since they last validated come from var/'s cache."""
+        return load_config(self.root, progress=progress, cache=True)
 
     def sync(self, now: datetime, config: Config | None = None, progress: Progress | None = None) -> SyncReport:
         """Apply the config to the database in one transaction (raises ConfigError, changing nothing)."""

@@ -8,12 +8,17 @@ reported; a caller either gets a complete, valid configuration or a
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import os
 import re
+import tempfile
+import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from difflib import get_close_matches
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -25,7 +30,7 @@ from pydantic import BaseModel, ValidationError
 from ..errors import ConfigError, Problem
 from ..model import UID_MAX_LENGTH, Attendee, Meeting, Person, Role, Status
 from .schema import MeetingSpec, SettingsSpec
-from .sources import KeyPath, Source, read_source
+from .sources import KeyPath, Source, dotted, read_source
 
 SETTINGS_FILE = "config/meet-sched.toml"
 MEETINGS_DIR = "config/meetings"
@@ -195,33 +200,178 @@ def load_config(
     root: Path,
     environ: dict[str, str] | None = None,
     progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
+    *,
+    cache: bool = False,
 ) -> Config:
-    """Read and validate everything under ``root``; raise ConfigError listing every problem."""
+    """Read and validate everything under ``root``; raise ConfigError listing every problem.
+
+    ``cache=True`` takes the meetings of files whose bytes are unchanged since they last
+    validated from ``var/config-cache.json`` instead of parsing them again: the same result, faster.
+    """
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
     settings = _read_settings(root, env, problems)
+    store = None
     if settings is None:  # still read every meeting file, so that all problems are listed at once
         settings = Settings(root=root, spec=SettingsSpec(), database_url="")
+    elif cache:
+        store = _ConfigCache(settings.var_dir / CACHE_FILE, _settings_digest(root))
     files = meeting_files(settings)
     meetings: list[Meeting] = []
     seen: dict[str, str] = {}
     for path in progress(files) if progress else files:
         shown = path.relative_to(root).as_posix()
-        source = read_source(path, shown, problems)
-        if source is None:
-            continue
-        for loc, meeting in _meetings_in(source, settings, problems):
-            where = f"{shown}:{source.line((*loc, 'uid')) or source.line(loc) or 1}"
-            if meeting.uid in seen:
+        found: list[_Cached] | None = None
+        body = digest = None
+        if store is not None:
+            try:
+                body = path.read_bytes()
+            except OSError:
+                body = None
+            if body is not None:
+                digest = hashlib.sha256(body).hexdigest()
+                found = store.get(shown, digest)
+        if found is None:
+            before = len(problems)
+            source = read_source(path, shown, problems, body)
+            if source is None:
+                continue
+            found = [
+                _Cached(
+                    meeting,
+                    f"{shown}:{source.line((*loc, 'uid')) or source.line(loc) or 1}",
+                    source.line((*loc, "uid")),
+                    dotted((*loc, "uid")),
+                )
+                for loc, meeting in _meetings_in(source, settings, problems)
+            ]
+            if store is not None and digest is not None and len(problems) == before:
+                store.put(shown, digest, found)
+        for item in found:
+            uid = item.meeting.uid
+            if uid in seen:
                 problems.append(
-                    source.problem((*loc, "uid"), f"UID {meeting.uid!r} is also used by {seen[meeting.uid]}")
+                    Problem(shown, item.uid_line, item.uid_field, f"UID {uid!r} is also used by {seen[uid]}")
                 )
                 continue
-            seen[meeting.uid] = where
-            meetings.append(meeting)
+            seen[uid] = item.where
+            meetings.append(item.meeting)
     if problems:
         raise ConfigError(problems)
+    if store is not None:
+        store.save()
     return Config(settings, tuple(meetings), len(files))
+
+
+# -- a cache of files already validated -----------------------------------------------------
+
+CACHE_FILE = "config-cache.json"
+_CACHE_FORMAT = 1
+
+
+@functools.cache
+def _code_digest() -> str:
+    """What validation depends on besides the files: this code, its libraries, the time zone data."""
+    digest = hashlib.sha256(f"{_CACHE_FORMAT}".encode())
+    package = Path(__file__).resolve().parent.parent
+    for source in sorted([*package.joinpath("config").glob("*.py"), package / "model.py", package / "errors.py"]):
+        digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    for dist in ("pydantic", "pydantic-core", "email-validator", "icalendar", "python-dateutil", "PyYAML", "tzdata"):
+        try:
+            digest.update(f"{dist}={metadata.version(dist)}\0".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"{dist}=-\0".encode())
+    for folder in zoneinfo.TZPATH:  # the system's zone data wins over the tzdata package
+        for name in ("tzdata.zi", "+VERSION"):
+            try:
+                with open(os.path.join(folder, name), "rb") as f:
+                    digest.update(f.readline())
+            except OSError:
+                pass
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class _Cached:
+    """One meeting of a file that validated cleanly, and what a duplicate-UID problem needs of it."""
+
+    meeting: Meeting
+    where: str  # path:line of its UID, named by a duplicate elsewhere
+    uid_line: int | None
+    uid_field: str
+
+
+class _ConfigCache:
+    """Meetings of files that validated cleanly, by the SHA-256 of their bytes, in ``var/``.
+
+    Valid only for the same settings file, the same code and the same zone data (the key);
+    anything unreadable or stale is ignored.  It saves re-reading unchanged files, nothing else:
+    deleting it changes no result.
+    """
+
+    def __init__(self, path: Path, key: str) -> None:
+        self.path = path
+        self.key = key
+        self.old: dict[str, Any] = {}
+        self.new: dict[str, Any] = {}
+        try:
+            stored = json.loads(path.read_bytes())
+            if stored.get("key") == key and isinstance(stored.get("files"), dict):
+                self.old = stored["files"]
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def get(self, shown: str, digest: str) -> list[_Cached] | None:
+        entry = self.old.get(shown)
+        if not isinstance(entry, dict) or entry.get("sha256") != digest:
+            return None
+        try:
+            found = [
+                _Cached(Meeting.from_data(m["data"], source=m["source"]), m["where"], m["uid_line"], m["uid_field"])
+                for m in entry["meetings"]
+            ]
+        except (KeyError, TypeError, ValueError):
+            return None
+        self.new[shown] = entry
+        return found
+
+    def put(self, shown: str, digest: str, found: list[_Cached]) -> None:
+        self.new[shown] = {
+            "sha256": digest,
+            "meetings": [
+                {
+                    "data": c.meeting.to_data(),
+                    "source": c.meeting.source,
+                    "where": c.where,
+                    "uid_line": c.uid_line,
+                    "uid_field": c.uid_field,
+                }
+                for c in found
+            ],
+        }
+
+    def save(self) -> None:
+        if self.new == self.old:
+            return  # nothing new: an unchanged site writes nothing
+        body = json.dumps({"key": self.key, "files": self.new}, ensure_ascii=False, separators=(",", ":"))
+        tmp: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(body)
+            os.replace(tmp, self.path)
+        except OSError:  # a read-only var/ only costs speed
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+
+
+def _settings_digest(root: Path) -> str:
+    try:
+        body = (root / SETTINGS_FILE).read_bytes()
+    except OSError:
+        body = b"\0absent"
+    return hashlib.sha256(_code_digest().encode() + b"\0" + body).hexdigest()
 
 
 def _meetings_in(source: Source, settings: Settings, problems: list[Problem]) -> list[tuple[KeyPath, Meeting]]:

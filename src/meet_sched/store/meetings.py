@@ -61,25 +61,37 @@ def _fill(row: MeetingRow, meeting: Meeting, digest: str) -> None:
 def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) -> list[Change]:
     """Make the rows say what the config says; return what changed.
 
-    Unchanged meetings are not written at all.  A meeting missing from the config
-    stays in the database as cancelled, so subscribers see a cancellation.
+    Unchanged meetings are not written at all (nor even loaded: the diff reads only each
+    row's UID, content hash and state).  A meeting missing from the config stays in the
+    database as cancelled, so subscribers see a cancellation.
     """
-    rows = {row.uid: row for row in session.scalars(select(MeetingRow))}
+    wanted = list(meetings)
+    state = {
+        uid: (digest, removed, source)
+        for uid, digest, removed, source in session.execute(
+            select(MeetingRow.uid, MeetingRow.content_hash, MeetingRow.removed, MeetingRow.source).order_by(
+                MeetingRow.id
+            )
+        )
+    }
+    seen = {m.uid for m in wanted}
+    touched = [m.uid for m in wanted if m.uid in state and state[m.uid] != (m.content_hash(), False, m.source)]
+    touched += [uid for uid, (_, removed, _) in state.items() if uid not in seen and not removed]
+    rows = _rows(session, touched)
     changes: list[Change] = []
-    seen: set[str] = set()
-    for meeting in meetings:
-        seen.add(meeting.uid)
+    for meeting in wanted:
         digest = meeting.content_hash()
-        row = rows.get(meeting.uid)
-        if row is None:
-            row = MeetingRow(uid=meeting.uid, sequence=0, removed=False, created_at=now, last_modified=now)
-            _fill(row, meeting, digest)
-            session.add(row)
-            changes.append(Change(ChangeKind.ADDED, None, _stored(row)))
+        if meeting.uid not in state:
+            new = MeetingRow(uid=meeting.uid, sequence=0, removed=False, created_at=now, last_modified=now)
+            _fill(new, meeting, digest)
+            session.add(new)
+            changes.append(Change(ChangeKind.ADDED, None, _stored(new)))
             continue
+        if meeting.uid not in rows:  # unchanged
+            continue
+        row = rows[meeting.uid]
         if row.content_hash == digest and not row.removed:
-            if row.source != meeting.source:  # moved within its file: not a change subscribers see
-                row.source = meeting.source
+            row.source = meeting.source  # moved within its file: not a change subscribers see
             continue
         before = _stored(row)
         kind = ChangeKind.RESTORED if row.removed else ChangeKind.UPDATED
@@ -89,7 +101,7 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
         row.last_modified = max(now, row.last_modified)
         changes.append(Change(kind, before, _stored(row)))
     for uid, row in rows.items():
-        if uid in seen or row.removed:
+        if uid in seen:
             continue
         before = _stored(row)
         cancelled = Meeting.from_data({**row.data, "status": Status.CANCELLED.value}, source=row.source)
@@ -102,11 +114,31 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
     return changes
 
 
+def _rows(session: Session, uids: Sequence[str], chunk: int = 500) -> dict[str, MeetingRow]:
+    """Whole rows of ``uids``, in the order given."""
+    found: dict[str, MeetingRow] = {}
+    for i in range(0, len(uids), chunk):
+        part = uids[i : i + chunk]
+        found.update((row.uid, row) for row in session.scalars(select(MeetingRow).where(MeetingRow.uid.in_(part))))
+    return {uid: found[uid] for uid in uids if uid in found}
+
+
 def all_meetings(session: Session, calendar: str | None = None) -> list[StoredMeeting]:
-    query = select(MeetingRow).order_by(MeetingRow.first_start, MeetingRow.uid)
+    """Every meeting (of one calendar), by first start (read as plain columns: no ORM objects to build)."""
+    query = select(
+        MeetingRow.data,
+        MeetingRow.source,
+        MeetingRow.sequence,
+        MeetingRow.created_at,
+        MeetingRow.last_modified,
+        MeetingRow.removed,
+    ).order_by(MeetingRow.first_start, MeetingRow.uid)
     if calendar is not None:
         query = query.where(MeetingRow.calendar == calendar)
-    return [_stored(row) for row in session.scalars(query)]
+    return [
+        StoredMeeting(Meeting.from_data(data, source=source), sequence, created_at, last_modified, removed)
+        for data, source, sequence, created_at, last_modified, removed in session.execute(query)
+    ]
 
 
 def get_meeting(session: Session, uid: str) -> StoredMeeting | None:
