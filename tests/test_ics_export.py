@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
 
 from meet_sched import __version__
@@ -467,3 +468,33 @@ def test_dates_in_descriptions_use_the_meeting_zone_not_utc(exported: SiteDir) -
     a, _ = parse_both(_feed(exported, "sister-cities")).event("working-call@test.example")
     assert "Atlanta 20:00 EST (Wed 09 Dec)" in str(a["DESCRIPTION"])
     assert a.decoded("DTSTART").date() == date(2026, 12, 10)
+
+
+def test_a_calendar_left_empty_is_emptied_not_left_stale(site_dir: SiteDir) -> None:
+    """A meeting moved to another calendar must not stay on in the old calendar's file as confirmed."""
+    site_dir.meeting(
+        "moving.yaml",
+        """
+        uid: moving
+        calendar: first
+        title: Moving meeting
+        timezone: Asia/Seoul
+        start: 2030-01-10T10:00
+        duration: 1h
+        """,
+    )
+    foreign = site_dir.root / "calendars" / "handmade.ics"
+    foreign.parent.mkdir(parents=True, exist_ok=True)
+    foreign.write_bytes(b"BEGIN:VCALENDAR\r\nPRODID:-//someone else//EN\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+    site_dir.run("run", check=True)
+    first = site_dir.root / "calendars" / "first.ics"
+    assert len(icalendar.Calendar.from_ical(first.read_bytes()).walk("VEVENT")) == 1
+
+    path = site_dir.root / "config" / "meetings" / "moving.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("calendar: first", "calendar: second"), encoding="utf-8")
+    site_dir.run("run", check=True)
+
+    assert icalendar.Calendar.from_ical(first.read_bytes()).walk("VEVENT") == []
+    second = icalendar.Calendar.from_ical((site_dir.root / "calendars" / "second.ics").read_bytes())
+    assert [str(e["UID"]) for e in second.walk("VEVENT")] == ["moving@test.example"]
+    assert foreign.read_bytes().startswith(b"BEGIN:VCALENDAR\r\nPRODID:-//someone else//EN")

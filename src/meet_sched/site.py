@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from .config import Config, Settings, load_config, load_settings
 from .errors import NotFoundError
-from .ics import IcsRenderer
+from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .store import feeds as feed_store
 from .store.db import Database
@@ -192,6 +192,14 @@ class Site:
         for name, stored in sorted(calendars.items()):
             body = self.renderer.feed(self.calendar_title(name), stored)
             path = target / f"{name}.ics"
+            (report.written if write_atomic(path, body) else report.unchanged).append(path)
+        # A calendar whose last meeting moved elsewhere: empty our old file rather than leave
+        # subscribers with events that no longer belong to it.  Files we did not write stay.
+        ours = prodid(self.settings).encode()
+        for path in sorted(target.glob("*.ics")):
+            if path.stem in calendars or ours not in path.read_bytes()[:512]:
+                continue
+            body = self.renderer.feed(self.calendar_title(path.stem), [])
             (report.written if write_atomic(path, body) else report.unchanged).append(path)
         self.renderer.forget(s for group in calendars.values() for s in group)
         return report
