@@ -140,7 +140,24 @@ def feed_response(request: Request, rep: Representation, *, max_age: int, privat
     headers["content-disposition"] = f'inline; filename="{filename}"'
     if gz:
         headers["content-encoding"] = "gzip"
-    return Response(rep.gzipped if gz else rep.body, status_code=200, media_type=ICS, headers=headers)
+    return PiecewiseResponse(rep.gzipped if gz else rep.body, status_code=200, media_type=ICS, headers=headers)
+
+
+class PiecewiseResponse(Response):
+    """A body sent in pieces (with its Content-Length): a slow reader of a 10 MB feed holds one piece
+    in the server's buffers, not a copy of the whole feed, and memory stays flat under load."""
+
+    PIECE = 256 * 1024
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        body = memoryview(self.body)
+        if scope["method"] == "HEAD" or len(body) <= self.PIECE:
+            await send({"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else self.body})
+            return
+        for start in range(0, len(body), self.PIECE):
+            end = start + self.PIECE
+            await send({"type": "http.response.body", "body": bytes(body[start:end]), "more_body": end < len(body)})
 
 
 def _ics_name(request: Request) -> str | None:
