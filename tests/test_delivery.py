@@ -276,7 +276,7 @@ def test_reminders_in_each_attendees_language_and_zone(site_dir: SiteDir, smtp_s
     assert subjects["jean@paris.example"] == "Reminder: Daegu–Chengdu–Bac Ninh working call — tomorrow 02:00 CET"
 
     ko = text_body(got["jihyun.kim@daegu.example"].message)
-    assert "김지현님, 안녕하세요." in ko
+    assert ko.startswith("Daegu–Chengdu–Bac Ninh working call 회의가 1일 후 시작합니다.")
     assert "일시: 2026년 12월 10일 목요일 10:00 KST (Daegu)" in ko
     assert (
         "다른 시간대: Chengdu 09:00 CST · Bac Ninh 08:00 UTC+7 · Atlanta 20:00 EST (12월 9일 (수)) · Paris 02:00 CET"

@@ -117,7 +117,9 @@ def _deliver(s: Site, planned: str, *, verbose: bool) -> None:
     if not verbose:  # the lines below say it all; -v shows the log lines too
         logging.getLogger("meet_sched.delivery").setLevel(logging.ERROR)
 
-    from .delivery.dispatcher import Dispatcher
+    from .delivery.dispatcher import Dispatcher, responsive_loop
+
+    responsive_loop()
 
     async def deliver() -> tuple[str, Any]:
         dispatcher = Dispatcher(s, clock=now)

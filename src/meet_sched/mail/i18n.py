@@ -6,8 +6,8 @@ English, with English dates, rather than a mixture of two languages.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from functools import cache
+from datetime import date, datetime, time, timedelta
+from functools import cache, lru_cache
 from typing import Literal
 
 from babel import Locale
@@ -25,8 +25,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "subject.cancel": "Cancelled: {title} — {when}",
         "today": "today",
         "tomorrow": "tomorrow",
-        "greeting": "Hello {name},",
-        "greeting.anonymous": "Hello,",
         "lead.reminder": "{title} starts {relative}.",
         "lead.request": "You are invited to {title}.",
         "lead.update": "{title} has changed; this is the updated invitation.",
@@ -58,8 +56,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "subject.cancel": "취소: {title} — {when}",
         "today": "오늘",
         "tomorrow": "내일",
-        "greeting": "{name}님, 안녕하세요.",
-        "greeting.anonymous": "안녕하세요.",
         "lead.reminder": "{title} 회의가 {relative} 시작합니다.",
         "lead.request": "{title} 회의에 초대합니다.",
         "lead.update": "{title} 회의 일정이 변경되었습니다. 변경된 초대장을 보내 드립니다.",
@@ -91,8 +87,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "subject.cancel": "已取消：{title} — {when}",
         "today": "今天",
         "tomorrow": "明天",
-        "greeting": "{name}，您好：",
-        "greeting.anonymous": "您好：",
         "lead.reminder": "{title}将于{relative}开始。",
         "lead.request": "诚邀您参加{title}。",
         "lead.update": "{title}有变更，以下是更新后的邀请。",
@@ -122,8 +116,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "subject.cancel": "Đã hủy: {title} — {when}",
         "today": "hôm nay",
         "tomorrow": "ngày mai",
-        "greeting": "Xin chào {name},",
-        "greeting.anonymous": "Xin chào,",
         "lead.reminder": "{title} sẽ bắt đầu {relative}.",
         "lead.request": "Kính mời quý vị tham dự {title}.",
         "lead.update": "{title} đã thay đổi; đây là lời mời đã cập nhật.",
@@ -197,11 +189,11 @@ class Words:
 
     def when(self, moment: datetime, now: datetime) -> str:
         """``tomorrow 10:00 KST``."""
-        return f"{self.day(moment, now)} {self.time(moment)}"
+        return _when(self, moment, now.astimezone(moment.tzinfo).date())
 
     def relative(self, delta: timedelta) -> str:
         """``in 10 minutes`` (``10분 후``, ``10分钟后``, ``sau 10 phút nữa``)."""
-        return format_timedelta(max(delta, timedelta(minutes=1)), add_direction=True, locale=self.locale)
+        return _relative(self, max(int(delta.total_seconds()), 60))
 
     def duration(self, value: timedelta) -> str:
         """``1 hour 30 minutes`` (``1시간 30분``, ``1小时30分钟``)."""
@@ -221,6 +213,20 @@ class Words:
         if not parts:
             parts.append(format_timedelta(value, granularity="second", locale=self.locale))
         return ("" if self.language == "zh" else " ").join(parts)
+
+
+# A burst of messages asks for the same few texts again and again: Babel formats each once.
+
+
+@lru_cache(maxsize=4096)
+def _when(w: Words, moment: datetime, today: date) -> str:
+    now = datetime.combine(today, time(12), moment.tzinfo)
+    return f"{w.day(moment, now)} {w.time(moment)}"
+
+
+@lru_cache(maxsize=4096)
+def _relative(w: Words, seconds: int) -> str:
+    return format_timedelta(timedelta(seconds=seconds), add_direction=True, locale=w.locale)
 
 
 @cache

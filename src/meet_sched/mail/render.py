@@ -14,13 +14,21 @@ checked, so no config text can add a header or a recipient.  The whole message i
 from __future__ import annotations
 
 import dataclasses
+import email
 import email.policy
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import encoders
 from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.message import EmailMessage, Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.nonmultipart import MIMENonMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,6 +42,8 @@ from ..model import Attendee, Meeting, Person, Status, StoredMeeting, local_time
 from .i18n import Words, words
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
+BODY_POLICY = email.policy.compat32.clone(linesep="\r\n")
+TEMPLATES_KEPT = 1024  # messages differing only in To, Date and Message-ID share one rendering
 
 _LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -83,29 +93,39 @@ class Recipient:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """A rendered message and its envelope."""
+    """A rendered message (its bytes, CRLF, 7-bit) and its envelope."""
 
-    message: EmailMessage
+    data: bytes
     sender: str  # MAIL FROM
     recipient: str  # RCPT TO
     message_id: str
+    subject: str
+    method: str | None = None  # the iTIP METHOD of the inline calendar part, if any
 
     @cached_property
-    def data(self) -> bytes:
-        return self.message.as_bytes(policy=POLICY)
+    def message(self) -> EmailMessage:
+        """The bytes read back by the ``email`` package."""
+        parsed = email.message_from_bytes(self.data, policy=POLICY)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
 
-    @property
-    def subject(self) -> str:
-        return str(self.message["Subject"])
 
-    @property
-    def method(self) -> str | None:
-        """The iTIP METHOD of the inline calendar part, if any."""
-        for part in self.message.walk():
-            if part.get_content_type() == "text/calendar" and part.get_content_disposition() != "attachment":
-                method = part.get_param("method")
-                return str(method) if method else None
-        return None
+@dataclass(frozen=True)
+class _Draft:
+    """A message before serialization: its top-level headers, and the MIME tree of its body."""
+
+    headers: list[tuple[str, Any]]
+    body: Message
+
+
+@dataclass(frozen=True)
+class _Template:
+    """Everything of a message but To, Date and Message-ID, serialized once for all who read the same text."""
+
+    head: bytes  # folded header lines (From, Subject, MIME-Version, Content-Type with its boundary, …)
+    body: bytes  # the MIME body after the blank line
+    subject: str
+    method: str | None
 
 
 @dataclass(frozen=True)
@@ -133,6 +153,10 @@ class MailRenderer:
         self.ics = ics or IcsRenderer(settings)
         self._text = _ENV.get_template("message.txt")
         self._html = _ENV.get_template("message.html")
+        self._templates: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
+        self._calendars: OrderedDict[tuple[Any, ...], tuple[Message, ...]] = OrderedDict()
+        self._attendees: OrderedDict[tuple[Any, ...], dict[str, Attendee]] = OrderedDict()
+        self._lock = threading.Lock()  # the caches are shared with a thread that renders ahead
 
     @cached_property
     def sender(self) -> Address:
@@ -153,24 +177,35 @@ class MailRenderer:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
         no longer invited — always what is true of the meeting as stored."""
         m = stored.meeting
-        invited = any(a.email.lower() == to.email.lower() for a in m.attendees)
+        invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
-        if cancelled or not invited:
-            kind, lead = "cancel", "lead.cancel" if cancelled else "lead.uninvited"
-            body = self.ics.invitation(stored) if cancelled else _uninvite(self.settings, stored, to)
-            method = "CANCEL"
-        else:
-            kind = "update" if update else "request"
-            lead, body, method = f"lead.{kind}", self.ics.invitation(stored), "REQUEST"
+        kind = "cancel" if cancelled or not invited else "update" if update else "request"
+        method = "CANCEL" if kind == "cancel" else "REQUEST"
         w = words(to.language)
         start = _next_start(m, now)
-        rows = self._rows(w, m, to, start, now, series=kind != "cancel")
-        subject = w(f"subject.{kind}", title=one_line(m.title), when=w.when(start.astimezone(to.timezone), now))
-        note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
-        msg = self._message(w, to, subject, message_id, now, m, w(lead, title=one_line(m.title)), rows, note)
-        msg.add_alternative(body, maintype="text", subtype="calendar", params={"method": method, "charset": "UTF-8"})
-        msg.add_attachment(body, maintype="application", subtype="ics", filename="invite.ics")
-        return Outgoing(msg, self.sender.addr_spec, checked_address(to.email), message_id)
+        when = w.when(start.astimezone(to.timezone), now)
+        key = None
+        if invited or cancelled:  # a removed attendee's CANCEL names them: not shared
+            key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now))
+
+        def calendar() -> tuple[Message, ...]:
+            uninvited = kind == "cancel" and not cancelled
+            body = _uninvite(self.settings, stored, to) if uninvited else self.ics.invitation(stored)
+            return (
+                _part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
+                _part(body, "application", "ics", filename="invite.ics"),
+            )
+
+        def build() -> _Draft:
+            lead = ("lead.cancel" if cancelled else "lead.uninvited") if kind == "cancel" else f"lead.{kind}"
+            rows = self._rows(w, m, to, start, now, series=kind != "cancel")
+            subject = w(f"subject.{kind}", title=one_line(m.title), when=when)
+            note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
+            parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key), calendar)
+            inline, attached = parts
+            return self._message(w, subject, m, w(lead, title=one_line(m.title)), rows, note, inline, attached)
+
+        return self._outgoing(self._template(key, build, method), to, message_id, now)
 
     def reminder(
         self, stored: StoredMeeting, to: Recipient, occurrence: datetime, *, message_id: str, now: datetime
@@ -179,82 +214,150 @@ class MailRenderer:
         m = stored.meeting
         w = words(to.language)
         start = occurrence.astimezone(m.timezone)
-        subject = w("subject.reminder", title=one_line(m.title), when=w.when(start.astimezone(to.timezone), now))
-        lead = w("lead.reminder", title=one_line(m.title), relative=w.relative(utc(start) - utc(now)))
-        rows = self._rows(w, m, to, start, now, series=False)
-        msg = self._message(w, to, subject, message_id, now, m, lead, rows, w("calendar.reminder"))
-        title = self.settings.spec.calendar.name
-        if any(a.email.lower() == to.email.lower() for a in m.attendees):
-            body = self.ics.personal_feed(title, to.email, [stored])
-        else:
-            body = self.ics.feed(title, [stored])
-        msg.add_attachment(
-            body,
-            maintype="text",
-            subtype="calendar",
-            params={"method": "PUBLISH", "charset": "UTF-8"},
-            filename="meeting.ics",
-        )
-        return Outgoing(msg, self.sender.addr_spec, checked_address(to.email), message_id)
+        when = w.when(start.astimezone(to.timezone), now)
+        relative = w.relative(utc(start) - utc(now))
+        attendee = self.attendee(stored, to.email)
+        alarms = m.reminders_for(attendee) if attendee else m.reminders
+        key = ("reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative, alarms)
+
+        def calendar() -> tuple[Message, ...]:
+            title = self.settings.spec.calendar.name
+            body = self.ics.personal_feed(title, to.email, [stored]) if attendee else self.ics.feed(title, [stored])
+            params = {"method": "PUBLISH", "charset": "UTF-8"}
+            return (_part(body, "text", "calendar", params=params, filename="meeting.ics"),)
+
+        def build() -> _Draft:
+            subject = w("subject.reminder", title=one_line(m.title), when=when)
+            lead = w("lead.reminder", title=one_line(m.title), relative=relative)
+            rows = self._rows(w, m, to, start, now, series=False)
+            (attached,) = self._parts(("publish", *stored.cache_key, alarms), calendar)
+            return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached)
+
+        return self._outgoing(self._template(key, build, None), to, message_id, now)
 
     def test(self, to: str, *, message_id: str, now: datetime) -> Outgoing:
         """A short message for ``meet-sched send-test``."""
         w = words(self.settings.spec.calendar.language)
         name = one_line(self.settings.spec.calendar.name)
-        msg = EmailMessage(policy=POLICY)
-        self._headers(msg, Recipient("", to, ZoneInfo("UTC")), w("test.subject", name=name), message_id, now)
-        msg.set_content(w("test.body", name=name) + "\n", subtype="plain", charset="utf-8")
-        return Outgoing(msg, self.sender.addr_spec, checked_address(to), message_id)
 
-    # -- pieces --------------------------------------------------------------------
+        def build() -> _Draft:
+            return _Draft(self._fixed_headers(w("test.subject", name=name)), _text(w("test.body", name=name), "plain"))
 
-    def _headers(self, msg: EmailMessage, to: Recipient, subject: str, message_id: str, now: datetime) -> None:
+        return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
+
+    def attendee(self, stored: StoredMeeting, email: str) -> Attendee | None:
+        """The attendee of ``stored`` with this address (case-insensitive), from an index kept per version."""
+        index = self._attendees.get(stored.cache_key)
+        if index is None:
+            index = {a.email.lower(): a for a in stored.meeting.attendees}
+            with self._lock:
+                self._attendees[stored.cache_key] = index
+                while len(self._attendees) > TEMPLATES_KEPT:
+                    self._attendees.popitem(last=False)
+        return index.get(email.lower())
+
+    # -- assembling --------------------------------------------------------------------
+
+    def _parts(self, key: tuple[Any, ...], build: Callable[[], tuple[Message, ...]]) -> tuple[Message, ...]:
+        """Calendar parts, encoded once per meeting version and shared by every message that carries them."""
+        parts = self._calendars.get(key)
+        if parts is None:
+            parts = build()
+            with self._lock:
+                self._calendars[key] = parts
+                while len(self._calendars) > TEMPLATES_KEPT:
+                    self._calendars.popitem(last=False)
+        return parts
+
+    def _template(self, key: tuple[Any, ...] | None, build: Callable[[], _Draft], method: str | None) -> _Template:
+        """The message without To, Date and Message-ID; cached by ``key`` (None: not shared)."""
+        if key is not None:
+            with self._lock:
+                found = self._templates.get(key)
+                if found is not None:
+                    self._templates.move_to_end(key)
+                    return found
+        draft = build()
+        # Headers with text from config go through the modern policy (RFC 2047; it refuses CR/LF); the
+        # MIME tree underneath, fixed names and encoded bodies, through the legacy API, which is much faster.
+        head = b"".join(POLICY.fold_binary(*POLICY.header_store_parse(name, value)) for name, value in draft.headers)
+        tree_head, _, body = draft.body.as_bytes(policy=BODY_POLICY).partition(b"\r\n\r\n")
+        subject = next(str(value) for name, value in draft.headers if name == "Subject")
+        template = _Template(head + b"MIME-Version: 1.0\r\n" + tree_head + b"\r\n", body, subject, method)
+        if key is not None:
+            with self._lock:
+                self._templates[key] = template
+                while len(self._templates) > TEMPLATES_KEPT:
+                    self._templates.popitem(last=False)
+        return template
+
+    def _outgoing(self, template: _Template, to: Recipient, message_id: str, now: datetime) -> Outgoing:
+        """Add To, Date and Message-ID (folded and RFC 2047-encoded by the ``email`` package) to a template."""
         if not _MESSAGE_ID.match(message_id):
             raise MailError(f"{message_id!r} is not a Message-ID")
-        msg["From"] = self.sender
-        msg["To"] = Address(one_line(to.name), addr_spec=checked_address(to.email))
-        msg["Subject"] = one_line(subject)
-        msg["Date"] = format_datetime(utc(now))
-        msg["Message-ID"] = message_id
-        msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-        msg["X-Auto-Response-Suppress"] = "All"
+        address = checked_address(to.email)
+        to_line = POLICY.fold_binary("To", formataddr((one_line(to.name), address), charset="utf-8"))
+        # Date and Message-ID are plain ASCII of a fixed shape (the Message-ID was matched above): no folding.
+        date_line = f"Date: {format_datetime(utc(now).replace(microsecond=0))}\r\n".encode("ascii")
+        data = b"".join(
+            [
+                to_line,
+                date_line,
+                b"Message-ID: ",
+                message_id.encode("ascii"),
+                b"\r\n",
+                template.head,
+                b"\r\n",
+                template.body,
+            ]
+        )
+        return Outgoing(data, self.sender.addr_spec, address, message_id, template.subject, template.method)
+
+    def _fixed_headers(self, subject: str) -> list[tuple[str, Any]]:
+        return [
+            ("From", self.sender),
+            ("Subject", one_line(subject)),
+            ("Auto-Submitted", "auto-generated"),  # RFC 3834: no vacation replies
+            ("X-Auto-Response-Suppress", "All"),
+        ]
 
     def _message(
         self,
         w: Words,
-        to: Recipient,
         subject: str,
-        message_id: str,
-        now: datetime,
         m: Meeting,
         lead: str,
         rows: list[_Row],
         calendar_note: str,
-    ) -> EmailMessage:
-        msg = EmailMessage(policy=POLICY)
-        self._headers(msg, to, subject, message_id, now)
+        inline: Message | None,
+        attached: Message,
+    ) -> _Draft:
+        """mixed[alternative[text, html, (the iMIP calendar)], the .ics attachment]."""
+        headers = self._fixed_headers(subject)
         organizer = m.organizer
         if organizer.email.lower() != self.sender.addr_spec.lower():
-            msg["Reply-To"] = Address(one_line(organizer.name), addr_spec=checked_address(organizer.email))
-        msg["Content-Language"] = w.language
-        video = safe_link(m.video_url)
+            headers.append(("Reply-To", Address(one_line(organizer.name), addr_spec=checked_address(organizer.email))))
+        headers.append(("Content-Language", w.language))
         context: dict[str, Any] = {
             "lang": w.language,
             "title": one_line(m.title),
-            "greeting": w("greeting", name=one_line(to.name)) if to.name.strip() else w("greeting.anonymous"),
             "lead": lead,
             "rows": rows,
             "details_label": w("label.details"),
             "sep": w("sep"),
             "details": m.description.splitlines() if m.description else [],
-            "join_href": video,
+            "join_href": safe_link(m.video_url),
             "join_label": w("join"),
             "calendar_note": calendar_note,
             "footer": w("footer", organizer=_person(organizer)),
         }
-        msg.set_content(self._text.render(context), subtype="plain", charset="utf-8")
-        msg.add_alternative(self._html.render(context), subtype="html", charset="utf-8")
-        return msg
+        alternative = _multipart("alternative", _text(self._text.render(context), "plain"))
+        alternative.attach(_text(self._html.render(context), "html"))
+        if inline is not None:
+            alternative.attach(inline)
+        mixed = _multipart("mixed", alternative)
+        mixed.attach(attached)
+        return _Draft(headers, mixed)
 
     def _rows(self, w: Words, m: Meeting, to: Recipient, start: datetime, now: datetime, *, series: bool) -> list[_Row]:
         """When (in ``to``'s zone), the same moment in every other zone, duration, place, link, organizer."""
@@ -294,9 +397,41 @@ def _person(p: Person) -> str:
     return f"{one_line(p.name)} <{p.email}>" if p.name else p.email
 
 
+def _day(now: datetime) -> str:
+    """The UTC date: "N days from now" texts in a cached message are good for one day at most."""
+    return f"{utc(now):%Y-%m-%d}"
+
+
 def _next_start(m: Meeting, now: datetime) -> datetime:
     """The occurrence an invitation leads with: the next one, or the first if none is left."""
     return next(iter(m.occurrences(utc(now), utc(now) + timedelta(days=3660))), m.start)
+
+
+def _text(text: str, subtype: str) -> Message:
+    """text/plain or text/html, UTF-8, base64, with CRLF line ends (RFC 2046 section 4.1.1)."""
+    part = MIMEText("\r\n".join(text.splitlines()) + "\r\n", subtype, "utf-8", policy=BODY_POLICY)
+    del part["MIME-Version"]  # only the message as a whole has one
+    return part
+
+
+def _multipart(subtype: str, first: Message) -> Message:
+    container = MIMEMultipart(subtype, policy=BODY_POLICY)
+    del container["MIME-Version"]
+    container.attach(first)
+    return container
+
+
+def _part(
+    body: bytes, maintype: str, subtype: str, *, params: dict[str, str] | None = None, filename: str | None = None
+) -> Message:
+    """A base64 part (its bytes, CRLF line ends included, kept exactly); an attachment when it has a file name."""
+    part = MIMENonMultipart(maintype, subtype, policy=BODY_POLICY, **(params or {}))
+    del part["MIME-Version"]
+    part.set_payload(body)
+    encoders.encode_base64(part)
+    if filename:
+        part.add_header("Content-Disposition", "attachment", filename=filename)
+    return part
 
 
 def _uninvite(settings: Settings, stored: StoredMeeting, to: Recipient) -> bytes:
