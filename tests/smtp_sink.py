@@ -67,6 +67,7 @@ class SmtpSink:
         self.tls_context = tls_context
         self.credentials = credentials
         self.auth_attempts: list[str] = []
+        self.sessions: list[Any] = []  # the connection of each accepted message (kept alive: distinct identities)
         self._lock = threading.Condition()
         self._controller: Controller | None = None
 
@@ -88,6 +89,7 @@ class SmtpSink:
             self.rejected.append(seen)
             return self.data_reply
         with self._lock:
+            self.sessions.append(session)
             self.received.append(seen)
             self._lock.notify_all()
         return f"250 2.0.0 OK queued as {len(self.received)}"
@@ -135,9 +137,15 @@ class SmtpSink:
         with self._lock:
             return [r for r in self.received if address.lower() in (a.lower() for a in r.rcpt_tos)]
 
+    def connections(self) -> int:
+        """How many SMTP connections the accepted messages came over."""
+        with self._lock:
+            return len({id(s) for s in self.sessions})
+
     def clear(self) -> None:
         with self._lock:
             self.received.clear()
+            self.sessions.clear()
 
 
 def self_signed(tmp: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:

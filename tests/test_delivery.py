@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher, DispatchReport
 from meet_sched.site import Site
 from meet_sched.store.outbox import Kind, Status, message_id, message_key
@@ -44,11 +45,18 @@ attendees:
 """
 
 
-def scenario(site: SiteDir, clock: Clock, body: Callable[[Site, Dispatcher], Awaitable[None]]) -> None:
+def open_site(site: SiteDir, db_url: str | None = None) -> Site:
+    environ = {"MEET_SCHED_DATABASE_URL": db_url} if db_url else {}
+    return Site(site.root, load_settings(site.root, environ=environ))
+
+
+def scenario(
+    site: SiteDir, clock: Clock, body: Callable[[Site, Dispatcher], Awaitable[None]], db_url: str | None = None
+) -> None:
     """Run ``body`` with a Site and a Dispatcher on ``clock``, in one event loop."""
 
     async def main() -> None:
-        s = Site(site.root)
+        s = open_site(site, db_url)
         dispatcher = Dispatcher(s, clock=clock)
         try:
             await body(s, dispatcher)
@@ -188,14 +196,16 @@ attendees:
 """
 
 
-def test_reminders_exactly_once_per_occurrence_recipient_and_offset(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+def test_reminders_exactly_once_per_occurrence_recipient_and_offset(
+    site_dir: SiteDir, smtp_server: SmtpSink, db_url: str
+) -> None:
     """Two dispatchers (two processes' worth) and a sync before every pass: still exactly one of each."""
     site_dir.settings(smtp_settings(smtp_server, "[invitations]\nenabled = false\n"))
     site_dir.meeting("daily.yaml", SERIES)
     clock = Clock(datetime(2026, 11, 30, 0, 0, tzinfo=UTC))
 
     async def body(s: Site, d: Dispatcher) -> None:
-        other = Dispatcher(Site(site_dir.root), clock=clock, worker="other")
+        other = Dispatcher(open_site(site_dir, db_url), clock=clock, worker="other")
         try:
             end = datetime(2026, 12, 5, tzinfo=UTC)
             while clock() < end:
@@ -206,7 +216,7 @@ def test_reminders_exactly_once_per_occurrence_recipient_and_offset(site_dir: Si
             await other.close()
             other.site.close()
 
-    scenario(site_dir, clock, body)
+    scenario(site_dir, clock, body, db_url)
     ids = Counter(r.message_id for r in smtp_server.received)
     assert max(ids.values()) == 1
     starts = [datetime(2026, 12, day, 0, 0, tzinfo=UTC) for day in (2, 3, 4)]  # 09:00 KST
@@ -311,7 +321,7 @@ def test_reminders_in_each_attendees_language_and_zone(site_dir: SiteDir, smtp_s
         assert r.data.isascii(), "the message needs no 8BITMIME or SMTPUTF8"
 
 
-def test_smtp_outage_then_everything_is_delivered(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+def test_smtp_outage_then_everything_is_delivered(site_dir: SiteDir, smtp_server: SmtpSink, db_url: str) -> None:
     site_dir.settings(smtp_settings(smtp_server))
     site_dir.meeting("working-call.yaml", WORKING_CALL)
     clock = Clock(T0)
@@ -337,7 +347,7 @@ def test_smtp_outage_then_everything_is_delivered(site_dir: SiteDir, smtp_server
         _, counts = s.outbox()
         assert counts == {"pending": 3, "sent": 3}
 
-    scenario(site_dir, clock, body)
+    scenario(site_dir, clock, body, db_url)
 
 
 def test_a_5xx_fails_only_that_message_and_a_4xx_is_retried(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
@@ -495,3 +505,24 @@ def test_outbox_command_shows_a_table(site_dir: SiteDir) -> None:
     assert out[-1] == "6 pending"
     bad = site_dir.run("outbox", "--status", "lost")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr
+
+
+def test_connections_are_reused_and_bounded(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+    """[smtp] max_connections = 2: forty messages in one pass come over at most two connections."""
+    site_dir.settings(smtp_settings(smtp_server, "[invitations]\nenabled = false\n"))
+    people = "\n".join(f"  - {{ name: P{i}, email: p{i}@daegu.example }}" for i in range(40))
+    site_dir.meeting(
+        "big.yaml",
+        f"title: All hands\ntimezone: Asia/Seoul\nstart: 2026-12-10T10:00\nduration: 1h\nreminders: [1d]\n"
+        f"attendees:\n{people}\n",
+    )
+    clock = Clock(T0)
+
+    async def body(s: Site, d: Dispatcher) -> None:
+        s.sync(clock())
+        clock.set(datetime(2026, 12, 9, 1, 0, tzinfo=UTC))
+        assert (await d.deliver_due()).sent == 40
+
+    scenario(site_dir, clock, body)
+    assert len(smtp_server.received) == 40
+    assert 1 <= smtp_server.connections() <= 2

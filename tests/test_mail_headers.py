@@ -197,3 +197,18 @@ def test_config_refuses_line_breaks_in_titles_and_names(site_dir: SiteDir) -> No
     assert "bad.yaml:1: title: must be a single line (no line breaks)" in result.stderr
     assert "attendees[0].name" in result.stderr or "attendees.0.name" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_recipients_sharing_a_text_get_their_own_to_and_message_id(renderer: MailRenderer) -> None:
+    s = stored()
+    a = Recipient("김지현", "jihyun.kim@daegu.example", SEOUL, "ko")
+    b = Recipient("박서연", "seoyeon.park@daegu.example", SEOUL, "ko")
+    first = renderer.reminder(s, a, s.meeting.start, message_id="<reminder.aaaa@test.example>", now=NOW)
+    second = renderer.reminder(s, b, s.meeting.start, message_id="<reminder.bbbb@test.example>", now=NOW)
+    one, two = reparse(first), reparse(second)
+    assert [x.addr_spec for x in one["To"].addresses] == ["jihyun.kim@daegu.example"]
+    assert [x.addr_spec for x in two["To"].addresses] == ["seoyeon.park@daegu.example"]
+    assert two["To"].addresses[0].display_name == "박서연"
+    assert (one["Message-ID"], two["Message-ID"]) == ("<reminder.aaaa@test.example>", "<reminder.bbbb@test.example>")
+    assert first.data.split(b"\r\n\r\n", 1)[1] == second.data.split(b"\r\n\r\n", 1)[1]  # the same text, rendered once
+    assert text_body(one) == text_body(two)
