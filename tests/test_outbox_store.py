@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from meet_sched.model import Attendee, Meeting, Person, Role, Status
 from meet_sched.store.db import Database
-from meet_sched.store.meetings import all_meetings, sync_meetings
+from meet_sched.store.meetings import sync_meetings
 from meet_sched.store.outbox import (
     Kind,
     Outcome,
@@ -59,7 +59,7 @@ def apply(db: Database, meetings: list[Meeting], now: datetime = NOW, policy: Pl
     """One sync as Site.sync does it: meetings and outbox in the same transaction; returns what was planned."""
     with db.transaction(write=True) as session:
         sync_meetings(session, meetings, now)
-        report = plan_outbox(session, all_meetings(session), now, policy)
+        report = plan_outbox(session, now, policy, {m.uid: m for m in meetings})
     return dict(report.planned) | ({"dropped": report.dropped} if report.dropped else {})
 
 

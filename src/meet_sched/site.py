@@ -130,13 +130,14 @@ class Site:
         config = config or self.load(progress)
         with self.db.transaction(lock="meet-sched sync") as session:
             changes = sync_meetings(session, config.meetings, utc(now))
-            outbox = plan_outbox(session, all_meetings(session), utc(now), plan_policy(config.settings))
+            current = {m.uid: m for m in config.meetings}
+            outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
 
     def plan(self, now: datetime) -> PlanReport:
         """Roll the reminder horizon forward (and re-check invitations) without reading config/."""
         with self.db.transaction(lock="meet-sched sync") as session:
-            return plan_outbox(session, all_meetings(session), utc(now), plan_policy(self.settings))
+            return plan_outbox(session, utc(now), plan_policy(self.settings))
 
     def outbox(self, status: OutboxStatus | None = None, limit: int = 50) -> tuple[list[OutboxEntry], dict[str, int]]:
         """Outbox rows for people (unfinished soonest first, then the latest finished) and counts by status."""

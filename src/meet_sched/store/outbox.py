@@ -22,8 +22,8 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
-from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections import Counter, OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -148,21 +148,25 @@ class _Existing:
     recipient: str
     status: str
     version: str | None
-    attendee: dict[str, Any] | None = None  # invitations: who it was planned for
 
 
-def plan_outbox(session: Session, meetings: Sequence[StoredMeeting], now: datetime, policy: PlanPolicy) -> PlanReport:
-    """Make the pending rows say what ``meetings`` call for at ``now``; return what changed."""
+def plan_outbox(
+    session: Session, now: datetime, policy: PlanPolicy, current: Mapping[str, Meeting] | None = None
+) -> PlanReport:
+    """Make the pending rows say what the stored meetings call for at ``now``; return what changed.
+
+    ``current``: the meetings just synced from config, by UID (spares parsing their rows again).
+    """
     now = utc(now)
     report = PlanReport()
-    live = [s for s in meetings if not _ended(s.meeting, now)]
+    live = _live_meetings(session, now, current or {})
     uids = [s.uid for s in live]
     inserts: list[dict[str, Any]] = []
     drop: list[int] = []
 
     invitation_rows: dict[str, list[_Existing]] = {}
     if policy.invitations:
-        for row in _rows(session, uids, OutboxRow.kind.in_(INVITATION_KINDS), attendee=True):
+        for row in _rows(session, uids, OutboxRow.kind.in_(INVITATION_KINDS)):
             invitation_rows.setdefault(row.meeting_uid, []).append(_existing(row))
     else:  # turned off: nothing pending of this kind goes out
         drop.extend(
@@ -178,7 +182,7 @@ def plan_outbox(session: Session, meetings: Sequence[StoredMeeting], now: dateti
 
     for stored in live:
         if policy.invitations:
-            _plan_invitations(stored, invitation_rows.get(stored.uid, []), now, inserts, drop)
+            _plan_invitations(session, stored, invitation_rows.get(stored.uid, []), now, inserts, drop)
         _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy.horizon, inserts, drop)
 
     if drop:
@@ -192,12 +196,37 @@ def plan_outbox(session: Session, meetings: Sequence[StoredMeeting], now: dateti
     return report
 
 
-def _ended(meeting: Meeting, now: datetime) -> bool:
-    last = meeting.last_end()
-    return last is not None and utc(last) <= now
+def _live_meetings(session: Session, now: datetime, current: Mapping[str, Meeting]) -> list[StoredMeeting]:
+    """Stored meetings not over yet (last end from the row, not from expanding the series)."""
+    rows = session.execute(
+        select(
+            MeetingRow.uid,
+            MeetingRow.sequence,
+            MeetingRow.created_at,
+            MeetingRow.last_modified,
+            MeetingRow.removed,
+        ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
+    ).all()
+    parse = [r.uid for r in rows if r.removed or r.uid not in current]
+    parsed: dict[str, Meeting] = {}
+    for chunk in _chunks(parse, 500):
+        for uid, data, source in session.execute(
+            select(MeetingRow.uid, MeetingRow.data, MeetingRow.source).where(MeetingRow.uid.in_(chunk))
+        ):
+            parsed[uid] = Meeting.from_data(data, source=source)
+    return [
+        StoredMeeting(
+            meeting=parsed[r.uid] if r.uid in parsed else current[r.uid],
+            sequence=r.sequence,
+            created_at=r.created_at,
+            last_modified=r.last_modified,
+            removed=r.removed,
+        )
+        for r in rows
+    ]
 
 
-def _rows(session: Session, uids: Sequence[str], where: Any, *, attendee: bool = False) -> Iterable[Any]:
+def _rows(session: Session, uids: Sequence[str], where: Any) -> Iterable[Any]:
     columns = [
         OutboxRow.id,
         OutboxRow.key,
@@ -207,19 +236,34 @@ def _rows(session: Session, uids: Sequence[str], where: Any, *, attendee: bool =
         OutboxRow.status,
         OutboxRow.version,
     ]
-    if attendee:
-        columns.append(OutboxRow.attendee)
     for chunk in _chunks(list(uids), 500):
         yield from session.execute(select(*columns).where(where, OutboxRow.meeting_uid.in_(chunk)))
 
 
 def _existing(row: Row[Any]) -> _Existing:
-    attendee = row.attendee if "attendee" in row._fields else None
-    return _Existing(row.id, row.key, row.kind, row.recipient, row.status, row.version, attendee)
+    return _Existing(row.id, row.key, row.kind, row.recipient, row.status, row.version)
+
+
+_VERSIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
+
+
+def _version(stored: StoredMeeting) -> str:
+    """invitation_version, remembered per meeting version (a long-running service re-plans often)."""
+    found = _VERSIONS.get(stored.cache_key)
+    if found is None:
+        found = _VERSIONS[stored.cache_key] = invitation_version(stored.meeting)
+        while len(_VERSIONS) > 4096:
+            _VERSIONS.popitem(last=False)
+    return found
 
 
 def _plan_invitations(
-    stored: StoredMeeting, rows: list[_Existing], now: datetime, inserts: list[dict[str, Any]], drop: list[int]
+    session: Session,
+    stored: StoredMeeting,
+    rows: list[_Existing],
+    now: datetime,
+    inserts: list[dict[str, Any]],
+    drop: list[int],
 ) -> None:
     m = stored.meeting
     active = not (stored.removed or m.cancelled)
@@ -227,7 +271,7 @@ def _plan_invitations(
     by_recipient: dict[str, list[_Existing]] = {}
     for row in sorted(rows, key=lambda r: r.id):
         by_recipient.setdefault(row.recipient, []).append(row)
-    version = invitation_version(m)
+    version = _version(stored)
     for recipient in sorted(set(invited) | set(by_recipient)):
         history = by_recipient.get(recipient, [])
         target: tuple[Kind, str] | None = None
@@ -253,7 +297,7 @@ def _plan_invitations(
                 kind,
                 stored,
                 recipient,
-                attendee_data(who) if who else _previous_attendee(stored, recipient, history),
+                attendee_data(who) if who else _previous_attendee(session, stored, recipient, history),
                 due=now,
                 now=now,
                 version=version if kind.itip_request else None,
@@ -261,11 +305,15 @@ def _plan_invitations(
         )
 
 
-def _previous_attendee(stored: StoredMeeting, recipient: str, history: list[_Existing]) -> dict[str, Any]:
+def _previous_attendee(
+    session: Session, stored: StoredMeeting, recipient: str, history: list[_Existing]
+) -> dict[str, Any]:
     """Someone no longer invited: as they were when last invited (their language and zone)."""
-    for row in reversed(history):
-        if row.attendee:
-            return dict(row.attendee)
+    ids = [row.id for row in history]
+    if ids:
+        latest = session.scalar(select(OutboxRow.attendee).where(OutboxRow.id == max(ids)))
+        if latest:
+            return dict(latest)
     return {"name": "", "email": recipient, "timezone": stored.meeting.timezone.key, "language": "en", "city": None}
 
 
