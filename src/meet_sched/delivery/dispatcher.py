@@ -95,6 +95,8 @@ class DispatchReport:
         counts = Counter(e.status.value for e in self.events)
         names = {"pending": "to retry", "sent": "sent", "failed": "failed", "expired": "expired", "skipped": "skipped"}
         parts = [f"{counts[s]} {names[s]}" for s in ("sent", "pending", "failed", "expired", "skipped") if counts[s]]
+        if self.released:
+            parts.append(f"{self.released} not tried yet (the server is unreachable)")
         return ", ".join(parts) if parts else "nothing was due"
 
 
