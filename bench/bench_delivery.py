@@ -11,13 +11,14 @@ One run, one aiosmtpd sink in its own process on loopback:
 3. idle: `serve` with 50,000 pending future reminders for 60 s, beside `serve` on an empty site
    (goal: under 1% CPU, RSS under 200 MB).
 
-    .venv/bin/python bench/bench_delivery.py [--quick] [--connections 4] [--db URL]
+    .venv/bin/python bench/bench_delivery.py [--quick] [--connections 4] [--postgres ADMIN_URL]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import multiprocessing as mp
 import os
 import platform
@@ -31,6 +32,8 @@ import tempfile
 import textwrap
 import threading
 import time
+import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -38,6 +41,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
+from sqlalchemy import create_engine, text
 
 from meet_sched.delivery.dispatcher import Dispatcher, responsive_loop
 from meet_sched.mail import MailRenderer, Recipient
@@ -117,6 +121,24 @@ class Sink:
 # -- sites --------------------------------------------------------------------------------
 
 
+@contextlib.contextmanager
+def database(admin: str | None) -> Iterator[str | None]:
+    """None (the site's own SQLite file), or a new PostgreSQL database dropped afterwards."""
+    if admin is None:
+        yield None
+        return
+    name = f"bench_delivery_{uuid.uuid4().hex[:10]}"
+    engine = create_engine(admin, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield admin.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
 def make_site(root: Path, sink: Sink, connections: int, db: str | None, extra: str = "") -> None:
     (root / "config" / "meetings").mkdir(parents=True)
     database = f'[database]\nurl = "{db}"\n' if db else ""
@@ -185,9 +207,9 @@ class Clock:
         return self.now
 
 
-def throughput_round(sink: Sink, connections: int, db: str | None, n: int) -> tuple[float, float, float, float]:
+def throughput_round(sink: Sink, connections: int, admin: str | None, n: int) -> tuple[float, float, float, float]:
     """(pipeline msg/s, raw msg/s, pipeline CPU ms/msg, raw CPU ms/msg) for ``n`` reminders due at once."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database(admin) as db:
         root = Path(tmp)
         make_site(root, sink, connections, db)
         t0 = datetime(2026, 12, 1, tzinfo=UTC)
@@ -296,9 +318,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def lateness(sink: Sink, connections: int, db: str | None, n: int, spread: float) -> tuple[list[float], list[float]]:
+def lateness(sink: Sink, connections: int, admin: str | None, n: int, spread: float) -> tuple[list[float], list[float]]:
     """Lateness (s) of ``n`` reminders spread over ``spread`` seconds: (serve, ideal sender)."""
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, database(admin) as db:
         root = Path(tmp)
         make_site(root, sink, connections, db)
         now = datetime.now(UTC)
@@ -393,12 +415,12 @@ def memory_mb(pid: int) -> tuple[float, float]:
 
 
 def idle(
-    sink: Sink, connections: int, db: str | None, pending: int, seconds: float
+    sink: Sink, connections: int, admin: str | None, pending: int, seconds: float
 ) -> dict[str, tuple[float, float, float, int]]:
     """CPU % over ``seconds``, RSS and peak RSS (MB), pending count: empty site vs ``pending`` reminders."""
     out: dict[str, tuple[float, float, float, int]] = {}
     for label, count in (("empty", 0), ("pending", pending)):
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, database(admin) as db:
             root = Path(tmp)
             make_site(root, sink, connections, db)
             meetings, per = 10, 100
@@ -412,7 +434,7 @@ def idle(
             proc = serve(root)
             try:
                 time.sleep(5)  # let the first pass and the metrics settle
-                planned = _pending(root, db)
+                planned = _pending(root)
                 before, began = cpu_seconds(proc.pid), time.monotonic()
                 time.sleep(seconds)
                 used = cpu_seconds(proc.pid) - before
@@ -423,7 +445,7 @@ def idle(
     return out
 
 
-def _pending(root: Path, db: str | None) -> int:
+def _pending(root: Path) -> int:
     site = Site(root)
     try:
         _, counts = site.outbox(limit=1)
@@ -439,7 +461,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="smaller and shorter (a smoke run, not figures)")
     parser.add_argument("--connections", type=int, default=4, help="[smtp] max_connections (default 4)")
-    parser.add_argument("--db", help="a database URL instead of each site's SQLite file")
+    parser.add_argument(
+        "--postgres", metavar="ADMIN_URL", help="a fresh PostgreSQL database per site, made through this URL"
+    )
     parser.add_argument("--rounds", type=int, default=5, help="throughput rounds (default 5)")
     args = parser.parse_args()
     n, spread, idle_seconds, idle_pending = (5000, 60.0, 60.0, 50_000) if not args.quick else (1000, 10.0, 10.0, 5_000)
@@ -453,13 +477,13 @@ def main() -> None:
         platform.processor(),
     )
     print(f"{datetime.now(UTC):%Y-%m-%d} · {os.cpu_count()} CPUs · {cpu} · Python {platform.python_version()}")
-    database = args.db or "SQLite (a file per site)"
-    print(f"database: {database} · {args.connections} SMTP connections · aiosmtpd sink in its own process\n")
+    where = "PostgreSQL (a fresh database per site)" if args.postgres else "SQLite (a file per site)"
+    print(f"database: {where} · {args.connections} SMTP connections · aiosmtpd sink in its own process\n")
     responsive_loop()  # as `serve` does when the dispatcher starts
     sink = Sink()
     try:
         print(f"1. {n} reminders due at once")
-        rounds = [throughput_round(sink, args.connections, args.db, n) for _ in range(args.rounds)]
+        rounds = [throughput_round(sink, args.connections, args.postgres, n) for _ in range(args.rounds)]
         for i, (piped, raw, piped_cpu, raw_cpu) in enumerate(rounds, 1):
             print(
                 f"   round {i}: pipeline {piped:5.0f} msg/s ({piped_cpu:.2f} ms CPU/msg)"
@@ -470,14 +494,14 @@ def main() -> None:
 
         count = 200
         print(f"2. lateness of {count} reminders spread over {spread:.0f} s")
-        served, ideal = lateness(sink, args.connections, args.db, count, spread)
+        served, ideal = lateness(sink, args.connections, args.postgres, count, spread)
         for label, values in (("meet-sched serve", served), ("ideal sender", ideal)):
             p50, p99 = percentile(values, 50) * 1000, percentile(values, 99) * 1000
             print(f"   {label:17} p50 {p50:6.0f} ms · p99 {p99:6.0f} ms · max {max(values) * 1000:6.0f} ms")
         print("   (goal: p99 ≤ 1000 ms)\n")
 
         print(f"3. serve idle for {idle_seconds:.0f} s")
-        figures = idle(sink, args.connections, args.db, idle_pending, idle_seconds)
+        figures = idle(sink, args.connections, args.postgres, idle_pending, idle_seconds)
         for label, (cpu_pct, rss, peak, pending) in figures.items():
             print(f"   {label:8} {pending:6d} pending · CPU {cpu_pct:5.2f}% · RSS {rss:6.1f} MB (peak {peak:6.1f} MB)")
         print("   (goal: CPU < 1%, RSS < 200 MB with 50,000 pending)")
