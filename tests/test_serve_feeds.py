@@ -364,3 +364,26 @@ def test_unhealthy_is_503_and_recovers(site: SiteDir, pg_url: str) -> None:
             conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
         admin.dispose()
         assert server.stop() == 0, server.log
+
+
+def test_a_settings_edit_asks_for_a_restart_and_meetings_keep_syncing(site: SiteDir, served: Served) -> None:
+    """A running serve keeps the settings it started with (listen address, calendar name) and says so."""
+    first = served.client.get("/calendars/city-hall.ics")
+    settings = site.root / "config" / "meet-sched.toml"
+    settings.write_text(settings.read_text(encoding="utf-8").replace('"City Hall"', '"Renamed"'), encoding="utf-8")
+    health = poll(lambda: served.client.get("/healthz").json(), lambda h: h["settings_changed_restart_needed"])
+    assert health["status"] == "ok"
+    served.wait_for_log(re.compile(r"event=settings-changed file=config/meet-sched\.toml"), timeout=10)
+
+    site.meeting("council.yaml", COUNCIL.replace("title: Council session", "title: Council session (later)"))
+
+    def fetch() -> httpx.Response:
+        return served.client.get("/calendars/city-hall.ics", headers={"If-None-Match": first.headers["etag"]})
+
+    changed = poll(fetch, lambda r: r.status_code == 200, timeout=10)
+    cal = icalendar.Calendar.from_ical(changed.content)
+    assert str(cal["X-WR-CALNAME"]).startswith("City Hall")  # the started-with name, consistently
+    assert "Council session (later)" in {str(e["SUMMARY"]) for e in cal.walk("VEVENT")}
+
+    settings.write_text(settings.read_text(encoding="utf-8").replace('"Renamed"', '"City Hall"'), encoding="utf-8")
+    poll(lambda: served.client.get("/healthz").json(), lambda h: not h["settings_changed_restart_needed"])

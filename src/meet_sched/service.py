@@ -55,6 +55,7 @@ class Health:
     last_dispatch_at: datetime | None = None
     sync_errors: int = 0
     config_generation: int = 0  # bumps on every sync that changed something
+    settings_changed: bool = False  # config/meet-sched.toml differs from what the service started with
 
 
 class Service:
@@ -113,7 +114,9 @@ class Service:
     async def refresh(self, fingerprint: tuple[tuple[str, int, int], ...] | None = None) -> SyncReport | None:
         """Validate, sync and export; an invalid config is logged and changes nothing."""
         async with self._refresh_lock:
-            fingerprint = fingerprint or await asyncio.to_thread(self._config_fingerprint)
+            if fingerprint is None:
+                fingerprint = await asyncio.to_thread(self._config_fingerprint)
+            await asyncio.to_thread(self._check_settings, fingerprint)
             try:
                 report = await asyncio.to_thread(self._sync_and_export)
             except ConfigError as exc:
@@ -142,6 +145,29 @@ class Service:
                 if result is not None:
                     await result
             return report
+
+    def _check_settings(self, fingerprint: tuple[tuple[str, int, int], ...]) -> None:
+        """A changed config/meet-sched.toml is not applied while running (the listen address, the
+        mail server and the calendar name are in use): say so once, keep syncing meetings."""
+        settings_file = str(self.site.root / "config" / "meet-sched.toml")
+        old = next((f for f in self._fingerprint or () if f[0] == settings_file), None)
+        new = next((f for f in fingerprint if f[0] == settings_file), None)
+        if self._fingerprint is None or old == new:
+            return
+        try:
+            changed = self.site.settings_changed()
+        except ConfigError as exc:
+            for problem in exc.problems:
+                log.error("event=settings-invalid %s", problem)
+            changed = True
+        if changed != self.health.settings_changed:
+            self.health.settings_changed = changed
+            if changed:
+                log.warning(
+                    "event=settings-changed file=config/meet-sched.toml "
+                    "action='restart meet-sched serve to apply it; "
+                    "meetings keep syncing with the settings it started with'"
+                )
 
     def _sync_and_export(self) -> SyncReport:
         report = self.site.sync(self.clock())

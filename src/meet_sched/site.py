@@ -123,7 +123,11 @@ class Site:
 
     def load(self, progress: Progress | None = None) -> Config:
         """The validated config; files unchanged since they last validated come from var/'s cache."""
-        return load_config(self.root, progress=progress, cache=True)
+        return load_config(self.root, progress=progress, cache=True, settings=self.settings)
+
+    def settings_changed(self) -> bool:
+        """Whether config/meet-sched.toml now says something else than when this site was opened."""
+        return load_settings(self.root) != self.settings
 
     def sync(self, now: datetime, config: Config | None = None, progress: Progress | None = None) -> SyncReport:
         """Apply the config to the database in one transaction (raises ConfigError, changing nothing)."""

@@ -202,20 +202,24 @@ def load_config(
     progress: Callable[[Iterable[Path]], Iterable[Path]] | None = None,
     *,
     cache: bool = False,
+    settings: Settings | None = None,
 ) -> Config:
     """Read and validate everything under ``root``; raise ConfigError listing every problem.
 
     ``cache=True`` takes the meetings of files whose bytes are unchanged since they last
     validated from ``var/config-cache.json`` instead of parsing them again: the same result, faster.
+    ``settings`` given: meetings are validated against those instead of re-reading the settings file
+    (a running service keeps the settings it started with).
     """
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
-    settings = _read_settings(root, env, problems)
+    if settings is None:
+        settings = _read_settings(root, env, problems)
     store = None
     if settings is None:  # still read every meeting file, so that all problems are listed at once
         settings = Settings(root=root, spec=SettingsSpec(), database_url="")
     elif cache:
-        store = _ConfigCache(settings.var_dir / CACHE_FILE, _settings_digest(root))
+        store = _ConfigCache(settings.var_dir / CACHE_FILE, _settings_digest(settings))
     files = meeting_files(settings)
     meetings: list[Meeting] = []
     seen: dict[str, str] = {}
@@ -366,11 +370,9 @@ class _ConfigCache:
                 Path(tmp).unlink(missing_ok=True)
 
 
-def _settings_digest(root: Path) -> str:
-    try:
-        body = (root / SETTINGS_FILE).read_bytes()
-    except OSError:
-        body = b"\0absent"
+def _settings_digest(settings: Settings) -> str:
+    """The cache key: the settings meetings are validated against (not the file, which may differ)."""
+    body = settings.spec.model_dump_json().encode()
     return hashlib.sha256(_code_digest().encode() + b"\0" + body).hexdigest()
 
 

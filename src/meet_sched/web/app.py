@@ -222,6 +222,7 @@ def create_app(web: Web) -> Starlette:
             "started_at": _iso(health.started_at),
             "last_sync_at": _iso(health.last_sync_at),
             "last_sync_error": health.last_sync_error,
+            "settings_changed_restart_needed": health.settings_changed,
             "sync_errors": health.sync_errors,
             "last_dispatch_at": _iso(health.last_dispatch_at),
         }
