@@ -498,3 +498,27 @@ def test_a_calendar_left_empty_is_emptied_not_left_stale(site_dir: SiteDir) -> N
     second = icalendar.Calendar.from_ical((site_dir.root / "calendars" / "second.ics").read_bytes())
     assert [str(e["UID"]) for e in second.walk("VEVENT")] == ["moving@test.example"]
     assert foreign.read_bytes().startswith(b"BEGIN:VCALENDAR\r\nPRODID:-//someone else//EN")
+
+
+def test_a_variant_of_one_version_is_not_served_from_the_cache(sample_site: SiteDir) -> None:
+    """A CANCEL for one removed attendee shares UID, SEQUENCE and LAST-MODIFIED with the meeting: its own bytes."""
+    import dataclasses
+
+    from meet_sched.model import Status
+
+    sample_site.run("sync", check=True)
+    site = Site(sample_site.root)
+    stored = next(s for s in site.meetings() if len(s.meeting.attendees) > 1)
+    first = site.renderer.invitation(stored)
+    request = icalendar.Calendar.from_ical(first)
+    variant = dataclasses.replace(
+        stored,
+        meeting=dataclasses.replace(stored.meeting, status=Status.CANCELLED, attendees=stored.meeting.attendees[:1]),
+    )
+    cancel = icalendar.Calendar.from_ical(site.renderer.invitation(variant))
+    assert str(request["METHOD"]) == "REQUEST" and str(cancel["METHOD"]) == "CANCEL"
+    (event,) = cancel.walk("VEVENT")
+    assert str(event["STATUS"]) == "CANCELLED"
+    assert len(event.get("ATTENDEE") if isinstance(event.get("ATTENDEE"), list) else [event["ATTENDEE"]]) == 1
+    # and the version itself still comes back as it was
+    assert site.renderer.invitation(stored) == first

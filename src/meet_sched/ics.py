@@ -178,7 +178,9 @@ class IcsRenderer:
     # -- pieces --------------------------------------------------------------
 
     def event_bytes(self, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
-        key = (*stored.cache_key, tuple(alarms))
+        # The meeting itself is part of the key: a variant of one version (a CANCEL for one removed
+        # attendee shares UID, SEQUENCE and LAST-MODIFIED) must not get the version's bytes.
+        key = (*stored.cache_key, stored.meeting, tuple(alarms))
         cached = self._events.get(key)
         if cached is None:
             cached = build_event(stored, alarms=alarms).to_ical()

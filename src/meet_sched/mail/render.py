@@ -438,5 +438,4 @@ def _uninvite(settings: Settings, stored: StoredMeeting, to: Recipient) -> bytes
     """METHOD:CANCEL for one attendee removed from a meeting that goes on (RFC 5546 section 3.2.5)."""
     meeting = dataclasses.replace(stored.meeting, status=Status.CANCELLED, attendees=(to.as_attendee(),))
     variant = dataclasses.replace(stored, meeting=meeting)
-    # A renderer of its own: the shared one caches events by UID and SEQUENCE, which this variant shares.
     return IcsRenderer(settings).invitation(variant)
