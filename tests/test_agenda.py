@@ -157,3 +157,21 @@ def test_a_wrong_zone_is_a_usage_error(site_dir: SiteDir) -> None:
     assert result.returncode == 2
     assert "unknown time zone 'Asia/Seol' (did you mean 'Asia/Seoul'?)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_from_a_past_date_shows_the_2021_calls_in_the_cities_own_names(sample_site: SiteDir) -> None:
+    """`agenda --from` looks back (the 2021 calls of the sample site), and --tz columns keep the city names."""
+    sample_site.run("sync", check=True)
+    out = sample_site.run(
+        "agenda", "--from", "2021-04-14", "--days", "3", "--tz", "Asia/Seoul", "--tz", "Asia/Ho_Chi_Minh", check=True
+    ).stdout
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["Date", "Daegu", "Bac"]  # "Bac Ninh", not "Seoul" / "Ho Chi Minh"
+    bac_ninh = next(line for line in lines if "Bắc Ninh" in line)
+    assert bac_ninh.split()[:6] == ["Fri", "2021-04-16", "15:00", "KST", "13:00", "UTC+7"]
+    assert sum("2021-04-14" in line for line in lines) == 2
+
+    bad = sample_site.run("agenda", "--from", "14/04/2021")
+    assert bad.returncode == 2
+    assert "'14/04/2021' is not a date such as 2021-04-14" in bad.stderr
+    assert "Traceback" not in bad.stderr

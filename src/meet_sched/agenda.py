@@ -61,5 +61,7 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
     return "\n".join(line.rstrip() for line in lines) + "\n\n" + note
 
 
-def zone_columns(names: Sequence[str]) -> list[tuple[str, ZoneInfo]]:
-    return [(zone_city(ZoneInfo(n)), ZoneInfo(n)) for n in names]
+def zone_columns(names: Sequence[str], occurrences: Sequence[Occurrence] = ()) -> list[tuple[str, ZoneInfo]]:
+    """Columns for the zones asked for, labelled with the participants' cities where the meetings name them."""
+    known = {zone.key: label for label, zone in agenda_zones(occurrences)}
+    return [(known.get(n) or zone_city(ZoneInfo(n)), ZoneInfo(n)) for n in names]

@@ -11,9 +11,10 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from . import __version__
 from .agenda import render_agenda, zone_columns
@@ -157,8 +158,11 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_agenda(args: argparse.Namespace) -> int:
     s = site(args)
     start = now()
+    if args.start is not None:
+        zone = ZoneInfo(args.tz[0]) if args.tz else UTC
+        start = datetime.combine(args.start, time(0), tzinfo=zone)
     occurrences = s.occurrences(start, start + timedelta(days=args.days))
-    zones = zone_columns(args.tz) if args.tz else []
+    zones = zone_columns(args.tz, occurrences) if args.tz else []
     print(render_agenda(occurrences, zones))
     return 0
 
@@ -277,6 +281,23 @@ def cmd_db(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------
 
 
+def _positive(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days of 1 or more")
+    return number
+
+
+def _date(value: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date such as 2021-04-14") from None
+
+
 def _zone(value: str) -> str:
     try:
         return check_zone(value)
@@ -302,7 +323,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("invite", parents=[common], help="print the iTIP invitation (REQUEST/CANCEL) of a meeting")
     p.add_argument("uid", help="the meeting's UID (the part before @ is enough)")
     p = sub.add_parser("agenda", parents=[common], help="upcoming meetings, with a column per time zone")
-    p.add_argument("--days", type=int, default=30, help="how far ahead (default 30)")
+    p.add_argument("--days", type=_positive, default=30, help="how far ahead (default 30)")
+    p.add_argument(
+        "--from",
+        dest="start",
+        type=_date,
+        metavar="DATE",
+        help="start at this date (YYYY-MM-DD, in the first --tz zone, else UTC) instead of now",
+    )
     p.add_argument("--tz", type=_zone, action="append", metavar="ZONE", help="a zone column (repeatable)")
     sub.add_parser("serve", parents=[common], help="run the service (sync on change, email, HTTP feeds)")
     p = sub.add_parser("feeds", help="subscription URLs of public and personal feeds")
