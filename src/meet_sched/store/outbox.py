@@ -493,63 +493,53 @@ def retire_due(session: Session, now: datetime) -> list[Finished]:
     done: list[Finished] = []
     returning = (OutboxRow.key, OutboxRow.kind, OutboxRow.recipient, OutboxRow.detail)
 
-    started = (
-        update(OutboxRow)
-        .where(OutboxRow.kind == Kind.REMINDER.value, OutboxRow.occurrence <= now, unclaimed)
-        .values(
-            status=Status.EXPIRED.value,
-            detail="not sent: the meeting had started",
-            finished_at=now,
-            lease_until=None,
-            claimed_by=None,
+    def retire(status: Status, detail: str, *where: Any) -> tuple[Any, Status]:
+        stmt = (
+            update(OutboxRow)
+            .where(*where, unclaimed)
+            .values(status=status.value, detail=detail, finished_at=now, lease_until=None, claimed_by=None)
+            .returning(*returning)
+            .execution_options(synchronize_session=False)
         )
-        .returning(*returning)
-        .execution_options(synchronize_session=False)
-    )
+        return stmt, status
+
     ended_uids = select(MeetingRow.uid).where(MeetingRow.last_end.is_not(None), MeetingRow.last_end <= now)
-    ended = (
-        update(OutboxRow)
-        .where(OutboxRow.kind.in_(INVITATION_KINDS), OutboxRow.meeting_uid.in_(ended_uids), unclaimed)
-        .values(
-            status=Status.EXPIRED.value,
-            detail="not sent: the meeting had ended",
-            finished_at=now,
-            lease_until=None,
-            claimed_by=None,
-        )
-        .returning(*returning)
-        .execution_options(synchronize_session=False)
-    )
     later = aliased(OutboxRow)
-    superseded = (
-        update(OutboxRow)
+    a_later_reminder_is_due = (
+        select(later.id)
         .where(
+            later.meeting_uid == OutboxRow.meeting_uid,
+            later.kind == Kind.REMINDER.value,
+            later.occurrence == OutboxRow.occurrence,
+            later.recipient == OutboxRow.recipient,
+            later.offset_seconds < OutboxRow.offset_seconds,
+            later.due_at <= now,
+            later.status.in_((Status.PENDING.value, Status.SENDING.value, Status.SENT.value)),
+        )
+        .exists()
+    )
+    statements = (
+        retire(
+            Status.EXPIRED,
+            "not sent: the meeting had started",
+            OutboxRow.kind == Kind.REMINDER.value,
+            OutboxRow.occurrence <= now,
+        ),
+        retire(
+            Status.EXPIRED,
+            "not sent: the meeting had ended",
+            OutboxRow.kind.in_(INVITATION_KINDS),
+            OutboxRow.meeting_uid.in_(ended_uids),
+        ),
+        retire(
+            Status.SKIPPED,
+            "not sent: a later reminder of the same meeting was due too",
             OutboxRow.kind == Kind.REMINDER.value,
             OutboxRow.due_at <= now,
-            unclaimed,
-            select(later.id)
-            .where(
-                later.meeting_uid == OutboxRow.meeting_uid,
-                later.kind == Kind.REMINDER.value,
-                later.occurrence == OutboxRow.occurrence,
-                later.recipient == OutboxRow.recipient,
-                later.offset_seconds < OutboxRow.offset_seconds,
-                later.due_at <= now,
-                later.status.in_((Status.PENDING.value, Status.SENDING.value, Status.SENT.value)),
-            )
-            .exists(),
-        )
-        .values(
-            status=Status.SKIPPED.value,
-            detail="not sent: a later reminder of the same meeting was due too",
-            finished_at=now,
-            lease_until=None,
-            claimed_by=None,
-        )
-        .returning(*returning)
-        .execution_options(synchronize_session=False)
+            a_later_reminder_is_due,
+        ),
     )
-    for stmt, status in ((started, Status.EXPIRED), (ended, Status.EXPIRED), (superseded, Status.SKIPPED)):
+    for stmt, status in statements:
         for row in session.execute(stmt):
             done.append(Finished(row.key, row.kind, row.recipient, status, row.detail or ""))
     return done
