@@ -89,8 +89,8 @@ def _problems_from(exc: ValidationError, source: Source, base: KeyPath) -> list[
             known = f"; known keys: {', '.join(model.model_fields)}" if model and not close else ""
             out.append(source.problem(loc, f"unknown key{hint}{known}"))
         elif kind == "missing":
-            out.append(source.problem(loc[:-1], f"{loc[-1]!s}: required, but missing"))
-            out[-1] = Problem(out[-1].path, out[-1].line, _dotted(loc), "required, but missing")
+            # named at the table it is missing from (the key itself has no line)
+            out.append(Problem(source.path, source.line(loc[:-1]), dotted(loc), "required, but missing"))
         elif kind == "value_error":
             out.append(source.problem(loc, str(err["ctx"]["error"])))
         elif kind == "literal_error":
@@ -129,12 +129,6 @@ def _inner_model(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
-
-
-def _dotted(loc: KeyPath) -> str:
-    from .sources import dotted
-
-    return dotted(loc)
 
 
 def _pattern_help(loc: KeyPath) -> str:
