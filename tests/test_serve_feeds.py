@@ -285,6 +285,8 @@ def test_a_personal_feed_holds_exactly_that_attendees_meetings_with_their_remind
     assert [a["TRIGGER"].dt for a in events["council@test.example"].walk("VALARM")] == [-timedelta(hours=2)]
     assert [a["TRIGGER"].dt for a in events["board@test.example"].walk("VALARM")] == [-timedelta(minutes=30)]
     assert "Ahn Mira" in str(cal["X-WR-CALNAME"])
+    council = events["council@test.example"]
+    assert {str(a) for a in council.get("ATTENDEE")} == {"mailto:mira.ahn@test.example", "mailto:lan.bui@test.example"}
     parsed = IcsCalendarStream.calendar_from_ics(mira.text)
     assert sorted(e.uid for e in parsed.events) == ["board@test.example", "council@test.example"]
 
@@ -387,3 +389,34 @@ def test_a_settings_edit_asks_for_a_restart_and_meetings_keep_syncing(site: Site
 
     settings.write_text(settings.read_text(encoding="utf-8").replace('"Renamed"', '"City Hall"'), encoding="utf-8")
     poll(lambda: served.client.get("/healthz").json(), lambda h: not h["settings_changed_restart_needed"])
+
+
+def test_public_feeds_do_not_hand_out_attendees_addresses(site: SiteDir, served: Served) -> None:
+    """Anyone with a public URL can read it: no ATTENDEE names or addresses unless [server] public_attendees."""
+    body = served.client.get("/calendars/city-hall.ics").content
+    assert b"mira.ahn@test.example" not in body and b"lan.bui@test.example" not in body
+    for event in icalendar.Calendar.from_ical(body).walk("VEVENT"):
+        assert "ATTENDEE" not in event
+        assert str(event["ORGANIZER"]) == "mailto:office@test.example"  # RFC 5546: still there
+    # the file export keeps them (it is the site's own record, not served by meet-sched)
+    exported = (site.root / "calendars" / "city-hall.ics").read_bytes()
+    assert b"mailto:mira.ahn@test.example" in exported
+
+
+def test_public_attendees_setting_lists_them(site_dir: SiteDir) -> None:
+    make_site(site_dir)
+    settings = site_dir.root / "config" / "meet-sched.toml"
+    settings.write_text(
+        settings.read_text(encoding="utf-8").replace("[server]\n", "[server]\npublic_attendees = true\n"),
+        encoding="utf-8",
+    )
+    server = Served(site_dir.root)
+    try:
+        body = server.client.get("/calendars/city-hall.ics").content
+        council = next(e for e in icalendar.Calendar.from_ical(body).walk("VEVENT") if "council" in str(e["UID"]))
+        assert {str(a) for a in council.get("ATTENDEE")} == {
+            "mailto:mira.ahn@test.example",
+            "mailto:lan.bui@test.example",
+        }
+    finally:
+        assert server.stop() == 0, server.log

@@ -72,8 +72,9 @@ def _address(email: str) -> str:
     return f"mailto:{email}"
 
 
-def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = ()) -> Event:
-    """One VEVENT for one meeting (a whole series, if it recurs)."""
+def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), attendees: bool = True) -> Event:
+    """One VEVENT for one meeting (a whole series, if it recurs); ``attendees=False`` leaves out
+    the ATTENDEE lines (names and addresses) for a calendar anyone may read."""
     m = stored.meeting
     event = Event.new(
         uid=Text(m.uid),
@@ -99,7 +100,7 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = ()) -> E
                 rsvp=True,
                 language=a.language,
             )
-            for a in m.attendees
+            for a in (m.attendees if attendees else ())
         ],
         conferences=[Conference(m.video_url, feature=["VIDEO", "AUDIO"], label=m.title)] if m.video_url else None,
     )
@@ -177,13 +178,13 @@ class IcsRenderer:
 
     # -- pieces --------------------------------------------------------------
 
-    def event_bytes(self, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
+    def event_bytes(self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool = True) -> bytes:
         # The meeting itself is part of the key: a variant of one version (a CANCEL for one removed
         # attendee shares UID, SEQUENCE and LAST-MODIFIED) must not get the version's bytes.
-        key = (*stored.cache_key, stored.meeting, tuple(alarms))
+        key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees)
         cached = self._events.get(key)
         if cached is None:
-            cached = build_event(stored, alarms=alarms).to_ical()
+            cached = build_event(stored, alarms=alarms, attendees=attendees).to_ical()
             self._events[key] = cached
         return cached
 
@@ -227,18 +228,22 @@ class IcsRenderer:
         return body[: -len(END_CALENDAR)]
 
     def _assemble(
-        self, method: str, title: str | None, items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]]
+        self,
+        method: str,
+        title: str | None,
+        items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]],
+        attendees: bool = True,
     ) -> bytes:
         parts = [self._header(method, title)]
         for tzid, (first, last) in sorted(_period(self.zone_span(s) for s, _ in items).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
-        parts.extend(self.event_bytes(s, alarms) for s, alarms in items)
+        parts.extend(self.event_bytes(s, alarms, attendees) for s, alarms in items)
         parts.append(END_CALENDAR)
         return b"".join(parts)
 
-    def feed(self, title: str, meetings: Sequence[StoredMeeting]) -> bytes:
+    def feed(self, title: str, meetings: Sequence[StoredMeeting], *, attendees: bool = True) -> bytes:
         """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs."""
-        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings])
+        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings], attendees)
 
     def personal_feed(self, title: str, attendee_email: str, meetings: Sequence[StoredMeeting]) -> bytes:
         """Only the meetings ``attendee_email`` is invited to, with that attendee's own reminders."""

@@ -263,7 +263,10 @@ class Site:
         if name not in self.settings.spec.server.public_calendars:
             return None
         stored = self.current_meetings(name)
-        return Feed(self.renderer.feed(self.calendar_title(name), stored), _newest(stored))
+        body = self.renderer.feed(
+            self.calendar_title(name), stored, attendees=self.settings.spec.server.public_attendees
+        )
+        return Feed(body, _newest(stored))
 
     def personal_feed(self, email: str) -> Feed:
         """The meetings ``email`` is invited to, in every calendar, with that attendee's own reminders."""

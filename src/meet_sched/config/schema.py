@@ -275,6 +275,11 @@ class ServerSection(Strict):
     listen: Annotated[str, Field(pattern=r"^(\[[0-9A-Fa-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$")] = "127.0.0.1:8080"
     base_url: Url | None = Field(None, description="Public base of links; default http://<listen>.")
     public_calendars: list[str] = Field(default_factory=list, description="Served without a token.")
+    public_attendees: bool = Field(
+        False,
+        description="List attendees (names and email addresses) in public feeds; off, anyone with the URL "
+        "could collect them. Personal feeds always list them.",
+    )
     working_hours: Hours = Field("09:00-18:00", description="Local working hours, drawn on the agenda page.")
     working_hours_by_zone: dict[Zone, Hours] = Field(
         default_factory=dict, description='Other hours for some zones, e.g. { "Asia/Ho_Chi_Minh" = "08:00-17:00" }.'
