@@ -90,6 +90,7 @@ def make_site(root: Path, events: int) -> None:
             [server]
             listen = "127.0.0.1:0"
             public_calendars = ["bench"]
+            public_attendees = true  # the heavier feed, as measured before attendees were left out by default
 
             [invitations]
             enabled = false  # this measures feeds, not email
