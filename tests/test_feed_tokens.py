@@ -134,5 +134,5 @@ def test_current_meetings_follow_the_database(site: Site, site_dir: SiteDir) -> 
         ("visit@test.example", "Delegation visit", 1, True),
     ]
     assert site.public_feed("city-hall").body == site.renderer.feed(  # type: ignore[union-attr]
-        site.calendar_title("city-hall"), site.meetings("city-hall")
+        site.calendar_title("city-hall"), site.meetings("city-hall"), attendees=False
     )
