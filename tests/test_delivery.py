@@ -299,7 +299,10 @@ def test_reminders_in_each_attendees_language_and_zone(site_dir: SiteDir, smtp_s
     assert "Daegu 10:00 KST" in zh and "时长：1小时30分钟" in zh
     vi = text_body(got["thuha.nguyen@bacninh.example"].message)
     assert "Thời gian: Thứ Năm, 10 tháng 12, 2026 8:00 UTC+7 (Bac Ninh)" in vi
-    assert "Thời lượng: 1 giờ 30 phút" in vi
+    # Exact words of the CLDR data in the pinned Babel (requirements/test.txt): Babel 2.19 writes
+    # an hour as "tiếng" where 2.17 wrote "giờ".  A lock update that changes them fails here on
+    # purpose; `bash scripts/test.sh --latest` shows such drift before the lock moves.
+    assert "Thời lượng: 1 tiếng 30 phút" in vi
     en = text_body(got["jordan.ellis@atlanta.example"].message)
     assert "When: Wednesday, December 9, 2026 20:00 EST (Atlanta)" in en
     assert "Daegu 10:00 KST (Thu, Dec 10)" in en
