@@ -5,7 +5,8 @@ text/html from Jinja2 templates, HTML autoescaped; for invitations also the
 ``text/calendar; method=…`` part whose METHOD matches the calendar inside) and an
 ``.ics`` attachment.  The calendar bytes come from :class:`~meet_sched.ics.IcsRenderer`.
 
-Headers: non-ASCII subjects and names are RFC 2047 encoded by the ``email`` package;
+Headers: non-ASCII subjects and names are RFC 2047 encoded-words (:func:`header_line`) that
+carry their spaces inside them, so no decoder can lose one at a fold;
 text from config passes :func:`one_line` before it reaches any header, and addresses are
 checked, so no config text can add a header or a recipient.  The whole message is 7-bit
 (quoted-printable or base64 bodies): it needs no 8BITMIME or SMTPUTF8 from the server.
@@ -23,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email import encoders
+from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime
 from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,6 +54,70 @@ _ADDRESS = re.compile(
 )
 _MESSAGE_ID = re.compile(r"^<[!-;=?-~]+@[A-Za-z0-9.-]+>$")
 _URL = re.compile(r"^https?://[^\s<>\"'\x00-\x1f\x7f]+$")
+
+
+def header_line(name: str, value: str | Address) -> bytes:
+    """``Name: value`` folded to CRLF lines of at most 78 characters, ready for the wire.
+
+    ASCII text is folded by the ``email`` package.  Other text becomes RFC 2047 encoded-words
+    that carry its spaces inside them: whitespace between two encoded-words is dropped by every
+    decoder (RFC 2047 section 6.2), and the ``email`` package's own folding can leave the only
+    space between two words there (``quarterly call —2027년``).
+    """
+    if isinstance(value, Address):
+        if not _needs_encoding(value.display_name):
+            return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
+        return _fold(name, [*_phrase(name, value.display_name), f"<{value.addr_spec}>"])
+    if not _needs_encoding(value):
+        return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
+    return _fold(name, _encoded_words(name, value))
+
+
+def _needs_encoding(text: str) -> bool:
+    # "=?" in plain text would be read as the start of an encoded-word by a decoder.
+    return not text.isascii() or "=?" in text
+
+
+def _encoded_words(name: str, text: str) -> list[str]:
+    return Header(text, "utf-8", header_name=name).encode(linesep="\n").split("\n ")
+
+
+_ATOMS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
+
+
+def _phrase(name: str, display: str) -> list[str]:
+    """A display name as words: ASCII words plain (or quoted), each run of other words encoded.
+
+    Runs of encoded words stay as short as the text allows: a decoder that does not drop the
+    space between two adjacent encoded-words (the ``email`` package's address parser is one) then
+    reads the name right too, unless one run is longer than one encoded-word can hold.
+    """
+    words = display.split(" ")  # one_line() left single spaces only
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        j = i
+        encode = _needs_encoding(words[i])
+        while j < len(words) and _needs_encoding(words[j]) == encode:
+            j += 1
+        run = " ".join(words[i:j])
+        if encode:
+            out.extend(_encoded_words(name, run))
+        elif _ATOMS.match(run):
+            out.extend(run.split(" "))
+        else:
+            out.append('"' + run.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        i = j
+    return out
+
+
+def _fold(name: str, tokens: list[str]) -> bytes:
+    lines = [f"{name}:"]
+    for token in tokens:
+        if len(lines[-1]) + 1 + len(token) > 78 and len(lines[-1]) > 1:
+            lines.append("")
+        lines[-1] += " " + token
+    return ("\r\n".join(lines) + "\r\n").encode("ascii")
 
 
 class MailError(MeetSchedError):
@@ -280,7 +346,7 @@ class MailRenderer:
         draft = build()
         # Headers with text from config go through the modern policy (RFC 2047; it refuses CR/LF); the
         # MIME tree underneath, fixed names and encoded bodies, through the legacy API, which is much faster.
-        head = b"".join(POLICY.fold_binary(*POLICY.header_store_parse(name, value)) for name, value in draft.headers)
+        head = b"".join(header_line(name, value) for name, value in draft.headers)
         tree_head, _, body = draft.body.as_bytes(policy=BODY_POLICY).partition(b"\r\n\r\n")
         subject = next(str(value) for name, value in draft.headers if name == "Subject")
         template = _Template(head + b"MIME-Version: 1.0\r\n" + tree_head + b"\r\n", body, subject, method)
@@ -296,7 +362,7 @@ class MailRenderer:
         if not _MESSAGE_ID.match(message_id):
             raise MailError(f"{message_id!r} is not a Message-ID")
         address = checked_address(to.email)
-        to_line = POLICY.fold_binary("To", formataddr((one_line(to.name), address), charset="utf-8"))
+        to_line = header_line("To", Address(one_line(to.name), addr_spec=address))
         # Date and Message-ID are plain ASCII of a fixed shape (the Message-ID was matched above): no folding.
         date_line = f"Date: {format_datetime(utc(now).replace(microsecond=0))}\r\n".encode("ascii")
         data = b"".join(
