@@ -32,6 +32,7 @@ from email.mime.nonmultipart import MIMENonMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime
 from functools import cached_property
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -40,7 +41,7 @@ import jinja2
 from ..config import Settings
 from ..errors import MeetSchedError
 from ..ics import IcsRenderer
-from ..model import Attendee, Meeting, Person, Status, StoredMeeting, local_times, utc, zone_city
+from ..model import Attendee, Meeting, Person, Status, StoredMeeting, local_times, utc, zone_abbreviation, zone_city
 from .i18n import Words, words
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
@@ -442,16 +443,45 @@ class MailRenderer:
             rows.append(_Row(w("label.zones"), " · ".join(others)))
         rows.append(_Row(w("label.duration"), w.duration(m.duration)))
         if series and m.recurrence:
-            upcoming = [s for s in m.occurrences(utc(start) + timedelta(seconds=1), utc(start) + timedelta(days=800))]
-            shown = [f"{w.short_date(s.astimezone(to.timezone), now)}" for s in upcoming[:4]]
+            after = utc(start) + timedelta(seconds=1)
+            upcoming = [s.astimezone(to.timezone) for s in islice(m.occurrences(after, after + timedelta(days=800)), 5)]
+            shown = [f"{w.short_date(s, now)} {w.time(s)}" for s in upcoming[:4]]
             if shown:
                 rows.append(_Row(w("label.next"), " · ".join(shown) + (" …" if len(upcoming) > 4 else "")))
+            shifts = local_time_changes(m, start, to.timezone)
+            if shifts:
+                text = " · ".join(w("shift", date=w.short_date(s, now), time=w.time(s)) for s in shifts)
+                rows.append(_Row(w("label.shift"), text))
         if m.location:
             rows.append(_Row(w("label.where"), one_line(m.location)))
         if m.video_url:
             rows.append(_Row(w("label.video"), m.video_url, safe_link(m.video_url)))
         rows.append(_Row(w("label.organizer"), _person(m.organizer)))
         return rows
+
+
+SHIFTS_SHOWN = 3  # changes of an attendee's local time listed in one message
+SHIFT_WINDOW = timedelta(days=366)  # looked for this far after the occurrence a message is about
+
+
+def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[datetime]:
+    """The occurrences after ``start`` (within a year) at which the series' time of day in ``zone``
+    changes, as local datetimes in ``zone``: a series kept in Asia/Seoul time moves from 18:00 EST
+    to 19:00 EDT for an attendee in Atlanta when daylight saving time starts there."""
+    def shown(moment: datetime) -> tuple[int, int, str]:
+        return moment.hour, moment.minute, zone_abbreviation(moment)
+
+    before = shown(start.astimezone(zone))
+    changes: list[datetime] = []
+    after = utc(start) + timedelta(seconds=1)
+    for occurrence in m.occurrences(after, after + SHIFT_WINDOW):
+        local = occurrence.astimezone(zone)
+        if shown(local) != before:
+            changes.append(local)
+            before = shown(local)
+            if len(changes) == SHIFTS_SHOWN:
+                break
+    return changes
 
 
 def _zone_key(moment: datetime) -> str:
