@@ -1,0 +1,248 @@
+"""Start-up promises: the schema is migrated once before anything touches the database, a database
+that is away gives 503 (never 500) until it is back, and the watch job reports each failure once."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+from .conftest import PG_ADMIN_URL, SiteDir
+from .serving import Served, poll
+
+SETTINGS = """
+[calendar]
+name = "City Hall"
+domain = "test.example"
+organizer = { name = "Office", email = "office@test.example" }
+
+[server]
+listen = "127.0.0.1:0"
+public_calendars = ["city-hall"]
+"""
+
+COUNCIL = """
+uid: council
+calendar: city-hall
+title: Council session
+timezone: Asia/Seoul
+start: 2027-03-04T10:00
+duration: 1h
+attendees:
+  - { name: Ahn Mira, email: mira.ahn@test.example }
+"""
+
+BROKEN = COUNCIL.replace("duration: 1h", "durration: 1h")  # an unknown key: the config is rejected
+
+TABLES = {"alembic_version", "meetings", "outbox", "feed_tokens"}
+
+
+def new_site(root: Path, meeting: str = BROKEN) -> SiteDir:
+    site = SiteDir(root)
+    (root / "config" / "meet-sched.toml").write_text(SETTINGS, encoding="utf-8")
+    site.meeting("council.yaml", meeting)
+    return site
+
+
+@pytest.fixture
+def busy_cpus() -> Iterator[None]:
+    """Two processes spinning beside the service, as on a loaded two-core machine."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        yield
+    finally:
+        for proc in spinners:
+            proc.kill()
+        for proc in spinners:
+            proc.wait(timeout=10)
+
+
+def hammer(url: str, paths: list[str], seconds: float) -> list[tuple[str, int, str]]:
+    """GET each path over and over from one thread per path for ``seconds``; every answer."""
+    answers: list[tuple[str, int, str]] = []
+    lock = threading.Lock()
+    deadline = time.monotonic() + seconds
+
+    def loop(path: str) -> None:
+        with httpx.Client(base_url=url, timeout=20) as client:
+            while time.monotonic() < deadline:
+                try:
+                    r = client.get(path)
+                except httpx.HTTPError as exc:  # a dropped connection is an answer too, and a bad one
+                    answer = (path, 0, repr(exc))
+                else:
+                    answer = (path, r.status_code, r.text[:300])
+                with lock:
+                    answers.append(answer)
+
+    threads = [threading.Thread(target=loop, args=(p,)) for p in paths]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=seconds + 30)
+    return answers
+
+
+# -- migrations once ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_new_site_with_a_broken_meeting_under_load_never_answers_500(tmp_path: Path, busy_cpus: None) -> None:
+    """No var/ yet, the only meeting file rejected, requests from the first moment: 200 or 503, no traceback."""
+    for attempt in range(5):
+        site = new_site(tmp_path / f"site{attempt}")
+        served = Served(site.root)
+        try:
+            answers = hammer(served.url, ["/calendars/city-hall.ics", "/healthz", "/"], seconds=1.0)
+            health = served.client.get("/healthz").json()
+        finally:
+            code = served.stop()
+        assert answers, "no request was answered"
+        bad = [a for a in answers if a[1] not in (200, 503)]
+        assert not bad, f"start {attempt}: {bad[:3]}\n{served.log}"
+        assert "Traceback" not in served.log, served.log
+        assert code == 0, served.log
+        assert health["status"] == "degraded" and health["last_sync_error"], health
+        tables = set(inspect(create_engine(f"sqlite:///{site.root / 'var' / 'meet-sched.db'}")).get_table_names())
+        assert tables >= TABLES, tables
+
+
+def start_together(roots: list[Path], env: dict[str, str]) -> list[Served]:
+    """``serve`` on each root, all launched within the same moment (one thread each)."""
+    served: list[Served | BaseException] = [RuntimeError("not started")] * len(roots)
+
+    def start(i: int) -> None:
+        try:
+            served[i] = Served(roots[i], env=env, timeout=60)
+        except BaseException as exc:
+            served[i] = exc
+
+    threads = [threading.Thread(target=start, args=(i,)) for i in range(len(roots))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=90)
+    started = [s for s in served if isinstance(s, Served)]
+    if len(started) != len(roots):
+        for s in started:
+            s.stop()
+        raise AssertionError(f"not every serve started: {served}")
+    return started
+
+
+def schema_state(url: str) -> tuple[list[str], set[str]]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            versions = [row[0] for row in conn.execute(text("SELECT version_num FROM alembic_version"))]
+        return versions, set(inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def head() -> str:
+    from meet_sched.store.db import Database
+
+    db = Database("sqlite://")
+    try:
+        found = db.head()
+        assert found is not None
+        return found
+    finally:
+        db.dispose()
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_three_serves_on_an_empty_postgresql_database_migrate_once(tmp_path: Path, pg_url: str) -> None:
+    roots = [new_site(tmp_path / f"site{i}", COUNCIL).root for i in range(3)]
+    servers = start_together(roots, {"MEET_SCHED_DATABASE_URL": pg_url})
+    try:
+        for server in servers:
+            health = poll(lambda s=server: s.client.get("/healthz"), lambda r: r.json()["last_sync_at"] is not None)
+            assert health.status_code == 200 and health.json()["status"] == "ok", health.text
+            feed = server.client.get("/calendars/city-hall.ics")
+            assert feed.status_code == 200 and b"Council session" in feed.content
+    finally:
+        codes = [server.stop() for server in servers]
+    logs = [server.log for server in servers]
+    assert codes == [0, 0, 0], logs
+    for log in logs:
+        assert " ERROR " not in log and "Traceback" not in log, log
+    assert sum(log.count("event=migrated") for log in logs) == 1, logs
+    versions, tables = schema_state(pg_url)
+    assert versions == [head()]
+    assert tables >= TABLES
+
+
+def test_three_syncs_on_a_new_sqlite_file_migrate_once(tmp_path: Path) -> None:
+    site = new_site(tmp_path / "site", COUNCIL)
+    command = [sys.executable, "-m", "meet_sched", "sync", "--root", str(site.root)]
+    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+    outputs = [p.communicate(timeout=120) for p in procs]
+    results = [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)]
+    for code, _, err in results:
+        assert code == 0 and err == "", results
+    assert sorted(out.splitlines()[0] for _, out, _ in results) == [
+        "1 meetings from 1 files: 1 added",
+        "1 meetings from 1 files: nothing changed",
+        "1 meetings from 1 files: nothing changed",
+    ], results
+    versions, tables = schema_state(f"sqlite:///{site.root / 'var' / 'meet-sched.db'}")
+    assert versions == [head()]
+    assert tables >= TABLES
+
+
+# -- a database that is away --------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgresql_missing_at_start_answers_503_then_comes_up_by_itself(tmp_path: Path, pg_url: str) -> None:
+    """The database does not exist yet when serve starts: 503s with Retry-After, then it is created."""
+    root = new_site(tmp_path / "site", COUNCIL).root
+    missing = f"{pg_url}_later"  # a database nobody created (yet)
+    name = missing.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    server = Served(root, env={"MEET_SCHED_DATABASE_URL": missing})
+    try:
+        for path in ("/calendars/city-hall.ics", "/", "/feeds/" + "A" * 43 + ".ics"):
+            for _ in range(5):
+                r = server.client.get(path)
+                assert r.status_code == 503, (path, r.status_code, r.text)
+                assert int(r.headers["retry-after"]) > 0
+                assert r.headers["content-type"].startswith("text/plain")
+                assert "database" in r.text and "Traceback" not in r.text and "postgresql" not in r.text
+        assert server.client.get("/calendars/not-public.ics").status_code == 404  # nothing to do with the database
+        health = server.client.get("/healthz")
+        assert health.status_code == 503
+        body = health.json()
+        assert body["status"] == "unhealthy" and body["problems"] == ["database"]
+        assert f'database "{name}" does not exist' in body["database"], body
+        assert server.proc.poll() is None  # still running
+
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        poll(lambda: server.client.get("/healthz").status_code, lambda code: code == 200, timeout=20)
+        feed = poll(lambda: server.client.get("/calendars/city-hall.ics"), lambda r: b"Council session" in r.content)
+        assert feed.status_code == 200
+        assert server.client.get("/").status_code == 200
+        server.wait_for_log(re.compile(r"event=dispatcher-started"), timeout=10)
+    finally:
+        code = server.stop()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+    assert code == 0, server.log
+    assert "Traceback" not in server.log, server.log
+    assert server.log.count("event=database-unavailable") == 1, server.log
+    assert server.log.count("event=database-available") == 1, server.log
+    assert server.log.count("event=migrated") == 1, server.log
