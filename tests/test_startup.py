@@ -3,6 +3,8 @@ that is away gives 503 (never 500) until it is back, and the watch job reports e
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 import subprocess
 import sys
@@ -16,7 +18,9 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 
 from .conftest import PG_ADMIN_URL, SiteDir
+from .mail_helpers import smtp_settings
 from .serving import Served, poll
+from .smtp_sink import SmtpSink
 
 SETTINGS = """
 [calendar]
@@ -246,3 +250,130 @@ def test_postgresql_missing_at_start_answers_503_then_comes_up_by_itself(tmp_pat
     assert server.log.count("event=database-unavailable") == 1, server.log
     assert server.log.count("event=database-available") == 1, server.log
     assert server.log.count("event=migrated") == 1, server.log
+
+
+# -- the watch job ---------------------------------------------------------------------------
+
+
+def test_the_watch_job_reports_a_failure_once_and_keeps_serving_the_last_good_state(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync that raises something other than a config problem: one log line (a traceback once, for a
+    bug), /healthz degraded, the last good feed served; a later fix clears it."""
+    import meet_sched.service
+    from meet_sched.errors import MeetSchedError
+    from meet_sched.service import Service
+    from meet_sched.site import Site
+    from meet_sched.web.app import Web, create_app, render_feed
+    from meet_sched.web.feeds import FeedCache
+    from meet_sched.web.page import PageRenderer
+
+    caplog.set_level(logging.INFO, logger="meet_sched")
+    monkeypatch.setattr(meet_sched.service, "SYNC_RETRY", 0.0)  # retry at every tick: still said only once
+    site_dir = new_site(tmp_path / "site", COUNCIL)
+    site = Site(site_dir.root)
+    site.open()
+    moved = COUNCIL.replace("title: Council session", "title: Council session (moved)")
+
+    async def scenario() -> None:
+        service = Service(site)
+        web = Web(
+            site=site,
+            clock=service.clock,
+            metrics=service.metrics,
+            service=service,
+            base_url="http://127.0.0.1",
+            feeds=FeedCache(render_feed(site), service.clock),
+            page=PageRenderer(site, service.clock, "http://127.0.0.1"),
+        )
+        service.on_refresh(lambda report: web.invalidate() if report.changes else None)
+        service.scheduler.start(paused=True)  # /healthz asks whether it runs; no job is due in this test
+        transport = httpx.ASGITransport(app=create_app(web))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+
+            async def state() -> tuple[dict[str, object], bytes]:
+                health = await client.get("/healthz")
+                assert health.status_code == 200, health.text
+                feed = await client.get("/calendars/city-hall.ics")
+                assert feed.status_code == 200
+                return health.json(), feed.content
+
+            assert (await service.refresh()) is not None
+            health, feed = await state()
+            assert health["status"] == "ok" and b"Council session" in feed
+
+            def bug(*args: object, **kwargs: object) -> None:
+                raise OverflowError("date value out of range")
+
+            monkeypatch.setattr(site, "load", bug)
+            caplog.clear()
+            site_dir.meeting("council.yaml", moved)
+            for _ in range(3):
+                await service.watch()  # the edit, then two retries
+            site_dir.meeting("council.yaml", moved + "description: again\n")
+            await service.watch()  # another edit, the same failure
+            failed = [r for r in caplog.records if "event=sync-failed" in r.getMessage()]
+            assert len(failed) == 1, [r.getMessage() for r in caplog.records]
+            assert failed[0].exc_info is not None  # not a MeetSchedError: a bug, so its traceback, once
+            assert "OverflowError: date value out of range" in failed[0].getMessage()
+            health, feed = await state()
+            assert health["status"] == "degraded"
+            assert health["last_sync_error"] == "OverflowError: date value out of range"
+            assert b"Council session" in feed and b"(moved)" not in feed  # the last good state
+
+            def known(*args: object, **kwargs: object) -> None:
+                raise MeetSchedError("calendars/ cannot be written")
+
+            monkeypatch.setattr(site, "load", known)
+            caplog.clear()
+            for _ in range(2):
+                await service.watch()
+            failed = [r for r in caplog.records if "event=sync-failed" in r.getMessage()]
+            assert len(failed) == 1 and failed[0].exc_info is None  # an error for a person: one line
+            assert "calendars/ cannot be written" in failed[0].getMessage()
+
+            monkeypatch.delattr(site, "load")  # fixed
+            caplog.clear()
+            await service.watch()
+            assert [r.getMessage() for r in caplog.records if "sync-" in r.getMessage()] == ["event=sync-recovered"]
+            health, feed = await state()
+            assert health["status"] == "ok" and health["last_sync_error"] is None
+            assert b"Council session (moved)" in feed
+        service.scheduler.shutdown(wait=False)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        site.close()
+
+
+# -- run's exit status ------------------------------------------------------------------------
+
+
+def test_run_exits_non_zero_while_messages_wait_or_failed(tmp_path: Path, smtp_server: SmtpSink) -> None:
+    """A cron job notices: 3 when a message waits for a retry, 4 when one failed for good, 0 when all went."""
+    site = new_site(tmp_path / "site", COUNCIL)
+    site.settings(smtp_settings(smtp_server))
+    site.meeting(
+        "council.yaml",
+        COUNCIL
+        + "  - { name: Bui Lan, email: lan.bui@test.example }\n  - { name: Cho Min, email: min.cho@test.example }\n",
+    )
+    smtp_server.replies["lan.bui@test.example"] = "451 4.3.0 try again later"
+    first = site.run("run")
+    assert first.returncode == 3, first.stdout + first.stderr
+    assert "meet-sched: 1 message(s) wait for a retry" in first.stderr
+    assert "Traceback" not in first.stderr
+    assert sorted(to for r in smtp_server.received for to in r.rcpt_tos) == [
+        "min.cho@test.example",
+        "mira.ahn@test.example",
+    ]
+
+    site.meeting("council.yaml", COUNCIL + "  - { name: Do Ha, email: ha.do@test.example }\n")
+    smtp_server.replies["ha.do@test.example"] = "550 5.1.1 no such mailbox"
+    second = site.run("run")
+    assert second.returncode == 4, second.stdout + second.stderr
+    assert "meet-sched: 1 message(s) failed for good in this pass" in second.stderr
+
+    third = site.run("run")  # nothing new is due (the retry waits for its time): nothing to report
+    assert third.returncode == 0, third.stdout + third.stderr
