@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -252,6 +253,28 @@ def test_postgresql_missing_at_start_answers_503_then_comes_up_by_itself(tmp_pat
     assert server.log.count("event=migrated") == 1, server.log
 
 
+@pytest.mark.slow
+def test_a_corrupt_sqlite_file_at_start_answers_503_until_it_is_replaced(tmp_path: Path) -> None:
+    site = new_site(tmp_path / "site", COUNCIL)
+    db_file = site.root / "var" / "meet-sched.db"
+    db_file.parent.mkdir()
+    db_file.write_bytes(b"not an SQLite database, only named like one\n" * 50)
+    server = Served(site.root)
+    try:
+        r = server.client.get("/calendars/city-hall.ics")
+        assert r.status_code == 503 and r.headers["retry-after"], r.text
+        health = server.client.get("/healthz")
+        assert health.status_code == 503 and "file is not a database" in health.json()["database"]
+        db_file.unlink()  # the operator moves the broken file away
+        feed = poll(lambda: server.client.get("/calendars/city-hall.ics"), lambda r: b"Council session" in r.content)
+        assert feed.status_code == 200
+        assert server.client.get("/healthz").json()["status"] == "ok"
+    finally:
+        code = server.stop()
+    assert code == 0 and "Traceback" not in server.log, server.log
+    assert server.log.count("event=database-unavailable") == 1, server.log
+
+
 # -- the watch job ---------------------------------------------------------------------------
 
 
@@ -377,3 +400,29 @@ def test_run_exits_non_zero_while_messages_wait_or_failed(tmp_path: Path, smtp_s
 
     third = site.run("run")  # nothing new is due (the retry waits for its time): nothing to report
     assert third.returncode == 0, third.stdout + third.stderr
+
+
+@pytest.mark.slow
+def test_serve_reports_a_file_it_cannot_take_once_and_keeps_the_last_good_feed(tmp_path: Path) -> None:
+    """A meeting file whose name is not UTF-8 (whatever the layer that refuses it): said once, not every tick."""
+    site = new_site(tmp_path / "site", COUNCIL)
+    server = Served(site.root)
+    try:
+        good = server.client.get("/calendars/city-hall.ics")
+        assert good.status_code == 200 and b"Council session" in good.content
+        odd = os.path.join(os.fsencode(site.root / "config" / "meetings"), b"\xff-visit.yaml")
+        with open(odd, "wb") as out:
+            out.write(COUNCIL.replace("uid: council", "uid: visit").replace("Council session", "Visit").encode())
+        health = poll(lambda: server.client.get("/healthz").json(), lambda h: h["last_sync_error"] is not None)
+        assert health["status"] == "degraded", health
+        time.sleep(3 * 2.0 + 0.5)  # three more ticks of the watch job with the same file there
+        reports = [line for line in server.lines if "event=sync-failed" in line or "event=sync-rejected" in line]
+        assert len(reports) == 1, server.log
+        assert server.log.count("Traceback") <= 1, server.log  # a bug's traceback, once
+        feed = server.client.get("/calendars/city-hall.ics")
+        assert feed.status_code == 200 and feed.content == good.content  # the last good state
+        os.unlink(odd)
+        poll(lambda: server.client.get("/healthz").json(), lambda h: h["status"] == "ok")
+    finally:
+        code = server.stop()
+    assert code == 0, server.log
