@@ -426,3 +426,37 @@ def test_serve_reports_a_file_it_cannot_take_once_and_keeps_the_last_good_feed(t
     finally:
         code = server.stop()
     assert code == 0, server.log
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_postgresql_going_away_under_serve_is_said_once_and_answered_with_503(tmp_path: Path, pg_url: str) -> None:
+    """Connections refused while serve runs: what needs the database is a 503, the log says it once each way."""
+    root = new_site(tmp_path / "site", COUNCIL).root
+    name = pg_url.rsplit("/", 1)[1]
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    server = Served(root, env={"MEET_SCHED_DATABASE_URL": pg_url})
+    try:
+        assert server.client.get("/calendars/city-hall.ics").status_code == 200
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS false'))
+            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"), {"n": name})
+        for _ in range(5):
+            r = server.client.get("/feeds/" + "A" * 43 + ".ics")  # looking the token up needs the database
+            assert r.status_code == 503 and r.headers["retry-after"], (r.status_code, r.text)
+            assert server.client.get("/healthz").status_code == 503
+        assert server.client.get("/calendars/city-hall.ics").status_code == 200  # rendered before: still served
+        time.sleep(2 * 2.0 + 0.5)  # a few ticks of the watch job
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+        poll(lambda: server.client.get("/healthz").status_code, lambda code: code == 200, timeout=20)
+        assert server.client.get("/feeds/" + "A" * 43 + ".ics").status_code == 404
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'ALTER DATABASE "{name}" WITH ALLOW_CONNECTIONS true'))
+        admin.dispose()
+        code = server.stop()
+    assert code == 0, server.log
+    assert "Traceback" not in server.log, server.log
+    assert server.log.count("event=database-unavailable") == 1, server.log
+    assert server.log.count("event=database-available") == 1, server.log

@@ -335,6 +335,8 @@ class Service:
             for component in reversed(self._started):
                 try:
                     await component.stop()
+                except MeetSchedError as exc:  # e.g. the database is away: the next start catches up
+                    log.error("event=stop-failed component=%s error=%s", type(component).__name__, _q(str(exc)))
                 except Exception:  # one component's failure must not keep the others from stopping
                     log.exception("event=stop-failed component=%s", type(component).__name__)
             self.scheduler.shutdown(wait=False)
