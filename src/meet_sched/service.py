@@ -98,6 +98,7 @@ class Service:
         self._export_needed = True  # the last export did not happen or failed
         self._last_failure: tuple[str, str] | None = None  # (type, message) of the failure logged last
         self._tracebacks: set[tuple[str, str]] = set()
+        self._fatal: BaseException | None = None  # why a component started late could not start
 
     # -- wiring ----------------------------------------------------------------
 
@@ -162,7 +163,12 @@ class Service:
     async def _start_deferred(self) -> None:
         while self._deferred and not self._stop.is_set():
             component = self._deferred.pop(0)
-            await component.start(self)
+            try:
+                await component.start(self)
+            except BaseException as exc:  # as at start-up: a component that cannot start ends serve
+                self._fatal = exc
+                self.stop()
+                return
             self._started.append(component)
 
     # -- the watch job -----------------------------------------------------------
@@ -326,6 +332,8 @@ class Service:
                 self._started.append(component)
             log.info("event=started root=%s", self.site.root)
             await self._stop.wait()
+            if self._fatal is not None:
+                raise self._fatal
         finally:
             log.info("event=stopping")
             if self._watching is not None and not self._watching.done():
