@@ -165,6 +165,37 @@ def head() -> str:
         db.dispose()
 
 
+def test_threads_never_migrate_at_the_same_time(tmp_path: Path) -> None:
+    """Alembic's context is a process global: threads opening sites (one, or several new ones) at once."""
+    from meet_sched.site import Site
+
+    sites = [Site(new_site(tmp_path / f"site{i}", COUNCIL).root) for i in range(4)]
+    shared = Site(new_site(tmp_path / "shared", COUNCIL).root)
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def use(site: Site) -> None:
+        try:
+            barrier.wait(timeout=30)
+            site.calendar_names()  # the first use opens and migrates
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use, args=(s,)) for s in [*sites, shared, shared, shared, shared]]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    try:
+        assert errors == []
+        for site in [*sites, shared]:
+            versions, tables = schema_state(site.settings.database_url)
+            assert versions == [head()] and tables >= TABLES
+    finally:
+        for site in [*sites, shared]:
+            site.close()
+
+
 @pytest.mark.slow
 @pytest.mark.postgres
 def test_three_serves_on_an_empty_postgresql_database_migrate_once(tmp_path: Path, pg_url: str) -> None:
