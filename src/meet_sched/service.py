@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import signal
 import time
@@ -33,6 +32,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import meeting_files
 from .errors import ConfigError, DatabaseError, MeetSchedError
+from .logfmt import quote as _q
 from .metrics import Metrics
 from .site import Site, SyncReport
 
@@ -353,10 +353,3 @@ class Service:
                     loop.remove_signal_handler(sig)
             log.info("event=stopped")
 
-
-def _q(value: object) -> str:
-    """A log value: bare when it is one plain word, else JSON-quoted (so no message can forge a line)."""
-    text = str(value)
-    if text and all(c.isalnum() or c in "-_.:@/<>+=" for c in text):
-        return text
-    return json.dumps(text, ensure_ascii=False)

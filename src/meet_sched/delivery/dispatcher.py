@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
@@ -39,6 +38,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..errors import DatabaseError, MeetSchedError
+from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
 from ..model import StoredMeeting, utc
@@ -547,14 +547,6 @@ def _recipient(mail: MailRenderer, stored: StoredMeeting, job: Job) -> Recipient
         language=str(data.get("language") or "en"),
         city=data.get("city"),
     )
-
-
-def _q(value: object) -> str:
-    """A log value: bare when it is one plain word, else JSON-quoted (so no reply can forge a line)."""
-    text = str(value)
-    if text and all(c.isalnum() or c in "-_.:@/<>+=" for c in text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
 
 
 async def send_test(site: Site, to: str, now: datetime, transport: Transport | None = None) -> tuple[str, str]:
