@@ -244,8 +244,9 @@ def create_app(web: Web) -> Starlette:
                 await asyncio.wait_for(asyncio.to_thread(web.site.database_ok), timeout=HEALTH_TIMEOUT)
                 database = "ok"
                 web.service.database_answered()
-            except DatabaseError as exc:
-                web.service.database_failed(exc)
+            except MeetSchedError as exc:
+                if isinstance(exc, DatabaseError):
+                    web.service.database_failed(exc)
                 database = str(exc)
                 problems.append("database")
             except TimeoutError:
