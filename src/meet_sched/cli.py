@@ -60,8 +60,13 @@ def site_root(args: argparse.Namespace) -> Path:
     return root.resolve()
 
 
-def site(args: argparse.Namespace) -> Site:
-    return Site(site_root(args))
+def site(args: argparse.Namespace, *, open_database: bool = True) -> Site:
+    """The site, its database opened and migrated once, before the command does anything else
+    (whatever state the meeting files are in: only the settings are read here)."""
+    s = Site(site_root(args))
+    if open_database:
+        s.open()
+    return s
 
 
 # -- commands -------------------------------------------------------------------
@@ -107,11 +112,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"wrote {path.relative_to(s.root)}")
     for path in report.unchanged:
         print(f"unchanged {path.relative_to(s.root)}")
-    _deliver(s, synced.outbox.summary(), verbose=args.verbose)
-    return 0
+    delivered = _deliver(s, synced.outbox.summary(), verbose=args.verbose)
+    return _run_status(delivered)
 
 
-def _deliver(s: Site, planned: str, *, verbose: bool) -> None:
+EXIT_WAITING = 3  # `run`: messages of this pass wait for a retry (or were not tried: the server is down)
+EXIT_FAILED = 4  # `run`: messages failed for good in this pass
+
+
+def _run_status(report: Any) -> int:
+    """`run`'s exit status, so that a cron job notices undelivered email: 0, EXIT_WAITING or EXIT_FAILED."""
+    from .delivery.dispatcher import DispatchReport
+
+    assert isinstance(report, DispatchReport)
+    failed = report.count(OutboxStatus.FAILED)
+    waiting = report.count(OutboxStatus.PENDING) + report.released
+    if failed:
+        print(
+            f"meet-sched: {failed} message(s) failed for good in this pass (`meet-sched outbox --status failed`)",
+            file=sys.stderr,
+        )
+    if waiting:
+        print(
+            f"meet-sched: {waiting} message(s) wait for a retry (`meet-sched outbox --status pending`)", file=sys.stderr
+        )
+    return EXIT_FAILED if failed else EXIT_WAITING if waiting else 0
+
+
+def _deliver(s: Site, planned: str, *, verbose: bool) -> Any:
     """Send what is due now (invitations, due reminders) and say what happened and what is next."""
     import asyncio
 
@@ -145,6 +173,7 @@ def _deliver(s: Site, planned: str, *, verbose: bool) -> None:
             f"{counts.get('pending', 0)} pending; the next is due {entries[0].not_before:%Y-%m-%d %H:%M} UTC "
             "(`meet-sched serve` sends each at its time)"
         )
+    return report
 
 
 @command("invite")
@@ -176,7 +205,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .service import Service
     from .web import WebServer
 
-    s = site(args)
+    s = site(args, open_database=False)  # the service opens it, and keeps trying while it cannot
     components: list[Any] = [Dispatcher(s), WebServer(s)]
     asyncio.run(Service(s, components).run())
     return 0
@@ -261,14 +290,14 @@ def cmd_send_test(args: argparse.Namespace) -> int:
 
     from .delivery.dispatcher import send_test
 
-    name, reply = asyncio.run(send_test(site(args), args.email, now()))
+    name, reply = asyncio.run(send_test(site(args, open_database=False), args.email, now()))
     print(f"sent to {args.email} via {name}: {reply}")
     return 0
 
 
 @command("db")
 def cmd_db(args: argparse.Namespace) -> int:
-    s = site(args)
+    s = site(args, open_database=False)
     from .store.db import Database, safe_url
 
     db = Database(s.settings.database_url)

@@ -8,6 +8,11 @@ The service itself only keeps the config in step with the database and ``calenda
 
 A component is anything with ``async start(service)`` and ``async stop()``.  Components
 learn about a successful sync through :meth:`Service.on_refresh`.
+
+The database is opened (and migrated) once, before any component starts.  While it cannot
+be, the service keeps running: components that can work without it (``needs_database =
+False``: the web server, which answers 503) start at once, the others when the database
+comes back; the watch job retries every tick and then migrates, syncs and exports by itself.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,11 +31,15 @@ from typing import Protocol
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from .config import meeting_files
-from .errors import ConfigError, MeetSchedError
+from .errors import ConfigError, DatabaseError, MeetSchedError
+from .logfmt import quote as _q
 from .metrics import Metrics
 from .site import Site, SyncReport
 
 log = logging.getLogger("meet_sched.service")
+
+SYNC_RETRY = 30.0  # seconds: a sync that failed for another reason than the config is tried again this often
+KNOWN_BUGS = 100  # distinct unexpected errors whose traceback was logged (each once); more are logged without
 
 Clock = Callable[[], datetime]
 Listener = Callable[[SyncReport], Awaitable[None] | None]
@@ -40,6 +50,8 @@ def system_clock() -> datetime:
 
 
 class Component(Protocol):
+    """``needs_database`` (default True, read with getattr): start only once the database is open."""
+
     async def start(self, service: Service) -> None: ...
 
     async def stop(self) -> None: ...
@@ -52,6 +64,7 @@ class Health:
     started_at: datetime | None = None
     last_sync_at: datetime | None = None
     last_sync_error: str | None = None
+    database_error: str | None = None  # why the database cannot be used now (None: it could, last time)
     last_dispatch_at: datetime | None = None
     sync_errors: int = 0
     config_generation: int = 0  # bumps on every sync that changed something
@@ -78,6 +91,14 @@ class Service:
         self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
         self._stop = asyncio.Event()
         self._refresh_lock = asyncio.Lock()
+        self._watching: asyncio.Task[None] | None = None
+        self._deferred: list[Component] = []  # waiting for the database
+        self._started: list[Component] = []
+        self._retry_sync_at: float | None = None  # monotonic; a failed sync is retried then, changed or not
+        self._export_needed = True  # the last export did not happen or failed
+        self._last_failure: tuple[str, str] | None = None  # (type, message) of the failure logged last
+        self._tracebacks: set[tuple[str, str]] = set()
+        self._fatal: BaseException | None = None  # why a component started late could not start
 
     # -- wiring ----------------------------------------------------------------
 
@@ -105,22 +126,88 @@ class Service:
             out.append((str(p), st.st_mtime_ns, st.st_size))
         return tuple(out)
 
+    # -- the database ----------------------------------------------------------------
+
+    @property
+    def database_ready(self) -> bool:
+        """The database was opened and migrated, and nothing has failed on it since."""
+        return self.site.opened and self.health.database_error is None
+
+    def database_failed(self, error: DatabaseError) -> None:
+        """Any part of the service found the database unusable: said once, until it recovers."""
+        if self.health.database_error is None:
+            action = _q(f"answering 503 and retrying every {self.watch_interval:g}s")
+            log.error("event=database-unavailable reason=%s action=%s", _q(str(error)), action)
+        self.health.database_error = str(error)
+
+    def database_answered(self) -> None:
+        """The database answered again (after :meth:`database_failed`): said once."""
+        if self.health.database_error is not None:
+            self.health.database_error = None
+            log.info("event=database-available")
+
+    async def _open_database(self, *, start_deferred: bool = True) -> bool:
+        """Connect and migrate (in a thread, one at a time); start what waited for it."""
+        try:
+            migrated = await asyncio.to_thread(self.site.open)
+        except DatabaseError as exc:
+            self.database_failed(exc)
+            return False
+        if migrated:
+            log.info("event=migrated revision=%s", _q(self.site.db.head()))
+        self.database_answered()
+        if start_deferred:
+            await self._start_deferred()
+        return True
+
+    async def _start_deferred(self) -> None:
+        while self._deferred and not self._stop.is_set():
+            component = self._deferred.pop(0)
+            try:
+                await component.start(self)
+            except BaseException as exc:  # as at start-up: a component that cannot start ends serve
+                self._fatal = exc
+                self.stop()
+                return
+            self._started.append(component)
+
+    # -- the watch job -----------------------------------------------------------
+
+    async def _watch_tick(self) -> None:
+        """The scheduled job: start a watch unless one still runs (a slow database must not
+        pile up jobs, nor make the scheduler warn about skipped runs)."""
+        if self._watching is None or self._watching.done():
+            self._watching = asyncio.create_task(self.watch(), name="watch-config")
+
     async def watch(self) -> None:
-        """Re-sync when a file under config/ was added, changed or removed (a cheap stat() per file)."""
-        fingerprint = await asyncio.to_thread(self._config_fingerprint)
-        if fingerprint != self._fingerprint:
+        """Re-sync when a file under config/ was added, changed or removed (a cheap stat() per file);
+        reopen the database while it is away; retry a sync that failed."""
+        if not self.database_ready and not await self._open_database():
+            return
+        try:
+            fingerprint = await asyncio.to_thread(self._config_fingerprint)
+        except Exception as exc:  # e.g. a folder that cannot be read: reported like a failed sync
+            self._sync_failed(exc)
+            return
+        retry = self._retry_sync_at is not None and time.monotonic() >= self._retry_sync_at
+        if fingerprint != self._fingerprint or retry:
             await self.refresh(fingerprint)
 
     async def refresh(self, fingerprint: tuple[tuple[str, int, int], ...] | None = None) -> SyncReport | None:
-        """Validate, sync and export; an invalid config is logged and changes nothing."""
+        """Validate, sync and export.  Nothing that goes wrong here escapes: an invalid config is
+        logged once and changes nothing; any other failure is logged once (with a traceback only
+        for a bug, an error that is not a MeetSchedError), shown in /healthz, and retried; the
+        last good state keeps being served."""
         async with self._refresh_lock:
-            if fingerprint is None:
-                fingerprint = await asyncio.to_thread(self._config_fingerprint)
-            await asyncio.to_thread(self._check_settings, fingerprint)
             try:
+                if fingerprint is None:
+                    fingerprint = await asyncio.to_thread(self._config_fingerprint)
+                await asyncio.to_thread(self._check_settings, fingerprint)
                 report = await asyncio.to_thread(self._sync_and_export)
             except ConfigError as exc:
                 self._fingerprint = fingerprint  # do not re-report the same broken files every tick
+                self._retry_sync_at = None
+                self._last_failure = None
                 self.health.sync_errors += 1
                 self.metrics.sync_errors.inc()
                 self.health.last_sync_error = str(exc)
@@ -128,23 +215,59 @@ class Service:
                 for problem in exc.problems:
                     log.error("  %s", problem)
                 return None
-            except MeetSchedError as exc:
+            except DatabaseError as exc:
                 self.health.sync_errors += 1
                 self.metrics.sync_errors.inc()
                 self.health.last_sync_error = str(exc)
-                log.error("event=sync-failed error=%s", exc)
+                self.database_failed(exc)
+                self._retry_sync_at = time.monotonic()  # as soon as the database is back
+                return None
+            except Exception as exc:
+                self._fingerprint = fingerprint
+                self._sync_failed(exc)
                 return None
             self._fingerprint = fingerprint
+            self._retry_sync_at = None
+            if self._last_failure is not None:
+                log.info("event=sync-recovered")
+                self._last_failure = None
             self.health.last_sync_at = self.clock()
             self.health.last_sync_error = None
             if report.changes:
                 self.health.config_generation += 1
                 log.info("event=synced %s", report.summary())
             for listener in self._listeners:
-                result = listener(report)
-                if result is not None:
-                    await result
+                try:
+                    result = listener(report)
+                    if result is not None:
+                        await result
+                except Exception:  # one listener's bug must not keep the others from hearing of the sync
+                    log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
             return report
+
+    def _sync_failed(self, exc: Exception) -> None:
+        """A sync that failed for another reason than the config: logged once per distinct error."""
+        bug = not isinstance(exc, MeetSchedError)
+        reason = " ".join(str(exc).split()) or "(no message)"
+        if bug:
+            reason = f"{type(exc).__name__}: {reason}"
+        key = (type(exc).__name__, reason)
+        self.health.sync_errors += 1
+        self.metrics.sync_errors.inc()
+        self.health.last_sync_error = reason
+        self._retry_sync_at = time.monotonic() + SYNC_RETRY
+        if key == self._last_failure:
+            return
+        self._last_failure = key
+        first = bug and key not in self._tracebacks and len(self._tracebacks) < KNOWN_BUGS
+        if first:
+            self._tracebacks.add(key)
+        log.error(
+            "event=sync-failed reason=%s action=%s",
+            _q(reason),
+            _q(f"keeping the last good state; retrying every {SYNC_RETRY:g}s and on every change"),
+            exc_info=exc if first else None,
+        )
 
     def _check_settings(self, fingerprint: tuple[tuple[str, int, int], ...]) -> None:
         """A changed config/meet-sched.toml is not applied while running (the listen address, the
@@ -171,8 +294,10 @@ class Service:
 
     def _sync_and_export(self) -> SyncReport:
         report = self.site.sync(self.clock())
-        if report.changes or self.health.last_sync_at is None:
+        if report.changes or self._export_needed:
+            self._export_needed = True  # until this export is done: a failed one is redone on the next sync
             self.site.export()
+            self._export_needed = False
         return report
 
     # -- running -----------------------------------------------------------------
@@ -183,9 +308,14 @@ class Service:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         self.health.started_at = self.clock()
-        await self.refresh()
+        # Before anything else touches the database: open it and bring the schema up to date, once.
+        ready = await self._open_database(start_deferred=False)
+        if ready:
+            await self.refresh()
+        else:  # what needs the database starts when it is back (the watch job retries)
+            self._deferred = [c for c in self.components if getattr(c, "needs_database", True)]
         self.scheduler.add_job(
-            self.watch,
+            self._watch_tick,
             "interval",
             seconds=self.watch_interval,
             id="watch-config",
@@ -194,18 +324,27 @@ class Service:
             misfire_grace_time=None,
         )
         self.scheduler.start()
-        started: list[Component] = []
         try:
             for component in self.components:
+                if component in self._deferred or component in self._started:
+                    continue  # waiting for the database, or the watch job already started it
                 await component.start(self)
-                started.append(component)
+                self._started.append(component)
             log.info("event=started root=%s", self.site.root)
             await self._stop.wait()
+            if self._fatal is not None:
+                raise self._fatal
         finally:
             log.info("event=stopping")
-            for component in reversed(started):
+            if self._watching is not None and not self._watching.done():
+                self._watching.cancel()
+                with contextlib.suppress(BaseException):
+                    await self._watching
+            for component in reversed(self._started):
                 try:
                     await component.stop()
+                except MeetSchedError as exc:  # e.g. the database is away: the next start catches up
+                    log.error("event=stop-failed component=%s error=%s", type(component).__name__, _q(str(exc)))
                 except Exception:  # one component's failure must not keep the others from stopping
                     log.exception("event=stop-failed component=%s", type(component).__name__)
             self.scheduler.shutdown(wait=False)
@@ -213,3 +352,4 @@ class Service:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
             log.info("event=stopped")
+

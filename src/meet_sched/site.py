@@ -105,19 +105,44 @@ class Site:
         self.root = root.resolve()
         self.settings = settings or load_settings(self.root)
         self._db: Database | None = None
+        self._db_lock = threading.Lock()
         self.renderer = IcsRenderer(self.settings)
+
+    def open(self) -> bool:
+        """Connect and bring the schema up to date (raises DatabaseError); True if it migrated.
+
+        Commands and ``serve`` call this once at start, before anything else touches the
+        database.  Calling it again (after the database came back) checks the schema again."""
+        with self._db_lock:
+            db = self._db if self._db is not None else Database(self.settings.database_url)
+            try:
+                migrated = db.ensure_schema()
+            except BaseException:
+                if db is not self._db:
+                    db.dispose()
+                raise
+            self._db = db
+            return migrated
+
+    @property
+    def opened(self) -> bool:
+        return self._db is not None
 
     @property
     def db(self) -> Database:
-        if self._db is None:
-            self._db = Database(self.settings.database_url)
-            self._db.ensure_schema()
-        return self._db
+        """The database, opened (and migrated) by the first caller if :meth:`open` was not called."""
+        db = self._db
+        if db is None:
+            self.open()
+            db = self._db
+            assert db is not None
+        return db
 
     def close(self) -> None:
-        if self._db is not None:
-            self._db.dispose()
-            self._db = None
+        with self._db_lock:
+            if self._db is not None:
+                self._db.dispose()
+                self._db = None
 
     # -- config → database --------------------------------------------------------
 

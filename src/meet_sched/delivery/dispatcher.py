@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import random
@@ -38,7 +37,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..errors import MeetSchedError
+from ..errors import DatabaseError, MeetSchedError
+from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
 from ..model import StoredMeeting, utc
@@ -469,7 +469,7 @@ class Dispatcher:
                 try:
                     await self._current
                 except MeetSchedError as exc:  # the database is unreachable: try again later
-                    log.error("event=dispatch-failed error=%s", _q(str(exc)))
+                    self._trouble(exc)
                     self._arm(self.clock() + self._backoff(1))
                     return
                 finally:
@@ -486,7 +486,7 @@ class Dispatcher:
         try:
             due, counts = await self._db(self._state)
         except MeetSchedError as exc:
-            log.error("event=dispatch-failed error=%s", _q(str(exc)))
+            self._trouble(exc)
             due, counts = self.clock() + self._backoff(1), {}
         now = self.clock()
         service = self._service
@@ -502,11 +502,18 @@ class Dispatcher:
         if due is None or due - now > KEEP_CONNECTIONS:
             await self.transport.idle()
 
+    def _trouble(self, exc: MeetSchedError, event: str = "dispatch-failed") -> None:
+        """A database that is away is the service's to report (once, until it is back); the rest here."""
+        if isinstance(exc, DatabaseError) and self._service is not None:
+            self._service.database_failed(exc)
+        else:
+            log.error("event=%s error=%s", event, _q(str(exc)))
+
     async def _extend_horizon(self) -> None:
         try:
             report = await self._db(self.site.plan, self.clock())
         except MeetSchedError as exc:
-            log.error("event=plan-failed error=%s", _q(str(exc)))
+            self._trouble(exc, "plan-failed")
             return
         if report.planned or report.dropped:
             log.info("event=planned %s", report.summary())
@@ -540,14 +547,6 @@ def _recipient(mail: MailRenderer, stored: StoredMeeting, job: Job) -> Recipient
         language=str(data.get("language") or "en"),
         city=data.get("city"),
     )
-
-
-def _q(value: object) -> str:
-    """A log value: bare when it is one plain word, else JSON-quoted (so no reply can forge a line)."""
-    text = str(value)
-    if text and all(c.isalnum() or c in "-_.:@/<>+=" for c in text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
 
 
 async def send_test(site: Site, to: str, now: datetime, transport: Transport | None = None) -> tuple[str, str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +22,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from ..errors import DatabaseError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT = 10  # seconds to wait for a database server to accept a connection
+MIGRATION_LOCK = "meet-sched migrations"  # the PostgreSQL advisory lock held while a process migrates
+
+# Alembic's ``context`` and ``op`` are module globals: two migrations running at once in one
+# process (two threads) would corrupt each other.  Every use of Alembic goes through this lock.
+_alembic_lock = threading.RLock()
+_head: str | None = None
 
 
 def safe_url(url: str) -> str:
@@ -65,6 +73,8 @@ class Database:
             kwargs["connect_args"] = {"timeout": 10}
         else:
             kwargs["pool_pre_ping"] = True
+            if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+                kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT}  # libpq waits forever by default
         try:
             self.engine: Engine = create_engine(parsed, **kwargs)
         except (SQLAlchemyError, ImportError) as exc:
@@ -106,7 +116,12 @@ class Database:
         return cfg
 
     def head(self) -> str | None:
-        return ScriptDirectory.from_config(self._alembic()).get_current_head()
+        """The newest revision this meet-sched knows (read once per process)."""
+        global _head
+        with _alembic_lock:
+            if _head is None:
+                _head = ScriptDirectory.from_config(self._alembic()).get_current_head() or ""
+            return _head or None
 
     def current(self) -> str | None:
         try:
@@ -117,25 +132,48 @@ class Database:
                 raise
             raise DatabaseError(safe_url(self.url), _reason(exc)) from None
 
-    def upgrade(self, revision: str = "head") -> None:
-        """Bring the schema to ``revision`` (idempotent; safe to run at every start)."""
-        cfg = self._alembic()
-        try:
-            with self.engine.begin() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, revision)
-        except SQLDatabaseError as exc:
-            if not _unusable(exc):
-                raise
-            raise DatabaseError(safe_url(self.url), _reason(exc)) from None
-        except CommandError as exc:  # e.g. a schema revision written by a newer meet-sched
-            raise DatabaseError(
-                safe_url(self.url), f"{exc}; this meet-sched knows schema revisions up to {self.head()}"
-            ) from None
+    def upgrade(self, revision: str = "head") -> bool:
+        """Bring the schema to ``revision`` (idempotent; safe to run at every start); True if it migrated.
 
-    def ensure_schema(self) -> None:
-        if self.current() != self.head():
-            self.upgrade()
+        One process and one thread at a time: a process-wide lock around Alembic, and across
+        processes the database's own lock, held for the whole upgrade and the check before it
+        (SQLite: the write lock, BEGIN IMMEDIATE; PostgreSQL: an advisory lock released at
+        COMMIT).  Whoever comes second waits, then finds the schema up to date.
+        """
+        cfg = self._alembic()
+        with _alembic_lock:
+            try:
+                conn = self.engine.execution_options(write=True).connect()
+            except SQLDatabaseError as exc:
+                if not _unusable(exc):
+                    raise
+                raise DatabaseError(safe_url(self.url), _reason(exc)) from None
+            try:
+                with conn, conn.begin():
+                    if self.dialect == "postgresql":
+                        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": MIGRATION_LOCK})
+                    before = MigrationContext.configure(conn).get_current_revision()
+                    if revision == "head" and before == self.head():
+                        return False
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, revision)
+                    return MigrationContext.configure(conn).get_current_revision() != before
+            except SQLDatabaseError as exc:
+                if not _unusable(exc):
+                    raise
+                raise DatabaseError(safe_url(self.url), _reason(exc)) from None
+            except CommandError as exc:  # e.g. a schema revision written by a newer meet-sched
+                raise DatabaseError(
+                    safe_url(self.url), f"{exc}; this meet-sched knows schema revisions up to {self.head()}"
+                ) from None
+
+    def ensure_schema(self) -> bool:
+        """Migrate to the newest schema if the database is behind; True if it did.
+
+        The common case (already up to date) reads the revision without taking any write lock."""
+        if self.current() == self.head():
+            return False
+        return self.upgrade()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -3,7 +3,8 @@
 Only wiring: every answer comes from a :class:`~meet_sched.site.Site` use case, rendered
 once per change (:mod:`.feeds`, :mod:`.page`).  Anything a client can get wrong ends in
 a short plain-text 4xx; an unknown token, a private calendar and a missing one give the
-very same 404.
+very same 404.  While the database cannot be used, whatever needs it answers a plain-text
+503 with ``Retry-After`` (what is rendered already keeps being served) and /healthz says why.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..errors import MeetSchedError
+from ..errors import DatabaseError, MeetSchedError
 from ..metrics import Metrics
 from ..site import Feed, Site
 from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
@@ -36,6 +37,8 @@ log = logging.getLogger("meet_sched.web")
 
 CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # the config's rule for `calendar:`
 MAX_TARGET = 2048  # bytes of path + query; longer is 414
+RETRY_AFTER = 30  # seconds, in the Retry-After of a 503 while the database is away
+HEALTH_TIMEOUT = 5  # seconds /healthz waits for the database's answer
 ICS = "text/calendar; charset=utf-8"
 Clock = Callable[[], datetime]
 
@@ -63,6 +66,10 @@ class HealthSource(Protocol):
     @property
     def health(self) -> Any: ...
 
+    def database_failed(self, error: DatabaseError) -> None: ...
+
+    def database_answered(self) -> None: ...
+
 
 @dataclass
 class Web:
@@ -82,16 +89,27 @@ class Web:
 
     async def warm(self) -> None:
         """Render the public feeds now, so that the first subscriber after a change does not wait."""
+        if not self.site.opened:  # the database is not there yet: the first request after it is renders
+            return
         try:
             for name in self.site.public_calendars:
                 await self.feeds.get(("calendar", name))
+        except DatabaseError as exc:
+            self.service.database_failed(exc)
         except MeetSchedError as exc:  # the request that needs it will try again
             log.warning("event=warm-failed error=%s", exc)
+        except Exception:  # a bug; the request that needs the feed gets a 500 and the same traceback
+            log.exception("event=warm-failed")
 
     async def check_public_calendars(self) -> None:
         """Say so when a public calendar has no meetings: most likely a typo in [server] public_calendars."""
+        if not self.site.opened:
+            return
         try:
             known = set(await asyncio.to_thread(self.site.calendar_names))
+        except DatabaseError as exc:
+            self.service.database_failed(exc)
+            return
         except MeetSchedError as exc:
             log.warning("event=check-failed error=%s", exc)
             return
@@ -118,6 +136,11 @@ def render_feed(site: Site) -> Callable[[FeedKey], Feed | None]:
 
 def plain(status: int, text: str, headers: dict[str, str] | None = None) -> Response:
     return Response(text + "\n", status_code=status, media_type="text/plain; charset=utf-8", headers=headers)
+
+
+def unavailable() -> Response:
+    """The database is away: try again later (the reason is in /healthz and the log, not here)."""
+    return plain(503, "Service Unavailable: the database cannot be used right now", {"retry-after": str(RETRY_AFTER)})
 
 
 def not_found() -> Response:
@@ -176,6 +199,9 @@ def create_app(web: Web) -> Starlette:
         if name is None or not CALENDAR_NAME.match(name) or name not in web.site.public_calendars:
             count(404)
             return not_found()
+        if not web.site.opened:
+            count(503)
+            return unavailable()
         rep = await web.feeds.get(("calendar", name))
         if rep is None:
             count(404)
@@ -186,6 +212,9 @@ def create_app(web: Web) -> Starlette:
 
     async def personal(request: Request) -> Response:
         token = _ics_name(request)
+        if not web.site.opened:
+            count(503)
+            return unavailable()
         email = None if token is None else await asyncio.to_thread(web.site.feed_owner, token)
         if email is None:
             count(404)
@@ -199,23 +228,36 @@ def create_app(web: Web) -> Starlette:
         return response
 
     async def page(request: Request) -> Response:
+        if not web.site.opened:
+            return unavailable()
         html = await web.page.get()
         return HTMLResponse(html, headers={"cache-control": "no-cache"})
 
     async def healthz(request: Request) -> Response:
         health = web.service.health
         problems = []
-        try:
-            await asyncio.wait_for(asyncio.to_thread(web.site.database_ok), timeout=5)
-            database = "ok"
-        except (MeetSchedError, TimeoutError) as exc:
-            database = str(exc) or "no answer within 5 s"
+        if not web.site.opened:  # never opened yet: the service retries; say why it could not
+            database = health.database_error or "not opened yet"
             problems.append("database")
+        else:
+            try:
+                await asyncio.wait_for(asyncio.to_thread(web.site.database_ok), timeout=HEALTH_TIMEOUT)
+                database = "ok"
+                web.service.database_answered()
+            except MeetSchedError as exc:
+                if isinstance(exc, DatabaseError):
+                    web.service.database_failed(exc)
+                database = str(exc)
+                problems.append("database")
+            except TimeoutError:
+                database = f"no answer within {HEALTH_TIMEOUT} s"
+                problems.append("database")
         running = web.service.running
         if not running:
             problems.append("scheduler")
+        status = "unhealthy" if problems else "degraded" if health.last_sync_error else "ok"
         body = {
-            "status": "unhealthy" if problems else "ok",
+            "status": status,
             "problems": problems,
             "database": database,
             "scheduler": "running" if running else "stopped",
@@ -247,6 +289,13 @@ def create_app(web: Web) -> Starlette:
             return plain(405, "Method Not Allowed", {"allow": "GET, HEAD"})
         return plain(exc.status_code, exc.detail if exc.status_code < 500 else "Internal Server Error")
 
+    async def database_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, DatabaseError)
+        web.service.database_failed(exc)  # logged once, until the database answers again
+        if request.url.path.startswith(("/calendars/", "/feeds/")):
+            count(503)
+        return unavailable()
+
     async def server_error(request: Request, exc: Exception) -> Response:
         log.error("event=request-failed path=%s error=%s", request.url.path[:200], type(exc).__name__, exc_info=exc)
         return plain(500, "Internal Server Error")
@@ -262,7 +311,7 @@ def create_app(web: Web) -> Starlette:
     ]
     app = Starlette(
         routes=routes,
-        exception_handlers={HTTPException: http_error, Exception: server_error},
+        exception_handlers={HTTPException: http_error, DatabaseError: database_error, Exception: server_error},
     )
     return app
 

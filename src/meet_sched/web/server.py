@@ -67,6 +67,8 @@ def render_seconds(service: Service) -> Histogram:
 class WebServer:
     """A service component (``start(service)`` / ``stop()``)."""
 
+    needs_database = False  # starts at once: while the database is away it answers 503 and /healthz says why
+
     def __init__(self, site: Site) -> None:
         self.site = site
         self.web: Web | None = None
