@@ -22,11 +22,12 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import Attendee, Meeting, Status, StoredMeeting, local_times
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
 OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules at least this far ahead…
 OPEN_SERIES_UNTIL = Timezone.DEFAULT_LAST_DATE  # …and at least until this date, wherever it started
+ZONES_UNTIL = date(LAST_YEAR, 12, 31)  # nothing happens after the supported years
 
 
 class Text(vText):
@@ -141,12 +142,12 @@ def zone_span(m: Meeting) -> tuple[str, date, date] | None:
     if tzid is None or tzid == "UTC":
         return None
     first = m.start.date() - timedelta(days=1)
-    last_end = m.last_end()
+    last_end = m.end_bound()  # a series ending by UNTIL is not expanded: the rules may cover a few days more
     if last_end is None:  # an open series: its current occurrences need the rules too, years after its start
         last_end_date = max(m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS), OPEN_SERIES_UNTIL)
     else:
         last_end_date = last_end.date()
-    return tzid, first, last_end_date + timedelta(days=1)
+    return tzid, first, min(last_end_date + timedelta(days=1), ZONES_UNTIL)
 
 
 def _period(spans: Iterable[tuple[str, date, date] | None]) -> dict[str, tuple[date, date]]:
