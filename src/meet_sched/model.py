@@ -50,7 +50,11 @@ def outside_years(moment: date | datetime) -> str | None:
     """Why ``moment`` cannot be part of a meeting, or None: the supported years are 1900-2200."""
     if FIRST_YEAR <= moment.year <= LAST_YEAR:
         return None
-    shown = moment.isoformat(timespec="minutes") if isinstance(moment, datetime) else moment.isoformat()
+    shown = (
+        moment.replace(tzinfo=None).isoformat(timespec="minutes")
+        if isinstance(moment, datetime)
+        else moment.isoformat()
+    )
     return f"{shown} is outside the supported years {SUPPORTED_YEARS}"
 
 

@@ -214,9 +214,12 @@ def create_app(web: Web) -> Starlette:
         running = web.service.running
         if not running:
             problems.append("scheduler")
+        left_out = web.site.troubles.current()  # served without them: degraded, not down
+        status = "unhealthy" if problems else "degraded" if left_out else "ok"
         body = {
-            "status": "unhealthy" if problems else "ok",
-            "problems": problems,
+            "status": status,
+            "problems": [*problems, *(["meetings-left-out"] if left_out else [])],
+            "meetings_left_out": [{"uid": f.uid, "reason": f.reason} for f in left_out],
             "database": database,
             "scheduler": "running" if running else "stopped",
             "started_at": _iso(health.started_at),
