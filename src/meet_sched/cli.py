@@ -91,19 +91,43 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return 0
 
 
+def _left_out(s: Site) -> int:
+    """Say which stored meetings were left out (they cannot be read or rendered): 1 if any, else 0."""
+    found = s.troubles.current()
+    if not found:
+        return 0
+    n = len(found)
+    print(
+        f"meet-sched: left out {n} stored meeting{'s' if n != 1 else ''} that cannot be read or rendered:",
+        file=sys.stderr,
+    )
+    for bad in found:
+        print(f"  {bad.uid}: {bad.reason}", file=sys.stderr)
+    print("hint: the next sync that changes its config file (or adds one with that uid) replaces it", file=sys.stderr)
+    return 1
+
+
+def _quiet_troubles(args: argparse.Namespace) -> None:
+    if not args.verbose:  # _left_out says it all; -v shows the log lines too
+        logging.getLogger("meet_sched.troubles").setLevel(logging.CRITICAL)
+
+
 @command("export")
 def cmd_export(args: argparse.Namespace) -> int:
-    report = site(args).export()
+    _quiet_troubles(args)
+    s = site(args)
+    report = s.export()
     for path in report.written:
         print(f"wrote {path}")
     if report.unchanged:
         print(f"{len(report.unchanged)} calendar(s) unchanged")
-    return 0
+    return _left_out(s)
 
 
 @command("run")
 def cmd_run(args: argparse.Namespace) -> int:
     """Validate, sync and export: one pass of the main job."""
+    _quiet_troubles(args)
     s = site(args)
     synced = s.sync(now(), progress=progress)
     print(synced.summary())
@@ -113,7 +137,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     for path in report.unchanged:
         print(f"unchanged {path.relative_to(s.root)}")
     delivered = _deliver(s, synced.outbox.summary(), verbose=args.verbose)
-    return _run_status(delivered)
+    left_out = _left_out(s)
+    return _run_status(delivered) or left_out
 
 
 EXIT_WAITING = 3  # `run`: messages of this pass wait for a retry (or were not tried: the server is down)
@@ -185,6 +210,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 @command("agenda")
 def cmd_agenda(args: argparse.Namespace) -> int:
+    _quiet_troubles(args)
     s = site(args)
     start = now()
     if args.start is not None:
@@ -193,7 +219,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     occurrences = s.occurrences(start, start + timedelta(days=args.days))
     zones = zone_columns(args.tz, occurrences) if args.tz else []
     print(render_agenda(occurrences, zones))
-    return 0
+    return _left_out(s)
 
 
 @command("serve")

@@ -57,3 +57,12 @@ class DatabaseError(MeetSchedError):
     def __init__(self, url: str, reason: str) -> None:
         self.url, self.reason = url, reason
         super().__init__(f"database {url}: {reason}")
+
+
+class UnreadableMeetingError(MeetSchedError):
+    """A stored meeting that cannot be read back (written by an older version, or corrupt)."""
+
+    def __init__(self, uid: str, reason: str) -> None:
+        self.uid, self.reason = uid, reason
+        self.hint = "the next sync that changes its config file (or adds one with this uid) replaces it"
+        super().__init__(f"meeting {uid!r} cannot be read from the database: {reason}")

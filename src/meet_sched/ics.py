@@ -12,7 +12,7 @@ unchanged calendar is re-assembled from bytes instead of being rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,11 +22,12 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import Attendee, Meeting, Status, StoredMeeting, local_times
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
 OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules at least this far ahead…
 OPEN_SERIES_UNTIL = Timezone.DEFAULT_LAST_DATE  # …and at least until this date, wherever it started
+ZONES_UNTIL = date(LAST_YEAR, 12, 31)  # nothing happens after the supported years
 
 
 class Text(vText):
@@ -141,12 +142,12 @@ def zone_span(m: Meeting) -> tuple[str, date, date] | None:
     if tzid is None or tzid == "UTC":
         return None
     first = m.start.date() - timedelta(days=1)
-    last_end = m.last_end()
+    last_end = m.end_bound()  # a series ending by UNTIL is not expanded: the rules may cover a few days more
     if last_end is None:  # an open series: its current occurrences need the rules too, years after its start
         last_end_date = max(m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS), OPEN_SERIES_UNTIL)
     else:
         last_end_date = last_end.date()
-    return tzid, first, last_end_date + timedelta(days=1)
+    return tzid, first, min(last_end_date + timedelta(days=1), ZONES_UNTIL)
 
 
 def _period(spans: Iterable[tuple[str, date, date] | None]) -> dict[str, tuple[date, date]]:
@@ -167,11 +168,19 @@ class CalendarInfo:
     title: str  # NAME / X-WR-CALNAME
 
 
-class IcsRenderer:
-    """Builds feeds and invitations; remembers serialized events and time zones between calls."""
+Failed = Callable[[StoredMeeting, Exception], None]
 
-    def __init__(self, settings: Settings) -> None:
+
+class IcsRenderer:
+    """Builds feeds and invitations; remembers serialized events and time zones between calls.
+
+    With ``failed``, a meeting that cannot be rendered is left out of a feed (and ``failed`` is told),
+    so one bad meeting cannot stop a calendar; an invitation, which is about one meeting, still raises.
+    """
+
+    def __init__(self, settings: Settings, failed: Failed | None = None) -> None:
         self.settings = settings
+        self.failed = failed
         self._events: dict[tuple[object, ...], bytes] = {}
         self._zones: dict[tuple[str, date, date], bytes] = {}
         self._spans: dict[tuple[object, ...], tuple[str, date, date] | None] = {}
@@ -234,12 +243,24 @@ class IcsRenderer:
         items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]],
         attendees: bool = True,
     ) -> bytes:
+        if self.failed is not None and method == "PUBLISH":
+            items = [(s, alarms) for s, alarms in items if self._renders(s, alarms, attendees)]
         parts = [self._header(method, title)]
         for tzid, (first, last) in sorted(_period(self.zone_span(s) for s, _ in items).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
         parts.extend(self.event_bytes(s, alarms, attendees) for s, alarms in items)
         parts.append(END_CALENDAR)
         return b"".join(parts)
+
+    def _renders(self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool) -> bool:
+        try:
+            self.zone_span(stored)
+            self.event_bytes(stored, alarms, attendees)
+        except Exception as exc:  # anything one meeting's data can raise; the others are still served
+            assert self.failed is not None
+            self.failed(stored, exc)
+            return False
+        return True
 
     def feed(self, title: str, meetings: Sequence[StoredMeeting], *, attendees: bool = True) -> bytes:
         """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs."""

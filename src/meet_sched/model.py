@@ -28,6 +28,49 @@ _UNSAFE_VERBATIM = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
 CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 UID_MAX_LENGTH = 255  # the width of the database columns that hold a UID
 
+# -- limits of what a meeting may be (the config refuses anything else with a message) --
+FIRST_YEAR, LAST_YEAR = 1900, 2200  # SUPPORTED_YEARS: every start, end, UNTIL, exdate and occurrence
+SUPPORTED_YEARS = f"{FIRST_YEAR}-{LAST_YEAR}"
+RANGE_START = datetime(FIRST_YEAR, 1, 1)  # naive wall time: nothing starts before it…
+RANGE_END = datetime(LAST_YEAR + 1, 1, 1)  # …and every expansion stops here
+MAX_OCCURRENCES_PER_YEAR = 1000  # of one meeting; a denser series is refused, an expansion never yields more
+MAX_COUNT = 10_000  # the largest RRULE COUNT
+NEVER_FREQUENCIES = ("SECONDLY", "MINUTELY")  # a meeting is not a timer
+SETTING_FREQUENCIES = ("HOURLY",)  # only with [limits] allow_hourly = true
+_FREQ = re.compile(r"(?:^|;)FREQ=([A-Z]+)", re.IGNORECASE)
+_COUNT = re.compile(r"(?:^|;)COUNT=(\d+)", re.IGNORECASE)
+_UNTIL = re.compile(r"(?:^|;)UNTIL=(\d{4})", re.IGNORECASE)
+
+
+class RecurrenceError(ValueError):
+    """A series that breaks a limit above (a row written by an older version, or a corrupt one)."""
+
+
+def outside_years(moment: date | datetime) -> str | None:
+    """Why ``moment`` cannot be part of a meeting, or None: the supported years are 1900-2200."""
+    if FIRST_YEAR <= moment.year <= LAST_YEAR:
+        return None
+    shown = (
+        moment.replace(tzinfo=None).isoformat(timespec="minutes")
+        if isinstance(moment, datetime)
+        else moment.isoformat()
+    )
+    return f"{shown} is outside the supported years {SUPPORTED_YEARS}"
+
+
+def recurrence_problem(rule: str) -> str | None:
+    """What the model refuses in an RRULE value whatever the settings: a sub-hourly FREQ, COUNT, UNTIL."""
+    freq = _FREQ.search(rule)
+    if freq and freq.group(1).upper() in NEVER_FREQUENCIES:
+        return f"FREQ={freq.group(1).upper()} is not allowed: a meeting repeats at most hourly"
+    count = _COUNT.search(rule)
+    if count and int(count.group(1)) > MAX_COUNT:
+        return f"COUNT={count.group(1)} is more than {MAX_COUNT:,} occurrences"
+    until = _UNTIL.search(rule)
+    if until and not FIRST_YEAR <= int(until.group(1)) <= LAST_YEAR:
+        return f"UNTIL in {until.group(1)} is outside the supported years {SUPPORTED_YEARS}"
+    return None
+
 
 def _check_text(what: str, value: str | None) -> None:
     if value and _CONTROL.search(value):
@@ -150,6 +193,11 @@ class Meeting:
                 raise ValueError(f"{name} must be an aware datetime")
         if self.end <= self.start:
             raise ValueError("end must be after start")
+        for what, moment in (("start", self.start), ("end", self.end), *(("exdate", e) for e in self.exdates)):
+            if (why := outside_years(moment)) is not None:
+                raise ValueError(f"{what}: {why}")
+        if self.recurrence and (why := recurrence_problem(self.recurrence)) is not None:
+            raise RecurrenceError(f"recurrence: {why}")
         # The config refuses all of these with a message; this keeps a Meeting built in code
         # from writing a calendar no client can read (or a file outside calendars/).
         for what in ("uid", "title", "description", "location", "city"):
@@ -175,7 +223,8 @@ class Meeting:
         """Starts (aware, in the meeting's zone) of occurrences with ``after <= start < before``.
 
         Recurrences are expanded in wall time, so a 10:00 meeting stays at 10:00 local
-        time across daylight-saving changes of its own zone.
+        time across daylight-saving changes of its own zone.  Lazily, and never past the
+        supported years: an open series asked for a century yields a century, one at a time.
         """
         if after.tzinfo is None or before.tzinfo is None:
             raise ValueError("occurrence bounds must be aware datetimes")
@@ -185,29 +234,60 @@ class Meeting:
             return
         excluded = set(self.exdates)
         lo = max(after.astimezone(self.timezone) - self.duration, self.start)
-        for start in self.rule().xafter(lo, inc=True):
-            if start >= before:
-                return
-            if start >= after and start not in excluded:
+        for start in self.expand(before):
+            if start >= after and start >= lo and start not in excluded:
                 yield start
 
+    def expand(self, before: datetime | None = None) -> Iterator[datetime]:
+        """Every start of the rule from the first one up to ``before`` (default: the end of the
+        supported years), exdates included, one at a time.
+
+        Raises :class:`RecurrenceError` past :data:`MAX_OCCURRENCES_PER_YEAR` a year on average:
+        nothing that validated gets there, so only a corrupt or outdated row can.
+        """
+        end = RANGE_END.replace(tzinfo=self.timezone)
+        if before is not None:
+            end = min(end, before)
+        budget = MAX_OCCURRENCES_PER_YEAR * (max(end.astimezone(self.timezone).year - self.start.year, 0) + 2)
+        for n, start in enumerate(self.rule()):
+            if start >= end:
+                return
+            if n >= budget:
+                raise RecurrenceError(
+                    f"{self.uid}: {self.recurrence} has more than {MAX_OCCURRENCES_PER_YEAR:,} occurrences a year"
+                )
+            yield start
+
     def rule(self) -> rrule.rrule:
-        """The recurrence rule, expanded in the meeting's wall time (UNTIL is UTC, as RFC 5545 asks)."""
+        """The recurrence rule, expanded in the meeting's wall time (UNTIL is UTC, as RFC 5545 asks).
+
+        Iterate it only through :meth:`expand` or :meth:`occurrences`, which bound it.
+        """
         if not self.recurrence:
             raise ValueError(f"{self.uid} does not recur")
         return rrule.rrulestr(self.recurrence, dtstart=self.start)  # type: ignore[return-value]
+
+    def bounded(self) -> bool:
+        """Whether the series has an end (COUNT or UNTIL); a single meeting has one."""
+        return not self.recurrence or bool(_COUNT.search(self.recurrence) or _UNTIL.search(self.recurrence))
 
     def last_end(self) -> datetime | None:
         """End of the last occurrence, or None for a series without an end."""
         if not self.recurrence:
             return self.end
-        rule = self.rule()
-        if not (rule._count or rule._until):  # type: ignore[attr-defined]
+        if not self.bounded():
             return None
         last = None
-        for last in rule:  # noqa: B007 - bounded by COUNT/UNTIL
+        for last in self.expand():  # noqa: B007 - bounded by COUNT/UNTIL and the supported years
             pass
         return None if last is None else last + self.duration
+
+    def end_bound(self) -> datetime | None:
+        """No earlier than :meth:`last_end`, without expanding a series that ends by UNTIL (None: open)."""
+        if not self.recurrence or not self.bounded() or _COUNT.search(self.recurrence):
+            return self.last_end()
+        until: datetime = self.rule()._until  # type: ignore[attr-defined]
+        return min(until, RANGE_END.replace(tzinfo=self.timezone)) + self.duration
 
     # -- zones and identity -------------------------------------------------
 

@@ -18,18 +18,30 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .config import Config, Settings, load_config, load_settings
-from .errors import NotFoundError
+from .errors import NotFoundError, UnreadableMeetingError
 from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .store import feeds as feed_store
 from .store.db import Database
-from .store.meetings import Change, ChangeKind, all_meetings, find_uid, get_meeting, sync_meetings
+from .store.meetings import (
+    ROW_ERRORS,
+    Change,
+    ChangeKind,
+    Unreadable,
+    all_meetings,
+    describe,
+    find_uid,
+    get_meeting,
+    read_meetings,
+    sync_meetings,
+)
 from .store.meetings import calendars as calendar_names
 from .store.outbox import Entry as OutboxEntry
 from .store.outbox import PlanPolicy, PlanReport, plan_outbox
 from .store.outbox import Status as OutboxStatus
 from .store.outbox import counts as outbox_counts
 from .store.outbox import entries as outbox_entries
+from .troubles import Troubles
 
 Progress = Callable[[Iterable[Path]], Iterable[Path]]
 
@@ -106,7 +118,18 @@ class Site:
         self.settings = settings or load_settings(self.root)
         self._db: Database | None = None
         self._db_lock = threading.Lock()
-        self.renderer = IcsRenderer(self.settings)
+        self.troubles = Troubles()
+        self.renderer = IcsRenderer(self.settings, failed=self.report_failure)
+
+    def report_failure(self, stored: StoredMeeting, exc: Exception) -> None:
+        """``stored`` could not be rendered: it is left out (and reported) until its next version."""
+        self.troubles.report(Unreadable(stored.uid, stored.sequence, stored.last_modified, describe(exc)))
+
+    def _read(self, found: list[StoredMeeting], unreadable: list[Unreadable], everything: bool) -> None:
+        for bad in unreadable:
+            self.troubles.report(bad)
+        if everything:
+            self.troubles.keep_only([*(s.cache_key for s in found), *(u.cache_key for u in unreadable)])
 
     def open(self) -> bool:
         """Connect and bring the schema up to date (raises DatabaseError); True if it migrated.
@@ -160,13 +183,13 @@ class Site:
         with self.db.transaction(lock="meet-sched sync") as session:
             changes = sync_meetings(session, config.meetings, utc(now))
             current = {m.uid: m for m in config.meetings}
-            outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current)
+            outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
 
     def plan(self, now: datetime) -> PlanReport:
         """Roll the reminder horizon forward (and re-check invitations) without reading config/."""
         with self.db.transaction(lock="meet-sched sync") as session:
-            return plan_outbox(session, utc(now), plan_policy(self.settings))
+            return plan_outbox(session, utc(now), plan_policy(self.settings), troubled=self.troubles.report)
 
     def outbox(self, status: OutboxStatus | None = None, limit: int = 50) -> tuple[list[OutboxEntry], dict[str, int]]:
         """Outbox rows for people (unfinished soonest first, then the latest finished) and counts by status."""
@@ -176,8 +199,12 @@ class Site:
     # -- reading ----------------------------------------------------------------
 
     def meetings(self, calendar: str | None = None) -> list[StoredMeeting]:
+        """Every stored meeting (of one calendar); one that cannot be read is reported and left out."""
+        unreadable: list[Unreadable] = []
         with self.db.transaction() as session:
-            return all_meetings(session, calendar)
+            found = all_meetings(session, calendar, unreadable)
+        self._read(found, unreadable, everything=calendar is None)
+        return found
 
     def meeting(self, key: str) -> StoredMeeting:
         with self.db.transaction() as session:
@@ -187,7 +214,10 @@ class Site:
                     "`meet-sched agenda` lists meetings; give the full UID" if uids else "run `meet-sched sync` first?"
                 )
                 raise NotFoundError("meeting", key, hint)
-            found = get_meeting(session, uids[0])
+            try:
+                found = get_meeting(session, uids[0])
+            except ROW_ERRORS as exc:
+                raise UnreadableMeetingError(uids[0], describe(exc)) from None
             assert found is not None
             return found
 
@@ -202,13 +232,18 @@ class Site:
         return base if name == "default" else f"{base} · {name}"
 
     def occurrences(self, after: datetime, before: datetime) -> list[Occurrence]:
-        out = [
-            Occurrence(s, start)
-            for s in self.meetings()
-            if not s.removed
-            for start in s.meeting.occurrences(after - s.meeting.duration, before)
-            if start + s.meeting.duration > after
-        ]
+        """Occurrences overlapping [after, before), soonest first; a meeting that cannot be expanded
+        is reported and left out."""
+        out = []
+        for s in self.meetings():
+            if s.removed:
+                continue
+            try:
+                starts = list(s.meeting.occurrences(after - s.meeting.duration, before))
+            except Exception as exc:  # one meeting's expansion must not take the agenda down
+                self.report_failure(s, exc)
+                continue
+            out += [Occurrence(s, start) for start in starts if start + s.meeting.duration > after]
         return sorted(out, key=lambda o: (utc(o.start), o.meeting.uid))
 
     # -- database → files ---------------------------------------------------------
@@ -265,18 +300,24 @@ class Site:
         what is remembered is the parsed meeting of each version, which is most of the cost.
         """
         memo = self._memo
+        unreadable: list[Unreadable] = []
         with self.db.transaction() as session:
             versions = feed_store.meeting_versions(session, calendar)
             with memo.lock:
                 stale = [uid for uid, seq, mod in versions if memo.key(uid) != (uid, seq, mod)]
             if len(stale) > MeetingMemo.REREAD_ALL:
-                fresh = all_meetings(session, calendar)
+                fresh = all_meetings(session, calendar, unreadable)
             else:
-                fresh = [found for uid in stale if (found := get_meeting(session, uid)) is not None]
+                fresh = read_meetings(session, stale, unreadable)
+        for bad in unreadable:
+            self.troubles.report(bad)
+        if calendar is None:
+            self.troubles.keep_only(versions)
         new = {s.uid: s for s in fresh}
+        left_out = {u.uid for u in unreadable}
         with memo.lock:
             memo.by_uid.update(new)
-            return [new.get(uid) or memo.by_uid[uid] for uid, _, _ in versions]
+            return [new.get(uid) or memo.by_uid[uid] for uid, _, _ in versions if uid not in left_out]
 
     def calendar_names(self) -> list[str]:
         """Every calendar that has (or had) a meeting."""

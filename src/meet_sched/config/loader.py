@@ -16,19 +16,28 @@ import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dateutil import rrule
-from icalendar.prop import vRecur
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem
-from ..model import UID_MAX_LENGTH, Attendee, Meeting, Person, Role, Status
+from ..model import (
+    SUPPORTED_YEARS,
+    UID_MAX_LENGTH,
+    Attendee,
+    Meeting,
+    Person,
+    Role,
+    Status,
+    format_duration,
+    outside_years,
+)
+from .dates import check_rrule, wall_problem
 from .schema import MeetingSpec, SettingsSpec
 from .sources import KeyPath, Source, dotted, read_source
 
@@ -414,42 +423,6 @@ def default_uid(shown: str, loc: KeyPath, domain: str) -> str:
     return f"{slug}@{domain}"
 
 
-@functools.cache
-def _offset_change_days(zone: ZoneInfo, year: int) -> frozenset[date]:
-    """Local dates of ``year`` on (or right after) which ``zone`` changes its UTC offset.
-
-    A wall time can only fall in a gap or an overlap on such a day, so a long series needs
-    the exact check for a few of its occurrences only.
-    """
-    days: set[date] = set()
-    day = date(year, 1, 1)
-    before = datetime.combine(day - timedelta(days=1), time(12), zone).utcoffset()
-    while day.year == year:
-        after = datetime.combine(day, time(12), zone).utcoffset()
-        if after != before:
-            days.update((day - timedelta(days=1), day))
-        before = after
-        day += timedelta(days=1)
-    return frozenset(days)
-
-
-def _wall_problem(moment: datetime, zone: ZoneInfo) -> str | None:
-    """Why a local wall time is not one instant in ``zone``: a DST gap or overlap."""
-    aware = moment.replace(tzinfo=zone)
-    back = aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
-    if back != moment:
-        return (
-            f"{moment:%Y-%m-%d %H:%M} does not exist in {zone.key} (the clocks skip it for daylight saving time); "
-            "pick a time outside the gap"
-        )
-    if aware.utcoffset() != aware.replace(fold=1).utcoffset():
-        return (
-            f"{moment:%Y-%m-%d %H:%M} happens twice in {zone.key} (the clocks turn back); "
-            "pick a time outside the overlap"
-        )
-    return None
-
-
 def _build(
     spec: MeetingSpec, source: Source, loc: KeyPath, settings: Settings, problems: list[Problem], multi: bool
 ) -> Meeting | None:
@@ -462,31 +435,52 @@ def _build(
     start = _as_datetime(spec.start)
     if isinstance(spec.start, date) and not isinstance(spec.start, datetime):
         bad("start", "give a time of day too, e.g. 2021-04-14T10:00 (all-day meetings are not supported)")
-    if (why := _wall_problem(start, zone)) is not None:
+    start_outside = outside_years(start)
+    if (why := start_outside or wall_problem(start, zone)) is not None:
         bad("start", why)
     if spec.duration is not None and spec.end is not None:
         bad("end", "give either 'duration' or 'end', not both")
-    if spec.end is not None:
+    if start_outside:  # no base for any arithmetic
+        end = start
+    elif spec.end is not None:
         end = _as_datetime(spec.end)
-        if (why := _wall_problem(end, zone)) is not None:
+        if (why := outside_years(end) or wall_problem(end, zone)) is not None:
             bad("end", why)
-        if end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
+        elif end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
             bad("end", f"{end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
     elif spec.duration is not None:
-        end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
+        try:
+            end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
+            late = outside_years(end) is not None
+        except OverflowError:
+            end, late = start, True
+        if late:
+            bad(
+                "duration",
+                f"{format_duration(spec.duration)} after its start ends outside the supported years {SUPPORTED_YEARS}",
+            )
     else:
         bad("duration", "give 'duration' (e.g. 1h) or 'end'")
         end = start + timedelta(hours=1)
 
     recurrence = None
-    if spec.recurrence:
-        recurrence = _check_rrule(spec.recurrence, start, zone, lambda m: bad("recurrence", m))
+    if spec.recurrence and not start_outside:
+        recurrence = check_rrule(
+            spec.recurrence,
+            start,
+            zone,
+            lambda m: bad("recurrence", m),
+            allow_hourly=settings.spec.limits.allow_hourly,
+        )
     exdates: list[datetime] = []
     for i, ex in enumerate(spec.exdates):
         moment = datetime.combine(ex, start.time()) if not isinstance(ex, datetime) else ex
         if not spec.recurrence:
             bad(("exdates", i), "exdates only make sense with a recurrence")
             break
+        if (why := outside_years(moment)) is not None:
+            bad(("exdates", i), why)
+            continue
         exdates.append(moment.replace(tzinfo=zone))
 
     reminders = spec.reminders if spec.reminders is not None else settings.spec.reminders.default
@@ -545,41 +539,3 @@ def _offsets(values: Iterable[timedelta]) -> tuple[timedelta, ...]:
 
 def _as_datetime(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time(0))
-
-
-def _check_rrule(text: str, start: datetime, zone: ZoneInfo, bad: Callable[[str], None]) -> str | None:
-    recur = vRecur.from_ical(text)  # the syntax was checked by the schema
-    canonical: str = vRecur(recur).to_ical().decode()  # type: ignore[no-untyped-call]
-    if "UNTIL" in recur:
-        # RFC 5545 wants UNTIL in UTC when DTSTART has a zone; people write local dates.
-        until = recur["UNTIL"][0]
-        if not isinstance(until, datetime):
-            until = datetime.combine(until, time(23, 59, 59))
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=zone)
-        recur["UNTIL"] = [until.astimezone(UTC)]
-        canonical = vRecur(recur).to_ical().decode()  # type: ignore[no-untyped-call]
-    interval = recur.get("INTERVAL", [1])[0]
-    if not isinstance(interval, int) or interval < 1:
-        # dateutil repeats the first occurrence forever with INTERVAL=0
-        bad(f"{text!r}: INTERVAL must be a whole number of 1 or more")
-        return None
-    try:
-        rule = rrule.rrulestr(canonical, dtstart=start.replace(tzinfo=zone))
-        first = rule.after(start.replace(tzinfo=zone), inc=True)
-        if first is None:
-            bad(f"{text!r} has no occurrence at or after the start")
-            return None
-        for i, naive in enumerate(rule):
-            if i >= 500:
-                break
-            day = naive.date()
-            if day not in _offset_change_days(zone, day.year) and day not in _offset_change_days(zone, day.year + 1):
-                continue
-            if (why := _wall_problem(naive.replace(tzinfo=None), zone)) is not None:
-                bad(f"an occurrence falls on a daylight-saving change: {why}")
-                return None
-    except (ValueError, TypeError, OverflowError) as exc:
-        bad(f"{text!r} is not a valid RRULE ({exc})")
-        return None
-    return canonical

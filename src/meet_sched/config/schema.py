@@ -288,6 +288,12 @@ class ServerSection(Strict):
     agenda_days: Annotated[int, Field(ge=1, le=366)] = Field(60, description="How many days ahead the page lists.")
 
 
+class LimitsSection(Strict):
+    allow_hourly: bool = Field(
+        False, description="Accept FREQ=HOURLY recurrences (still at most 1,000 occurrences a year)."
+    )
+
+
 class SettingsSpec(Strict):
     calendar: CalendarSection = Field(default_factory=CalendarSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -296,3 +302,4 @@ class SettingsSpec(Strict):
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     invitations: InvitationsSection = Field(default_factory=InvitationsSection)
     server: ServerSection = Field(default_factory=ServerSection)
+    limits: LimitsSection = Field(default_factory=LimitsSection)

@@ -10,6 +10,7 @@ import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -30,6 +31,29 @@ class Change:
     kind: ChangeKind
     before: StoredMeeting | None
     after: StoredMeeting
+
+
+ROW_ERRORS = (KeyError, TypeError, ValueError, OverflowError, AttributeError)  # what a bad row's data raises
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored meeting that cannot be read back (written by an older version, or corrupt): left out."""
+
+    uid: str
+    sequence: int
+    last_modified: datetime
+    reason: str
+
+    @property
+    def cache_key(self) -> tuple[str, int, datetime]:
+        return (self.uid, self.sequence, self.last_modified)
+
+
+def describe(exc: BaseException) -> str:
+    """A row's problem in one line: our own messages as they are, anything else with its type."""
+    text = str(exc) if type(exc) is ValueError or exc.__class__.__module__.startswith("meet_sched") else ""
+    return (text or f"{type(exc).__name__}: {exc}").replace("\n", " ")[:300]
 
 
 def _stored(row: MeetingRow) -> StoredMeeting:
@@ -93,7 +117,7 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
         if row.content_hash == digest and not row.removed:
             row.source = meeting.source  # moved within its file: not a change subscribers see
             continue
-        before = _stored(row)
+        before = _readable(row)
         kind = ChangeKind.RESTORED if row.removed else ChangeKind.UPDATED
         _fill(row, meeting, digest)
         row.sequence += 1
@@ -103,15 +127,24 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
     for uid, row in rows.items():
         if uid in seen:
             continue
-        before = _stored(row)
-        cancelled = Meeting.from_data({**row.data, "status": Status.CANCELLED.value}, source=row.source)
-        _fill(row, cancelled, cancelled.content_hash())
+        before = _readable(row)
         row.removed = True
         row.sequence += 1
         row.last_modified = max(now, row.last_modified)
+        if before is None:  # unreadable: kept as it is, and left out wherever meetings are shown
+            continue
+        cancelled = Meeting.from_data({**row.data, "status": Status.CANCELLED.value}, source=row.source)
+        _fill(row, cancelled, cancelled.content_hash())
         changes.append(Change(ChangeKind.REMOVED, before, _stored(row)))
     session.flush()
     return changes
+
+
+def _readable(row: MeetingRow) -> StoredMeeting | None:
+    try:
+        return _stored(row)
+    except ROW_ERRORS:
+        return None
 
 
 def _rows(session: Session, uids: Sequence[str], chunk: int = 500) -> dict[str, MeetingRow]:
@@ -123,9 +156,15 @@ def _rows(session: Session, uids: Sequence[str], chunk: int = 500) -> dict[str, 
     return {uid: found[uid] for uid in uids if uid in found}
 
 
-def all_meetings(session: Session, calendar: str | None = None) -> list[StoredMeeting]:
-    """Every meeting (of one calendar), by first start (read as plain columns: no ORM objects to build)."""
+def all_meetings(
+    session: Session, calendar: str | None = None, unreadable: list[Unreadable] | None = None
+) -> list[StoredMeeting]:
+    """Every meeting (of one calendar), by first start (read as plain columns: no ORM objects to build).
+
+    With ``unreadable``, a row that cannot be read is added to it and left out; without, it raises.
+    """
     query = select(
+        MeetingRow.uid,
         MeetingRow.data,
         MeetingRow.source,
         MeetingRow.sequence,
@@ -135,10 +174,38 @@ def all_meetings(session: Session, calendar: str | None = None) -> list[StoredMe
     ).order_by(MeetingRow.first_start, MeetingRow.uid)
     if calendar is not None:
         query = query.where(MeetingRow.calendar == calendar)
-    return [
-        StoredMeeting(Meeting.from_data(data, source=source), sequence, created_at, last_modified, removed)
-        for data, source, sequence, created_at, last_modified, removed in session.execute(query)
-    ]
+    return _read(session.execute(query), unreadable)
+
+
+def read_meetings(session: Session, uids: Sequence[str], unreadable: list[Unreadable]) -> list[StoredMeeting]:
+    """The meetings of ``uids`` that exist; those that cannot be read are added to ``unreadable``."""
+    out: list[StoredMeeting] = []
+    for i in range(0, len(uids), 500):
+        query = select(
+            MeetingRow.uid,
+            MeetingRow.data,
+            MeetingRow.source,
+            MeetingRow.sequence,
+            MeetingRow.created_at,
+            MeetingRow.last_modified,
+            MeetingRow.removed,
+        ).where(MeetingRow.uid.in_(uids[i : i + 500]))
+        out += _read(session.execute(query), unreadable)
+    return out
+
+
+def _read(rows: Iterable[Any], unreadable: list[Unreadable] | None) -> list[StoredMeeting]:
+    out = []
+    for uid, data, source, sequence, created_at, last_modified, removed in rows:
+        try:
+            meeting = Meeting.from_data(data, source=source)
+        except ROW_ERRORS as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(Unreadable(uid, sequence, last_modified, describe(exc)))
+            continue
+        out.append(StoredMeeting(meeting, sequence, created_at, last_modified, removed))
+    return out
 
 
 def get_meeting(session: Session, uid: str) -> StoredMeeting | None:

@@ -23,7 +23,7 @@ import enum
 import hashlib
 import json
 from collections import Counter, OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from ..model import Attendee, Meeting, Role, StoredMeeting, utc
-from .meetings import get_meeting
+from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting
 from .tables import MeetingRow, OutboxRow
 
 
@@ -150,16 +150,26 @@ class _Existing:
     version: str | None
 
 
+Troubled = Callable[[Unreadable], None]
+
+
 def plan_outbox(
-    session: Session, now: datetime, policy: PlanPolicy, current: Mapping[str, Meeting] | None = None
+    session: Session,
+    now: datetime,
+    policy: PlanPolicy,
+    current: Mapping[str, Meeting] | None = None,
+    troubled: Troubled | None = None,
 ) -> PlanReport:
     """Make the pending rows say what the stored meetings call for at ``now``; return what changed.
 
     ``current``: the meetings just synced from config, by UID (spares parsing their rows again).
+    ``troubled``: told of each meeting that cannot be read or planned; its rows are left as they are
+    and the others are planned (without it, such a meeting raises).
     """
     now = utc(now)
     report = PlanReport()
-    live = _live_meetings(session, now, current or {})
+    unreadable: list[Unreadable] = []
+    live = _live_meetings(session, now, current or {}, unreadable if troubled else None)
     uids = [s.uid for s in live]
     inserts: list[dict[str, Any]] = []
     drop: list[int] = []
@@ -181,9 +191,22 @@ def plan_outbox(
         reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
 
     for stored in live:
-        if policy.invitations:
-            _plan_invitations(session, stored, invitation_rows.get(stored.uid, []), now, inserts, drop)
-        _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy.horizon, inserts, drop)
+        mine: list[dict[str, Any]] = []
+        gone: list[int] = []
+        try:
+            if policy.invitations:
+                _plan_invitations(session, stored, invitation_rows.get(stored.uid, []), now, mine, gone)
+            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy.horizon, mine, gone)
+        except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
+            if troubled is None:
+                raise
+            unreadable.append(Unreadable(stored.uid, stored.sequence, stored.last_modified, describe(exc)))
+            continue
+        inserts += mine
+        drop += gone
+    for found in unreadable:
+        assert troubled is not None
+        troubled(found)
 
     if drop:
         for chunk in _chunks(sorted(set(drop)), 500):
@@ -196,8 +219,11 @@ def plan_outbox(
     return report
 
 
-def _live_meetings(session: Session, now: datetime, current: Mapping[str, Meeting]) -> list[StoredMeeting]:
-    """Stored meetings not over yet (last end from the row, not from expanding the series)."""
+def _live_meetings(
+    session: Session, now: datetime, current: Mapping[str, Meeting], unreadable: list[Unreadable] | None
+) -> list[StoredMeeting]:
+    """Stored meetings not over yet (last end from the row, not from expanding the series); rows that
+    cannot be read go to ``unreadable`` (without it, they raise)."""
     rows = session.execute(
         select(
             MeetingRow.uid,
@@ -209,11 +235,19 @@ def _live_meetings(session: Session, now: datetime, current: Mapping[str, Meetin
     ).all()
     parse = [r.uid for r in rows if r.removed or r.uid not in current]
     parsed: dict[str, Meeting] = {}
+    bad: dict[str, str] = {}
     for chunk in _chunks(parse, 500):
         for uid, data, source in session.execute(
             select(MeetingRow.uid, MeetingRow.data, MeetingRow.source).where(MeetingRow.uid.in_(chunk))
         ):
-            parsed[uid] = Meeting.from_data(data, source=source)
+            try:
+                parsed[uid] = Meeting.from_data(data, source=source)
+            except ROW_ERRORS as exc:
+                if unreadable is None:
+                    raise
+                bad[uid] = describe(exc)
+    if unreadable is not None:
+        unreadable += [Unreadable(r.uid, r.sequence, r.last_modified, bad[r.uid]) for r in rows if r.uid in bad]
     return [
         StoredMeeting(
             meeting=parsed[r.uid] if r.uid in parsed else current[r.uid],
@@ -223,6 +257,7 @@ def _live_meetings(session: Session, now: datetime, current: Mapping[str, Meetin
             removed=r.removed,
         )
         for r in rows
+        if r.uid not in bad
     ]
 
 
@@ -685,7 +720,10 @@ def counts(session: Session) -> dict[str, int]:
 def meetings_for(session: Session, uids: Iterable[str]) -> dict[str, StoredMeeting]:
     out: dict[str, StoredMeeting] = {}
     for uid in sorted(set(uids)):
-        stored = get_meeting(session, uid)
+        try:
+            stored = get_meeting(session, uid)
+        except ROW_ERRORS:  # cannot be read: its messages fail as if it were gone, the others go out
+            continue
         if stored is not None:
             out[uid] = stored
     return out

@@ -255,10 +255,12 @@ def create_app(web: Web) -> Starlette:
         running = web.service.running
         if not running:
             problems.append("scheduler")
-        status = "unhealthy" if problems else "degraded" if health.last_sync_error else "ok"
+        left_out = web.site.troubles.current()  # served without them: degraded, not down
+        status = "unhealthy" if problems else "degraded" if (health.last_sync_error or left_out) else "ok"
         body = {
             "status": status,
-            "problems": problems,
+            "problems": [*problems, *(["meetings-left-out"] if left_out else [])],
+            "meetings_left_out": [{"uid": f.uid, "reason": f.reason} for f in left_out],
             "database": database,
             "scheduler": "running" if running else "stopped",
             "started_at": _iso(health.started_at),

@@ -108,6 +108,24 @@ def city_times(occ: Occurrence, week: Workweek) -> list[CityTime]:
     return out
 
 
+def _item(site: Site, occ: Occurrence, week: Workweek) -> Item:
+    m = occ.meeting
+    local = occ.start.astimezone(m.timezone)
+    return Item(
+        anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
+        title=m.title,
+        status=m.status.value,
+        calendar=site.calendar_title(m.calendar),
+        start=occ.start,
+        date=f"{local:%A %d %B %Y}",
+        duration=human_duration(m.duration),
+        location=m.location,
+        video_url=m.video_url,
+        times=city_times(occ, week),
+        strip=strip(m.zones(), local.date(), m.timezone, week, [(occ.start, occ.end, m.title)]),
+    )
+
+
 def build_model(site: Site, now: datetime, base_url: str, week: Workweek) -> PageModel:
     spec = site.settings.spec
     public = set(spec.server.public_calendars)
@@ -115,24 +133,12 @@ def build_model(site: Site, now: datetime, base_url: str, week: Workweek) -> Pag
     occurrences = [o for o in site.occurrences(now, now + timedelta(days=days)) if o.meeting.calendar in public]
     shown, more = occurrences[:MAX_ITEMS], max(0, len(occurrences) - MAX_ITEMS)
     items = []
-    for occ in shown:
-        m = occ.meeting
-        local = occ.start.astimezone(m.timezone)
-        items.append(
-            Item(
-                anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
-                title=m.title,
-                status=m.status.value,
-                calendar=site.calendar_title(m.calendar),
-                start=occ.start,
-                date=f"{local:%A %d %B %Y}",
-                duration=human_duration(m.duration),
-                location=m.location,
-                video_url=m.video_url,
-                times=city_times(occ, week),
-                strip=strip(m.zones(), local.date(), m.timezone, week, [(occ.start, occ.end, m.title)]),
-            )
-        )
+    for occ in list(shown):
+        try:
+            items.append(_item(site, occ, week))
+        except Exception as exc:  # one meeting's data must not take the page down
+            site.report_failure(occ.stored, exc)
+            shown.remove(occ)
     overview = None
     zones = agenda_zones(shown)
     if zones:
