@@ -200,14 +200,26 @@ def _scan_yaml(text: str, loader_class: type[Any]) -> None:
         loader.dispose()
 
 
-def _parse_yaml(text: str, loader_class: type[Any]) -> tuple[yaml.Node | None, Any]:
-    """One pass over the text: the node tree (for lines) and the data built from it."""
+def _parse_yaml(
+    text: str, loader_class: type[Any], source: Source, problems: list[Problem]
+) -> tuple[yaml.Node | None, Any]:
+    """One pass over the text: the node tree (for lines) and the data built from it.
+
+    Keys given twice are found before construction, which merges ``<<: *base`` keys into the
+    mapping that names them (where overriding one is the point, not a mistake).
+    """
     _scan_yaml(text, loader_class)
     loader = loader_class(text)
     try:
         node = loader.get_single_node()
+        if node is None:
+            return None, None
+        found: list[Problem] = []
+        _duplicate_yaml_keys(node, (), source, found)
         try:
-            return node, None if node is None else loader.construct_document(node)
+            data = loader.construct_document(node)
+            problems.extend(found)
+            return node, data
         except _BadValue as exc:
             exc.root = node
             raise
@@ -500,11 +512,16 @@ def read_source(path: Path, shown: str, problems: list[Problem], body: bytes | N
             )
             return None
         return Source(shown, data, _toml_lines(text))
+    source = Source(shown, None)
     try:
         try:
-            node, data = _parse_yaml(text, _FastLoader)
+            node, data = _parse_yaml(text, _FastLoader, source, problems)
         except yaml.YAMLError:
-            node, data = _parse_yaml(text, _Loader)  # the same error, in the words of the reference parser
+            node, data = _parse_yaml(text, _Loader, source, problems)  # the same error, in the reference's words
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, such as a C1 control
+        line = text.count("\n", 0, exc.position) + 1
+        problems.append(Problem(shown, line, "", f"invalid YAML: the character U+{exc.character:04X} is not allowed"))
+        return None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         what = getattr(exc, "problem", None) or str(exc)
@@ -519,8 +536,7 @@ def read_source(path: Path, shown: str, problems: list[Problem], body: bytes | N
         loc = () if exc.root is None else _path_of(exc.root, exc.node)
         problems.append(Problem(shown, exc.node.start_mark.line + 1, dotted(loc), exc.message))
         return None
-    source = Source(shown, data)
+    source.data = data
     if node is not None:
         _yaml_lines(node, (), source.lines)
-        _duplicate_yaml_keys(node, (), source, problems)
     return source
