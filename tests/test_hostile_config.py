@@ -203,6 +203,11 @@ CASES = [
         [f"{M}:4: duration: '0b2' is not a whole number (!!int)"],
     ),
     Case(
+        "empty-int-tag",
+        meeting(MEETING_HEAD + 'duration: !!int ""\n'),
+        [f"{M}:4: duration: '' is not a whole number (!!int)"],
+    ),
+    Case(
         "python-tag",
         meeting(MEETING_HEAD + "duration: !!python/object:os.system echo\n"),
         [

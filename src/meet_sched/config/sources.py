@@ -104,7 +104,7 @@ def _checked(kind: str, construct: Any, hint: str = "") -> Any:
     def checked(loader: Any, node: yaml.Node) -> Any:
         try:
             return construct(loader, node)
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError):
+        except (ValueError, TypeError, LookupError, AttributeError, OverflowError):
             value = str(node.value)
             shown = value if len(value) <= 40 else value[:40] + "…"
             raise _BadValue(node, f"{shown!r} is not {kind} (!!{node.tag.rsplit(':', 1)[-1]}){hint}") from None
