@@ -58,7 +58,15 @@ def main() -> int:
 
     try:
         atheris.Setup(
-            [sys.argv[0], *rest, f"-max_total_time={args.seconds}", "-rss_limit_mb=1024", "-timeout=10", str(corpus)],
+            [
+                sys.argv[0],
+                *rest,
+                f"-max_total_time={args.seconds}",
+                "-rss_limit_mb=1024",
+                "-timeout=10",
+                f"-dict={Path(__file__).with_suffix('.dict')}",
+                str(corpus),
+            ],
             one_input,
         )
         atheris.Fuzz()
