@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from meet_sched.config import load_settings
+from meet_sched.errors import ConfigError
+
 from .conftest import SiteDir
 
 MEMORY_CAP = 1024 * 1024 * 1024  # address space of each command run here
@@ -480,3 +483,16 @@ def test_agenda_at_its_bounds_runs(site_dir: SiteDir) -> None:
     for start in ("1900-01-01", "2999-12-31"):
         result = meet_sched(site_dir.root, "agenda", "--from", start, "--days", "3660", "--tz", "Pacific/Kiritimati")
         assert result.returncode == 0, result.stderr
+
+
+def test_idn_sender_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
+    """The From header carries the A-label too; a non-ASCII local part is refused there as well."""
+    site_dir.settings('[smtp]\nhost = "127.0.0.1"\nsender = "Daegu Office <intl@예시.kr>"\n')
+    assert load_settings(site_dir.root, environ={}).spec.smtp.sender == "Daegu Office <intl@xn--vv4b11d.kr>"  # type: ignore[union-attr]
+    site_dir.settings('[smtp]\nhost = "127.0.0.1"\nsender = "Daegu Office <지현@daegu.example>"\n')
+    with pytest.raises(ConfigError) as refused:
+        load_settings(site_dir.root, environ={})
+    assert [str(p) for p in refused.value.problems] == [
+        "config/meet-sched.toml:8: smtp.sender: 'Daegu Office <지현@daegu.example>' is not one sender such as "
+        '"Daegu International Relations <intl@example.org>"'
+    ]

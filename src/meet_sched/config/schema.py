@@ -11,6 +11,7 @@ import re
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
+from email.headerregistry import Address
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -139,7 +140,9 @@ def check_sender(value: Any) -> str:
     addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
     if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
         raise ValueError(f"{text!r} is not one sender such as \"Daegu International Relations <intl@example.org>\"")
-    check_email(addresses[0].addr_spec)
+    address = check_email(addresses[0].addr_spec)
+    if not addresses[0].addr_spec.isascii():  # an internationalized domain: the From header gets its A-label
+        return str(Address(display_name=addresses[0].display_name, addr_spec=address))
     return text
 
 
