@@ -298,7 +298,7 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         start = 2026-12-10T10:00:00
         duration = "1h"
         """,
-        ["config/meetings/control.toml:2: description: contains a control character"],
+        ["config/meetings/control.toml:2: description: contains the control character U+0007 at character 6"],
     ),
     (
         "exdates.yaml",

@@ -274,12 +274,15 @@ def test_the_model_refuses_what_no_calendar_can_carry() -> None:
 
 # -- the same through config files ----------------------------------------------------------------------------
 
+# What config files may not hold besides: C1 controls and bidirectional controls (README "Rules").
+C1 = [chr(c) for c in range(0x80, 0xA0)]
+BIDI = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
 LINE = st.text(
-    st.characters(codec="utf-8", exclude_characters=[*CONTROL, "\r", "\n", "\x85", "\u2028", "\u2029"]),
+    st.characters(codec="utf-8", exclude_characters=[*CONTROL, *C1, *BIDI, "\r", "\n", "\x85", "\u2028", "\u2029"]),
     min_size=1,
     max_size=80,
 ).filter(lambda s: s.strip() != "")
-MULTILINE = st.text(st.characters(codec="utf-8", exclude_characters=CONTROL), max_size=160)
+MULTILINE = st.text(st.characters(codec="utf-8", exclude_characters=[*CONTROL, *C1, "\u202d", "\u202e"]), max_size=160)
 
 
 def toml_string(value: str) -> str:

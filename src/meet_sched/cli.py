@@ -336,21 +336,37 @@ def cmd_db(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------
 
 
-def _positive(value: str) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days of 1 or more")
-    return number
+MAX_AGENDA_DAYS = 3660  # agenda --days: ten years
+MAX_OUTBOX_LIMIT = 100_000  # outbox --limit
+AGENDA_FIRST_DATE = date(1900, 1, 1)  # agenda --from: the range in which every zone's offsets are known
+AGENDA_LAST_DATE = date(2999, 12, 31)
+
+
+def _whole(what: str, most: int) -> Callable[[str], int]:
+    def convert(value: str) -> int:
+        try:
+            number = int(value) if len(value) <= 20 else 0  # int() of a long run of digits costs time
+        except ValueError:
+            number = 0
+        if not 1 <= number <= most:
+            raise argparse.ArgumentTypeError(f"{value[:30]!r} is not a whole number of {what} from 1 to {most:,}")
+        return number
+
+    return convert
+
+
+_positive = _whole("days", MAX_AGENDA_DAYS)
+_limit = _whole("rows", MAX_OUTBOX_LIMIT)
 
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a date such as 2021-04-14") from None
+        raise argparse.ArgumentTypeError(f"{value[:30]!r} is not a date such as 2021-04-14") from None
+    if not AGENDA_FIRST_DATE <= day <= AGENDA_LAST_DATE:
+        raise argparse.ArgumentTypeError(f"{value!r} is not between {AGENDA_FIRST_DATE} and {AGENDA_LAST_DATE}")
+    return day
 
 
 def _zone(value: str) -> str:
@@ -399,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("email", help="the attendee's email address")
     p = sub.add_parser("outbox", parents=[common], help="emails planned, sent, failed or expired")
     p.add_argument("--status", choices=[st.value for st in OutboxStatus], help="only messages with this status")
-    p.add_argument("--limit", type=int, default=50, help="how many rows (default 50)")
+    p.add_argument("--limit", type=_limit, default=50, help="how many rows (default 50)")
     p = sub.add_parser("send-test", parents=[common], help="send a test email through [smtp] (or into the Maildir)")
     p.add_argument("email", help="where to send it")
     p = sub.add_parser("db", parents=[common], help="database schema")

@@ -27,6 +27,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UNSAFE_VERBATIM = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
 CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 UID_MAX_LENGTH = 255  # the width of the database columns that hold a UID
+MAX_DURATION = timedelta(days=36_500)  # the longest duration parse_duration reads: 100 years
 
 # -- limits of what a meeting may be (the config refuses anything else with a message) --
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # SUPPORTED_YEARS: every start, end, UNTIL, exdate and occurrence
@@ -91,11 +92,15 @@ def parse_duration(text: str) -> timedelta:
     m = _ISO_DURATION.match(s.upper()) if s[:1].upper() == "P" else _SHORT_DURATION.match(s.lower())
     if not s or not m or not any(m.groups()) or (s.upper().endswith("T")):
         raise ValueError(f"{text!r} is not a duration (try 90m, 1h30m, 45s, 1d or PT1H30M)")
+    if any(len(g or "") > 12 for g in m.groups()):  # int() of a long run of digits costs time; none is meant
+        raise ValueError(f"{text!r} is longer than {format_duration(MAX_DURATION)}, the longest duration read")
     weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    value = timedelta(weeks=weeks, days=days, hours=hours, minutes=minutes, seconds=seconds)
-    if value <= timedelta(0):
+    total = weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + seconds  # exact, before timedelta
+    if total <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
-    return value
+    if total > MAX_DURATION.total_seconds():
+        raise ValueError(f"{text!r} is longer than {format_duration(MAX_DURATION)}, the longest duration read")
+    return timedelta(seconds=total)
 
 
 def format_duration(value: timedelta) -> str:

@@ -38,8 +38,9 @@ from ..model import (
     outside_years,
 )
 from .dates import check_rrule, wall_problem
+from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
 from .schema import MeetingSpec, SettingsSpec
-from .sources import KeyPath, Source, dotted, read_source
+from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
 SETTINGS_FILE = "config/meet-sched.toml"
 MEETINGS_DIR = "config/meetings"
@@ -224,22 +225,32 @@ def load_config(
     elif cache:
         store = _ConfigCache(settings.var_dir / CACHE_FILE, _settings_digest(settings))
     files = meeting_files(settings)
+    if len(files) > MAX_MEETING_FILES:
+        problems.append(
+            Problem(
+                MEETINGS_DIR,
+                None,
+                "",
+                f"holds {len(files):,} meeting files; at most {MAX_MEETING_FILES:,} are read (MAX_MEETING_FILES)",
+            )
+        )
+        raise ConfigError(problems)
     meetings: list[Meeting] = []
     seen: dict[str, str] = {}
+    inside = root.resolve()
     for path in progress(files) if progress else files:
-        shown = path.relative_to(root).as_posix()
+        shown = _shown(path, root, problems)
+        if shown is None or not _inside_site(path, shown, inside, problems):
+            continue
         found: list[_Cached] | None = None
-        body = digest = None
+        before = len(problems)
+        body = read_bytes(path, shown, problems)
+        if body is None:
+            continue
+        digest = hashlib.sha256(body).hexdigest()
         if store is not None:
-            try:
-                body = path.read_bytes()
-            except OSError:
-                body = None
-            if body is not None:
-                digest = hashlib.sha256(body).hexdigest()
-                found = store.get(shown, digest)
+            found = store.get(shown, digest)
         if found is None:
-            before = len(problems)
             source = read_source(path, shown, problems, body)
             if source is None:
                 continue
@@ -252,7 +263,7 @@ def load_config(
                 )
                 for loc, meeting in _meetings_in(source, settings, problems)
             ]
-            if store is not None and digest is not None and len(problems) == before:
+            if store is not None and len(problems) == before:
                 store.put(shown, digest, found)
         for item in found:
             uid = item.meeting.uid
@@ -268,6 +279,39 @@ def load_config(
     if store is not None:
         store.save()
     return Config(settings, tuple(meetings), len(files))
+
+
+def _shown(path: Path, root: Path, problems: list[Problem]) -> str | None:
+    """The path as shown in problems; None (and a problem) for a name that is not UTF-8.
+
+    Such a name cannot be written into the database, a calendar or an email, so the file is
+    refused where it is found rather than failing later.
+    """
+    shown = path.relative_to(root).as_posix()
+    try:
+        shown.encode("utf-8")
+    except UnicodeEncodeError:
+        printable = shown.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        problems.append(Problem(printable, None, "", "the file name is not UTF-8; rename the file"))
+        return None
+    return shown
+
+
+def _inside_site(path: Path, shown: str, inside: Path, problems: list[Problem]) -> bool:
+    """Whether a meeting file is in the site, following links: a link out of it is refused, unread."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
+        problems.append(Problem(shown, None, "", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
+        return False
+    if not target.is_relative_to(inside):
+        problems.append(
+            Problem(
+                shown, None, "", "is a symbolic link to a file outside the site; copy the file into config/meetings/"
+            )
+        )
+        return False
+    return True
 
 
 # -- a cache of files already validated -----------------------------------------------------
@@ -365,10 +409,13 @@ class _ConfigCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(body)
+            with os.fdopen(fd, "wb") as out:
+                out.write(body.encode("utf-8"))
             os.replace(tmp, self.path)
+            tmp = None
         except OSError:  # a read-only var/ only costs speed
+            pass
+        finally:  # on any failure, even one that is not an OSError, no temporary file stays behind
             if tmp is not None:
                 Path(tmp).unlink(missing_ok=True)
 
@@ -394,6 +441,15 @@ def _meetings_in(source: Source, settings: Settings, problems: list[Problem]) ->
         items = data["meetings"]
         if not isinstance(items, list) or not items:
             problems.append(source.problem(("meetings",), "must be a non-empty list of meetings"))
+            return []
+        if len(items) > MAX_MEETINGS_PER_FILE:
+            problems.append(
+                source.problem(
+                    ("meetings",),
+                    f"holds {len(items):,} meetings; at most {MAX_MEETINGS_PER_FILE:,} are allowed in one file "
+                    "(MAX_MEETINGS_PER_FILE)",
+                )
+            )
             return []
         entries: list[tuple[KeyPath, Any]] = [(("meetings", i), item) for i, item in enumerate(items)]
     else:

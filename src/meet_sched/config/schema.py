@@ -11,16 +11,26 @@ import re
 import zoneinfo
 from datetime import date, datetime, time, timedelta
 from difflib import get_close_matches
+from email.headerregistry import Address
 from functools import cache
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from icalendar.prop import vRecur
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
-from ..model import parse_duration
+from ..model import format_duration, parse_duration
+from . import limits
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls (line breaks and HTAB aside), DEL and the C1 controls (U+0080-U+009F): no calendar or
+# email can carry them, and some terminals act on them (U+009B starts an escape sequence).
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Bidirectional embeddings, overrides and isolates: they make a line read differently from what it
+# holds ("Budget review" that displays as something else).  The marks U+200E and U+200F stay
+# allowed: right-to-left names need them and they only affect the characters next to them.
+_BIDI = re.compile(r"[\u202a-\u202e\u2066-\u2069]")
+# Overrides alone, in free text: embeddings and isolates have honest uses in mixed-direction prose.
+_BIDI_OVERRIDE = re.compile(r"[\u202d\u202e]")
 
 
 @cache
@@ -40,25 +50,49 @@ def check_zone(value: Any) -> str:
 
 
 def check_email(value: Any) -> str:
+    """An address every message can be sent to: 7-bit, as the project's messages are (no SMTPUTF8).
+
+    A non-ASCII domain is kept in its A-label (``xn--``) form, which every mail system reads;
+    a non-ASCII local part has no such form and is refused.
+    """
     if not isinstance(value, str):
         raise ValueError("must be an email address")
     if value != value.strip() or any(c in value for c in "\r\n<>,;\"'"):
         raise ValueError(f"{value!r} is not a plain email address (no spaces, quotes, <>, commas or line breaks)")
     try:
-        return validate_email(value, check_deliverability=False).normalized
+        checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(f"{value!r} is not a valid email address: {exc}") from None
+    if checked.ascii_email is None:  # not reached with allow_smtputf8=False; kept for safety
+        raise ValueError(f"{value!r} needs SMTPUTF8, which meet-sched does not use; give an ASCII address")
+    return checked.ascii_email
 
 
-def check_line(value: Any) -> str:
+def _too_long(text: str, limit: int, what: str) -> None:
+    if len(text) > limit:
+        raise ValueError(f"is {len(text):,} characters long; at most {limit:,} are allowed in {what}")
+
+
+def _control_problem(text: str, pattern: re.Pattern[str]) -> str | None:
+    m = pattern.search(text)
+    return None if m is None else f"contains the control character U+{ord(m.group()):04X} at character {m.start() + 1}"
+
+
+def check_line(value: Any, limit: int = limits.MAX_LINE_CHARS) -> str:
     """One line of text: names, titles, locations.  Line breaks are refused, not stripped."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("must be text")
     text = str(value)
+    _too_long(text, limit, "one line")
     if any(c in text for c in "\r\n\x85\u2028\u2029"):  # NEL and the Unicode separators break lines too
         raise ValueError("must be a single line (no line breaks)")
-    if _CONTROL.search(text):
-        raise ValueError("contains a control character")
+    if (why := _control_problem(text, _CONTROL)) is not None:
+        raise ValueError(why)
+    if (m := _BIDI.search(text)) is not None:
+        raise ValueError(
+            f"contains the bidirectional control U+{ord(m.group()):04X} at character {m.start() + 1}, "
+            "which can make the line display as something other than what it says"
+        )
     return text.strip()
 
 
@@ -67,8 +101,14 @@ def check_text(value: Any) -> str:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("must be text")
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    if _CONTROL.search(text):
-        raise ValueError("contains a control character")
+    _too_long(text, limits.MAX_DESCRIPTION_CHARS, "a description")
+    if (why := _control_problem(text, _CONTROL)) is not None:
+        raise ValueError(why)
+    if (m := _BIDI_OVERRIDE.search(text)) is not None:
+        raise ValueError(
+            f"contains the bidirectional override U+{ord(m.group()):04X} at character {m.start() + 1}, "
+            "which makes the text display in an order other than the one it is written in"
+        )
     return text.strip()
 
 
@@ -83,9 +123,13 @@ def check_duration(value: Any) -> timedelta:
 
 
 def check_url(value: Any) -> str:
-    text = check_line(value)
+    text = check_line(value, limits.MAX_URL_CHARS)
     if not re.match(r"^https?://[^\s/?#]+[^\s]*$", text):
         raise ValueError(f"{text!r} is not an http(s):// link")
+    if (bad := next((c for c in text if c in '"<>\\^`{|}' or not c.isascii()), None)) is not None:
+        raise ValueError(
+            f"{text!r} contains {bad!r}, which a link may not hold as it is (RFC 3986); write it percent-encoded"
+        )
     return text
 
 
@@ -96,8 +140,32 @@ def check_sender(value: Any) -> str:
     addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
     if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
         raise ValueError(f"{text!r} is not one sender such as \"Daegu International Relations <intl@example.org>\"")
-    check_email(addresses[0].addr_spec)
+    address = check_email(addresses[0].addr_spec)
+    if not addresses[0].addr_spec.isascii():  # an internationalized domain: the From header gets its A-label
+        return str(Address(display_name=addresses[0].display_name, addr_spec=address))
     return text
+
+
+def at_most(limit: timedelta, what: str) -> Any:
+    """An after-validator: a duration no longer than ``limit`` (named in the README's Limits)."""
+
+    def check(value: timedelta) -> timedelta:
+        if value > limit:
+            raise ValueError(f"{format_duration(value)} is longer than {format_duration(limit)}, the longest {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def at_most_items(limit: int, what: str) -> Any:
+    """A before-validator: a list of at most ``limit`` items, counted before any item is checked."""
+
+    def check(value: Any) -> Any:
+        if isinstance(value, list | tuple) and len(value) > limit:
+            raise ValueError(f"has {len(value):,} {what}; at most {limit:,} are allowed")
+        return value
+
+    return BeforeValidator(check)
 
 
 def check_wall_time(value: Any) -> datetime | date:
@@ -158,6 +226,9 @@ Email = Annotated[str, BeforeValidator(check_email)]
 Line = Annotated[str, BeforeValidator(check_line)]
 Text = Annotated[str, BeforeValidator(check_text)]
 Duration = Annotated[timedelta, BeforeValidator(check_duration)]
+MeetingDuration = Annotated[Duration, at_most(limits.MAX_MEETING_DURATION, "meeting")]
+ReminderOffset = Annotated[Duration, at_most(limits.MAX_REMINDER_OFFSET, "reminder offset")]
+Reminders = Annotated[list[ReminderOffset], at_most_items(limits.MAX_REMINDERS, "reminders")]
 Url = Annotated[str, BeforeValidator(check_url)]
 Sender = Annotated[str, BeforeValidator(check_sender)]
 WallTime = Annotated[datetime | date, BeforeValidator(check_wall_time)]
@@ -183,7 +254,7 @@ class AttendeeSpec(Strict):
     language: Language = Field("en", description="ko, zh, vi, en…; emails fall back to English.")
     city: Line | None = Field(None, description="City name used to label the attendee's zone.")
     role: Literal["chair", "required", "optional", "non-participant"] = "required"
-    reminders: list[Duration] | None = Field(None, description="Overrides the meeting's reminders.")
+    reminders: Reminders | None = Field(None, description="Overrides the meeting's reminders.")
 
 
 class MeetingSpec(Strict):
@@ -199,13 +270,15 @@ class MeetingSpec(Strict):
     organizer: PersonSpec | None = None
     start: WallTime = Field(description="Local wall time in 'timezone', e.g. 2021-04-14T10:00.")
     timezone: Zone
-    duration: Duration | None = None
+    duration: MeetingDuration | None = None
     end: WallTime | None = None
     recurrence: RRule | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
-    exdates: list[WallTime] = Field(default_factory=list)
+    exdates: Annotated[list[WallTime], at_most_items(limits.MAX_EXDATES, "exdates")] = Field(default_factory=list)
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
-    attendees: list[AttendeeSpec] = Field(default_factory=list)
-    reminders: list[Duration] | None = Field(None, description="Offsets before start; default from settings.")
+    attendees: Annotated[list[AttendeeSpec], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
+        default_factory=list
+    )
+    reminders: Reminders | None = Field(None, description="Offsets before start; default from settings.")
 
 
 # -- settings (config/meet-sched.toml) -----------------------------------------
@@ -220,7 +293,9 @@ class CalendarSection(Strict):
         default_factory=lambda: PersonSpec(name="meet-sched", email="meet-sched@example.org"),
         description="Organizer of meetings whose file names none (RFC 5546 needs one).",
     )
-    refresh_interval: Duration = Field(timedelta(hours=1), description="How often clients should re-fetch feeds.")
+    refresh_interval: Annotated[Duration, at_most(limits.MAX_REFRESH_INTERVAL, "refresh interval")] = Field(
+        timedelta(hours=1), description="How often clients should re-fetch feeds."
+    )
     language: Language = Field("en", description="Language of feed text (the zone line in descriptions).")
 
 
@@ -231,11 +306,13 @@ class DatabaseSection(Strict):
 
 
 class RemindersSection(Strict):
-    default: list[Duration] = Field(
+    default: Reminders = Field(
         default_factory=lambda: [timedelta(days=1), timedelta(minutes=10)],
         description="Offsets before start for meetings that set none.",
     )
-    horizon: Duration = Field(timedelta(days=60), description="How far ahead reminders are planned.")
+    horizon: Annotated[Duration, at_most(limits.MAX_HORIZON, "reminder horizon")] = Field(
+        timedelta(days=60), description="How far ahead reminders are planned."
+    )
 
 
 class SmtpSection(Strict):
@@ -245,7 +322,9 @@ class SmtpSection(Strict):
     username: Line | None = Field(None, description="The password comes only from env MEET_SCHED_SMTP_PASSWORD.")
     sender: Sender = Field(description='From header, e.g. "Daegu International Relations <intl@example.org>".')
     max_connections: Annotated[int, Field(ge=1, le=64)] = 4
-    timeout: Duration = Field(timedelta(seconds=30), description="Per-command timeout.")
+    timeout: Annotated[Duration, at_most(limits.MAX_SMTP_TIMEOUT, "SMTP timeout")] = Field(
+        timedelta(seconds=30), description="Per-command timeout."
+    )
     ca_file: Line | None = Field(
         None, description="PEM file of extra CA certificates to trust (a private CA); relative to the site."
     )
@@ -255,14 +334,16 @@ class DeliverySection(Strict):
     maildir: Line = Field(
         "var/mail", description="Without [smtp], every message is delivered into this Maildir (relative to the site)."
     )
-    retry_base: Duration = Field(
+    retry_base: Annotated[Duration, at_most(limits.MAX_RETRY_BASE, "first retry wait")] = Field(
         timedelta(seconds=30), description="Wait after a first temporary failure; doubles each time, with jitter."
     )
-    retry_max: Duration = Field(timedelta(hours=1), description="Longest wait between two attempts.")
-    give_up_after: Duration = Field(
+    retry_max: Annotated[Duration, at_most(limits.MAX_RETRY_MAX, "wait between retries")] = Field(
+        timedelta(hours=1), description="Longest wait between two attempts."
+    )
+    give_up_after: Annotated[Duration, at_most(limits.MAX_GIVE_UP_AFTER, "time to keep retrying")] = Field(
         timedelta(days=2), description="An invitation still failing this long after it was due is marked failed."
     )
-    lease: Duration = Field(
+    lease: Annotated[Duration, at_most(limits.MAX_LEASE, "lease")] = Field(
         timedelta(minutes=2), description="How long a claimed message is reserved for the process sending it."
     )
 
