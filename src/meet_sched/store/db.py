@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,22 @@ def safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return "<invalid database URL>"
+
+
+def private_file(path: Path) -> None:
+    """Make the database file 0600 (its folder 0700 if it is new) before SQLite opens it: it holds
+    attendees' addresses, and SQLite gives the -wal and -shm files the mode of the database."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+    except OSError:
+        return  # not creatable here: SQLite says what is wrong when it opens it
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            if file.stat().st_mode & 0o077:  # written by an older version, or under a looser umask
+                os.chmod(file, 0o600)
+        except OSError:
+            pass  # absent, or not ours to change
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -61,7 +78,7 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
             if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+                private_file(Path(database))
             kwargs["connect_args"] = {"timeout": 10}
         else:
             kwargs["pool_pre_ping"] = True
