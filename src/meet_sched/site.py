@@ -94,9 +94,12 @@ class FeedLink:
         return webcal_url(self.url) if self.url else None
 
 
+UNKNOWN_BASE = "<base_url>"  # what URLs start with when [server] listen is on port 0 and base_url is not set
+
+
 def webcal_url(url: str) -> str:
     """The same feed for "subscribe" buttons: ``webcal://`` opens the calendar app."""
-    return "webcal://" + url.split("://", 1)[1]
+    return "webcal://" + url.split("://", 1)[1] if "://" in url else url
 
 
 class Site:
@@ -221,8 +224,18 @@ class Site:
 
     @property
     def base_url(self) -> str:
+        """``[server] base_url``, else ``http://<listen>``; UNKNOWN_BASE when listen picks a free port (``:0``),
+        since no URL built from that could work."""
         server = self.settings.spec.server
-        return (server.base_url or f"http://{server.listen}").rstrip("/")
+        if server.base_url:
+            return server.base_url.rstrip("/")
+        if server.listen.rpartition(":")[2].lstrip("0") == "":
+            return UNKNOWN_BASE
+        return f"http://{server.listen}"
+
+    @property
+    def base_url_known(self) -> bool:
+        return self.base_url != UNKNOWN_BASE
 
     @property
     def public_calendars(self) -> list[str]:
