@@ -101,6 +101,7 @@ class WebServer:
             timeout_graceful_shutdown=5,
             http=BoundedH11Protocol,  # h11, with a deadline per request, MAX_HEAD and MAX_CONNECTIONS
             timeout_keep_alive=KEEP_ALIVE,
+            ws="none",  # no upgrade to WebSocket: nothing here speaks it
         )
         config.load()
         server = uvicorn.Server(config)
