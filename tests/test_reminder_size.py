@@ -1,5 +1,5 @@
-"""A reminder's size does not grow with the attendee list: its meeting.ics is a PUBLISH (RFC 5546 section
-3.2.1) with the organizer, the recipient's own alarms and no ATTENDEE lines; an invitation (REQUEST) keeps them."""
+"""A reminder's size does not grow with the attendee list: its meeting.ics is a PUBLISH with the organizer, the
+recipient's own alarms and no ATTENDEE lines (RFC 5546 section 3.2.1); an invitation (REQUEST) keeps them all."""
 
 from __future__ import annotations
 

@@ -256,8 +256,8 @@ class IcsRenderer:
 
     def reminder(self, title: str, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
         """The ``meeting.ics`` of a reminder: METHOD:PUBLISH, the recipient's alarms, the ORGANIZER and no
-        ATTENDEE lines (RFC 5546 section 3.2.1 asks none of a PUBLISH), so its size does not grow with
-        the attendee list and one copy serves every recipient with the same alarms."""
+        ATTENDEE lines (RFC 5546 section 3.2.1: in a PUBLISH, "Attendees MUST NOT be present"), so its
+        size does not grow with the attendee list and one copy serves every recipient with the same alarms."""
         return self._assemble("PUBLISH", title, [(stored, alarms)], attendees=False)
 
     def invitation(self, stored: StoredMeeting) -> bytes:
