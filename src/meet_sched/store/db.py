@@ -77,7 +77,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
-            if database and database != ":memory:":
+            if database and database != ":memory:" and not database.startswith("file:"):  # not a URI filename
                 private_file(Path(database))
             kwargs["connect_args"] = {"timeout": 10}
         else:
