@@ -136,3 +136,20 @@ def test_current_meetings_follow_the_database(site: Site, site_dir: SiteDir) -> 
     assert site.public_feed("city-hall").body == site.renderer.feed(  # type: ignore[union-attr]
         site.calendar_title("city-hall"), site.meetings("city-hall"), attendees=False
     )
+
+
+def test_feeds_list_on_a_free_port_prints_no_url_that_cannot_work(site_dir: SiteDir) -> None:
+    """listen = "…:0" without base_url: `feeds list` cannot know the port serve will get."""
+    settings = SETTINGS.replace('base_url = "https://calendars.test.example"\n', "")
+    assert "listen = \"127.0.0.1:0\"" in settings and "base_url" not in settings
+    (site_dir.root / "config" / "meet-sched.toml").write_text(settings, encoding="utf-8")
+    site_dir.meeting("council.yaml", COUNCIL)
+    site_dir.run("sync", check=True)
+    out = site_dir.run("feeds", "list", check=True).stdout
+    assert "127.0.0.1:0" not in out.replace("127.0.0.1:0 picks a free port", "")
+    assert "http://" not in out and "webcal://" not in out
+    assert "<base_url>/calendars/city-hall.ics" in out
+    assert re.search(r"<base_url>/feeds/[A-Za-z0-9_-]{43}\.ics", out)
+    assert "set [server] base_url" in out
+    rotated = site_dir.run("feeds", "rotate", "mira.ahn@test.example", check=True).stdout
+    assert re.search(r"<base_url>/feeds/[A-Za-z0-9_-]{43}\.ics", rotated) and "http://" not in rotated

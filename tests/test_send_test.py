@@ -130,3 +130,24 @@ def test_a_bad_address_is_refused_before_anything_is_sent(site_dir: SiteDir, smt
     assert result.returncode == 1
     assert "is not an email address this service can send to" in result.stderr
     assert smtp_server.received == []
+
+
+def test_implicit_tls_with_an_untrusted_certificate_says_so(site_dir: SiteDir, tls_files: tuple[Path, Path]) -> None:
+    """security = "tls": the handshake fails inside connect(), and is reported as STARTTLS's is."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    cert, key = tls_files
+    unstarted = SmtpSink()  # only for its free port and the settings pointing there
+    port = unstarted.port
+    controller = Controller(Sink(), hostname="127.0.0.1", port=port, ssl_context=server_context(cert, key))
+    controller.start()
+    try:
+        settings = smtp_settings(unstarted).replace('security = "none"', 'security = "tls"')
+        site_dir.settings(settings)
+        result = site_dir.run("send-test", "kim@daegu.example")
+        assert result.returncode == 1
+        assert f"127.0.0.1:{port} (TLS): TLS certificate not trusted: self-signed certificate" in result.stderr
+        assert "Operation not permitted" not in result.stderr and "Traceback" not in result.stderr
+    finally:
+        controller.stop()

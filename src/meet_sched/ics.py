@@ -275,6 +275,12 @@ class IcsRenderer:
                 items.append((s, s.meeting.reminders_for(who)))
         return self._assemble("PUBLISH", title, items)
 
+    def reminder(self, title: str, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
+        """The ``meeting.ics`` of a reminder: METHOD:PUBLISH, the recipient's alarms, the ORGANIZER and no
+        ATTENDEE lines (RFC 5546 section 3.2.1: in a PUBLISH, "Attendees MUST NOT be present"), so its
+        size does not grow with the attendee list and one copy serves every recipient with the same alarms."""
+        return self._assemble("PUBLISH", title, [(stored, alarms)], attendees=False)
+
     def invitation(self, stored: StoredMeeting) -> bytes:
         """The iTIP object for one meeting: REQUEST, or CANCEL once it is cancelled (RFC 5546)."""
         method = "CANCEL" if stored.meeting.status is Status.CANCELLED else "REQUEST"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterable
@@ -105,9 +106,12 @@ class FeedLink:
         return webcal_url(self.url) if self.url else None
 
 
+UNKNOWN_BASE = "<base_url>"  # what URLs start with when [server] listen is on port 0 and base_url is not set
+
+
 def webcal_url(url: str) -> str:
     """The same feed for "subscribe" buttons: ``webcal://`` opens the calendar app."""
-    return "webcal://" + url.split("://", 1)[1]
+    return "webcal://" + url.split("://", 1)[1] if "://" in url else url
 
 
 class Site:
@@ -171,6 +175,8 @@ class Site:
 
     def load(self, progress: Progress | None = None) -> Config:
         """The validated config; files unchanged since they last validated come from var/'s cache."""
+        if self.root.is_dir():  # var/ holds the database, the cache and the Maildir: private when we make it
+            self.settings.var_dir.mkdir(mode=0o700, exist_ok=True)
         return load_config(self.root, progress=progress, cache=True, settings=self.settings)
 
     def settings_changed(self) -> bool:
@@ -254,18 +260,20 @@ class Site:
         target = self.settings.calendars_dir
         target.mkdir(parents=True, exist_ok=True)
         report = ExportReport()
+        mode = self.settings.spec.calendar.file_mode
         for name, stored in sorted(calendars.items()):
             body = self.renderer.feed(self.calendar_title(name), stored)
             path = target / f"{name}.ics"
-            (report.written if write_atomic(path, body) else report.unchanged).append(path)
+            (report.written if write_atomic(path, body, mode) else report.unchanged).append(path)
         # A calendar whose last meeting moved elsewhere: empty our old file rather than leave
-        # subscribers with events that no longer belong to it.  Files we did not write stay.
+        # subscribers with events that no longer belong to it.  Files we did not write stay, and
+        # so do links and anything that is not a regular file (a link to /dev/zero, a FIFO…).
         ours = prodid(self.settings).encode()
         for path in sorted(target.glob("*.ics")):
-            if path.stem in calendars or ours not in path.read_bytes()[:512]:
+            if path.stem in calendars or not written_by(path, ours):
                 continue
             body = self.renderer.feed(self.calendar_title(path.stem), [])
-            (report.written if write_atomic(path, body) else report.unchanged).append(path)
+            (report.written if write_atomic(path, body, mode) else report.unchanged).append(path)
         self.renderer.forget(s for group in calendars.values() for s in group)
         return report
 
@@ -276,8 +284,18 @@ class Site:
 
     @property
     def base_url(self) -> str:
+        """``[server] base_url``, else ``http://<listen>``; UNKNOWN_BASE when listen picks a free port (``:0``),
+        since no URL built from that could work."""
         server = self.settings.spec.server
-        return (server.base_url or f"http://{server.listen}").rstrip("/")
+        if server.base_url:
+            return server.base_url.rstrip("/")
+        if server.listen.rpartition(":")[2].lstrip("0") == "":
+            return UNKNOWN_BASE
+        return f"http://{server.listen}"
+
+    @property
+    def base_url_known(self) -> bool:
+        return self.base_url != UNKNOWN_BASE
 
     @property
     def public_calendars(self) -> list[str]:
@@ -427,7 +445,44 @@ def plan_policy(settings: Settings) -> PlanPolicy:
     return PlanPolicy(horizon=spec.reminders.horizon, invitations=spec.invitations.enabled)
 
 
-def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:
+OURS_WITHIN = 512  # bytes at the start of a calendars/*.ics that must name our PRODID for export to touch it
+
+
+def written_by(path: Path, marker: bytes) -> bool:
+    """Whether ``path`` is a regular file (not a link) whose first OURS_WITHIN bytes hold ``marker``.
+
+    Only those bytes are read; a link is not followed (O_NOFOLLOW) and a FIFO is not waited on.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:  # a link (ELOOP), gone, unreadable
+        return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and marker in os.read(fd, OURS_WITHIN)
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+_UMASK = threading.Lock()
+
+
+def umask_mode() -> int:
+    """0666 less the process's umask: the mode ``open()`` gives a new file."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Umask:"):
+                return 0o666 & ~int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK:  # os.umask can only be read by setting it
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return 0o666 & ~mask
+
+
+def write_atomic(path: Path, body: bytes, mode: int | None = None) -> bool:
     """Replace ``path`` with ``body`` atomically (temp file + rename); False if it already held it."""
     try:
         if path.stat().st_size == len(body) and path.read_bytes() == body:
@@ -440,7 +495,7 @@ def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:
             out.write(body)
             out.flush()
             os.fsync(out.fileno())
-        os.chmod(tmp, mode)  # mkstemp makes 0600; a web server must be able to read a published calendar
+        os.chmod(tmp, umask_mode() if mode is None else mode)  # mkstemp makes 0600, whatever the umask says
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

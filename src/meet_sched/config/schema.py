@@ -133,6 +133,16 @@ def check_url(value: Any) -> str:
     return text
 
 
+def check_file_mode(value: Any) -> int:
+    """``"0640"``: octal permission bits of a written file; the owner reads and writes, nobody executes."""
+    if not isinstance(value, str) or not re.match(r"^0?[0-7]{3}$", value.strip()):
+        raise ValueError('must be an octal mode in quotes, such as "0640" or "0644"')
+    mode = int(value.strip(), 8)
+    if mode & 0o600 != 0o600 or mode & 0o111:
+        raise ValueError(f"{value.strip()!r}: the owner must read and write, and nobody execute (e.g. \"0640\")")
+    return mode
+
+
 def check_sender(value: Any) -> str:
     """``Name <address>`` or a bare address: exactly one mailbox, fit for a From header."""
     text = check_line(value)
@@ -231,6 +241,7 @@ ReminderOffset = Annotated[Duration, at_most(limits.MAX_REMINDER_OFFSET, "remind
 Reminders = Annotated[list[ReminderOffset], at_most_items(limits.MAX_REMINDERS, "reminders")]
 Url = Annotated[str, BeforeValidator(check_url)]
 Sender = Annotated[str, BeforeValidator(check_sender)]
+FileMode = Annotated[int, BeforeValidator(check_file_mode)]
 WallTime = Annotated[datetime | date, BeforeValidator(check_wall_time)]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
 
@@ -297,6 +308,9 @@ class CalendarSection(Strict):
         timedelta(hours=1), description="How often clients should re-fetch feeds."
     )
     language: Language = Field("en", description="Language of feed text (the zone line in descriptions).")
+    file_mode: FileMode | None = Field(
+        None, description='Mode of the files in calendars/, e.g. "0640"; default: 0666 less the umask.'
+    )
 
 
 class DatabaseSection(Strict):

@@ -217,6 +217,8 @@ class SmtpTransport:
             return SendError(f"{where}: sender {exc.sender} refused: {exc.code} {exc.message}", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
             return SendError(f"{where}: the server refused the connection: {exc.code} {exc.message}", server_down=True)
+        if isinstance(exc, aiosmtplib.SMTPConnectError) and isinstance(exc.__cause__, ssl.SSLError):
+            exc = exc.__cause__  # implicit TLS: the handshake failed inside connect() (an SSLError is an OSError)
         if isinstance(exc, ssl.SSLCertVerificationError):
             return SendError(f"{where}: TLS certificate not trusted: {exc.verify_message}", server_down=True)
         if isinstance(exc, ssl.SSLError):

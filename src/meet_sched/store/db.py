@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,22 @@ def safe_url(url: str) -> str:
         return "<invalid database URL>"
 
 
+def private_file(path: Path) -> None:
+    """Make the database file 0600 (its folder 0700 if it is new) before SQLite opens it: it holds
+    attendees' addresses, and SQLite gives the -wal and -shm files the mode of the database."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o600))
+    except OSError:
+        return  # not creatable here: SQLite says what is wrong when it opens it
+    for file in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal"))):
+        try:
+            if file.stat().st_mode & 0o077:  # written by an older version, or under a looser umask
+                os.chmod(file, 0o600)
+        except OSError:
+            pass  # absent, or not ours to change
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -68,8 +85,8 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if parsed.get_backend_name() == "sqlite":
             database = parsed.database or ""
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if database and database != ":memory:" and not database.startswith("file:"):  # not a URI filename
+                private_file(Path(database))
             kwargs["connect_args"] = {"timeout": 10}
         else:
             kwargs["pool_pre_ping"] = True

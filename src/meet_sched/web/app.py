@@ -30,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import DatabaseError, MeetSchedError
 from ..metrics import Metrics
 from ..site import Feed, Site
+from ..store.feeds import token_hash
 from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
 from .page import PageRenderer
 
@@ -299,8 +300,10 @@ def create_app(web: Web) -> Starlette:
         return unavailable()
 
     async def server_error(request: Request, exc: Exception) -> Response:
-        log.error("event=request-failed path=%s error=%s", request.url.path[:200], type(exc).__name__, exc_info=exc)
-        return plain(500, "Internal Server Error")
+        log.error("event=request-failed path=%s error=%s", loggable_path(request), type(exc).__name__, exc_info=exc)
+        # Starlette re-raises after this answer and uvicorn then drops the connection: say so, or a
+        # keep-alive client sends its next request into a closed socket.
+        return plain(500, "Internal Server Error", {"connection": "close"})
 
     routes = [
         Route("/", page, methods=["GET"]),
@@ -315,7 +318,21 @@ def create_app(web: Web) -> Starlette:
         routes=routes,
         exception_handlers={HTTPException: http_error, DatabaseError: database_error, Exception: server_error},
     )
+    # No redirect from `/x/` to `/x`: Starlette builds its Location from the request's Host header
+    # (a host of the client's choosing, plain http behind a TLS proxy, and a feed's token in it).
+    # A trailing slash is an unknown path like any other.  (The Mount above has no router of its own.)
+    app.router.redirect_slashes = False
     return app
+
+
+def loggable_path(request: Request) -> str:
+    """The path for a log line: a personal feed's token is a secret, so it appears as the first
+    12 hex digits of its SHA-256 (what the database stores), never as itself or a part of it."""
+    path = request.url.path
+    if path.startswith("/feeds/"):
+        token = path.removeprefix("/feeds/").removesuffix(".ics")
+        return f"/feeds/sha256:{token_hash(token)[:12]}"
+    return path[:200]
 
 
 def _iso(moment: datetime | None) -> str | None:

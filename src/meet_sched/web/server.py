@@ -15,6 +15,7 @@ from ..site import Site, SyncReport
 from .app import Guard, Web, create_app, render_feed
 from .feeds import FeedCache
 from .page import PageRenderer
+from .protocol import KEEP_ALIVE, BoundedH11Protocol
 
 if TYPE_CHECKING:
     from ..service import Service
@@ -100,8 +101,9 @@ class WebServer:
             server_header=False,
             proxy_headers=False,
             timeout_graceful_shutdown=5,
-            http="h11",  # h11 bounds the request line and headers (16 KB below); chosen even if httptools is around
-            h11_max_incomplete_event_size=16 * 1024,
+            http=BoundedH11Protocol,  # h11, with a deadline per request, MAX_HEAD and MAX_CONNECTIONS
+            timeout_keep_alive=KEEP_ALIVE,
+            ws="none",  # no upgrade to WebSocket: nothing here speaks it
         )
         config.load()
         server = uvicorn.Server(config)
