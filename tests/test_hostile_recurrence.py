@@ -482,3 +482,26 @@ def test_an_open_daily_series_from_1900_syncs_renders_and_serves_within_bounds(s
         assert _peak_rss_kib(served.proc.pid) < 400 * 1024
     finally:
         assert served.stop() == 0, served.log
+
+
+@pytest.mark.parametrize("kind", ["far-future-start", "unknown-zone"])
+def test_a_bad_row_whose_file_is_removed_does_not_stop_later_runs(site_dir: SiteDir, kind: str) -> None:
+    """The row stays (removed, unreadable): every later run syncs, plans and exports the others, and says so."""
+    poisoned_site(site_dir, POISONS[kind], {})
+    (site_dir.root / "config" / "meetings" / "bad.yaml").unlink()
+    site_dir.meeting("later.yaml", GOOD.replace("uid: good", "uid: later").replace("Working call", "Later call"))
+    for attempt in range(2):
+        result = capped_run(site_dir, "run")
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr, result.stderr
+        lines = result.stderr.splitlines()
+        assert lines[0] == "meet-sched: left out 1 stored meeting that cannot be read or rendered:", result.stderr
+        assert lines[1].startswith("  bad@test.example: "), result.stderr
+        if attempt == 0:
+            assert "1 added" in result.stdout, result.stdout  # the new meeting went in all the same
+    assert uids((site_dir.root / "calendars" / "default.ics").read_bytes()) == {
+        "good@test.example",
+        "later@test.example",
+    }
+    sent = capped_run(site_dir, "outbox", "--status", "sent")
+    assert "later@test.example" in sent.stdout  # its invitation was planned and sent
