@@ -505,3 +505,18 @@ def test_a_bad_row_whose_file_is_removed_does_not_stop_later_runs(site_dir: Site
     }
     sent = capped_run(site_dir, "outbox", "--status", "sent")
     assert "later@test.example" in sent.stdout  # its invitation was planned and sent
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--days", "99999999"), "argument --days: '99999999' is more than 110,166 days (the years 1900-2200)"),
+        (("--from", "9999-12-01"), "argument --from: 9999-12-01 is outside the supported years 1900-2200"),
+    ],
+)
+def test_agenda_refuses_a_window_outside_the_supported_years(
+    good_site: SiteDir, args: tuple[str, ...], message: str
+) -> None:
+    result = capped_run(good_site, "agenda", *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.splitlines()[-1] == f"meet-sched agenda: error: {message}"

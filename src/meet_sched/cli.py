@@ -21,7 +21,7 @@ from .agenda import render_agenda, zone_columns
 from .config import load_config
 from .config.schema import check_zone
 from .errors import MeetSchedError
-from .model import format_duration
+from .model import FIRST_YEAR, LAST_YEAR, SUPPORTED_YEARS, format_duration, outside_years
 from .site import Site
 from .store.outbox import Status as OutboxStatus
 
@@ -306,6 +306,9 @@ def cmd_db(args: argparse.Namespace) -> int:
 # -- parser -----------------------------------------------------------------------
 
 
+MAX_AGENDA_DAYS = 366 * (LAST_YEAR - FIRST_YEAR + 1)  # the supported years; nothing happens outside them
+
+
 def _positive(value: str) -> int:
     try:
         number = int(value)
@@ -313,14 +316,21 @@ def _positive(value: str) -> int:
         number = 0
     if number < 1:
         raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of days of 1 or more")
+    if number > MAX_AGENDA_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is more than {MAX_AGENDA_DAYS:,} days (the years {SUPPORTED_YEARS})"
+        )
     return number
 
 
 def _date(value: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{value!r} is not a date such as 2021-04-14") from None
+    if (why := outside_years(day)) is not None:
+        raise argparse.ArgumentTypeError(why)
+    return day
 
 
 def _zone(value: str) -> str:
