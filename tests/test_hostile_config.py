@@ -467,7 +467,7 @@ def test_no_temporary_file_is_left_when_the_cache_cannot_be_written(site_dir: Si
         ),
         (
             ["agenda", "--from", "0001-01-01"],
-            "meet-sched agenda: error: argument --from: '0001-01-01' is not between 1900-01-01 and 2999-12-31",
+            "meet-sched agenda: error: argument --from: '0001-01-01' is not between 1900-01-01 and 2200-12-31",
         ),
     ],
 )
@@ -480,7 +480,7 @@ def test_cli_arguments_are_bounded(args: list[str], message: str, site_dir: Site
 
 def test_agenda_at_its_bounds_runs(site_dir: SiteDir) -> None:
     site_dir.meeting("m.yaml", GOOD_YAML)
-    for start in ("1900-01-01", "2999-12-31"):
+    for start in ("1900-01-01", "2200-12-31"):
         result = meet_sched(site_dir.root, "agenda", "--from", start, "--days", "3660", "--tz", "Pacific/Kiritimati")
         assert result.returncode == 0, result.stderr
 

@@ -21,7 +21,7 @@ from .agenda import render_agenda, zone_columns
 from .config import load_config
 from .config.schema import check_zone
 from .errors import MeetSchedError
-from .model import format_duration
+from .model import FIRST_YEAR, LAST_YEAR, format_duration
 from .site import Site
 from .store.outbox import Status as OutboxStatus
 
@@ -350,8 +350,8 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 MAX_AGENDA_DAYS = 3660  # agenda --days: ten years
 MAX_OUTBOX_LIMIT = 100_000  # outbox --limit
-AGENDA_FIRST_DATE = date(1900, 1, 1)  # agenda --from: the range in which every zone's offsets are known
-AGENDA_LAST_DATE = date(2999, 12, 31)
+AGENDA_FIRST_DATE = date(FIRST_YEAR, 1, 1)  # agenda --from: the supported years; nothing happens outside them
+AGENDA_LAST_DATE = date(LAST_YEAR, 12, 31)
 
 
 def _whole(what: str, most: int) -> Callable[[str], int]:

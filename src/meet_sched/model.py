@@ -32,9 +32,8 @@ MAX_DURATION = timedelta(days=36_500)  # the longest duration parse_duration rea
 # -- limits of what a meeting may be (the config refuses anything else with a message) --
 FIRST_YEAR, LAST_YEAR = 1900, 2200  # SUPPORTED_YEARS: every start, end, UNTIL, exdate and occurrence
 SUPPORTED_YEARS = f"{FIRST_YEAR}-{LAST_YEAR}"
-RANGE_START = datetime(FIRST_YEAR, 1, 1)  # naive wall time: nothing starts before it…
-RANGE_END = datetime(LAST_YEAR + 1, 1, 1)  # …and every expansion stops here
-MAX_OCCURRENCES_PER_YEAR = 1000  # of one meeting; a denser series is refused, an expansion never yields more
+RANGE_END = datetime(LAST_YEAR + 1, 1, 1)  # naive wall time: every expansion stops here
+MAX_OCCURRENCES_PER_YEAR = 1000  # of one meeting; a denser series is refused, an expansion raises past it
 MAX_COUNT = 10_000  # the largest RRULE COUNT
 NEVER_FREQUENCIES = ("SECONDLY", "MINUTELY")  # a meeting is not a timer
 SETTING_FREQUENCIES = ("HOURLY",)  # only with [limits] allow_hourly = true
@@ -238,9 +237,8 @@ class Meeting:
                 yield self.start
             return
         excluded = set(self.exdates)
-        lo = max(after.astimezone(self.timezone) - self.duration, self.start)
         for start in self.expand(before):
-            if start >= after and start >= lo and start not in excluded:
+            if start >= after and start not in excluded:
                 yield start
 
     def expand(self, before: datetime | None = None) -> Iterator[datetime]:
