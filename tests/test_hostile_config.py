@@ -118,9 +118,19 @@ def _attendees(n: int) -> str:
 
 M = "config/meetings/m.yaml"
 S = "config/meet-sched.toml"
-BIG_DESCRIPTION = (
-    MEETING_HEAD + "duration: 1h\nattendees: [{email: a@test.example}]\ndescription: " + "x" * 50_000_000 + "\n"
-)
+BIG_HEAD = MEETING_HEAD + "duration: 1h\nattendees: [{email: a@test.example}]\ndescription: "
+BIG_SIZE = len(BIG_HEAD) + 50_000_000 + 1  # one attendee and a 50 MB description
+
+
+def _big_description(root: Path) -> None:
+    with open(root / "config" / "meetings" / "m.yaml", "wb") as f:
+        f.write(BIG_HEAD.encode())
+        for _ in range(50):
+            f.write(b"x" * 1_000_000)
+        f.write(b"\n")
+    assert (root / "config" / "meetings" / "m.yaml").stat().st_size == BIG_SIZE
+
+
 MANY_ATTENDEES = _attendees(100_000)
 
 CASES = [
@@ -302,8 +312,8 @@ CASES = [
     # sizes
     Case(
         "big-description",
-        meeting(BIG_DESCRIPTION),
-        [f"{M}: the file is {len(BIG_DESCRIPTION):,} bytes; at most 1,048,576 are read (MAX_FILE_BYTES)"],
+        _big_description,
+        [f"{M}: the file is {BIG_SIZE:,} bytes; at most 1,048,576 are read (MAX_FILE_BYTES)"],
         run_too=True,
     ),
     Case(
