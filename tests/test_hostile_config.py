@@ -506,3 +506,16 @@ def test_idn_sender_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
         "config/meet-sched.toml:8: smtp.sender: 'Daegu Office <지현@daegu.example>' is not one sender such as "
         '"Daegu International Relations <intl@example.org>"'
     ]
+
+
+def test_a_linked_meetings_folder_is_read(site_dir: SiteDir, tmp_path: Path) -> None:
+    """config/meetings may itself be a link (a deployment keeping config elsewhere): its files are read."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "m.yaml").write_text(GOOD_YAML, encoding="utf-8")
+    meetings = site_dir.root / "config" / "meetings"
+    meetings.rmdir()
+    meetings.symlink_to(elsewhere)
+    result = meet_sched(site_dir.root, "validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok: 1 meetings in 1 files"
