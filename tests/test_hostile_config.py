@@ -118,9 +118,19 @@ def _attendees(n: int) -> str:
 
 M = "config/meetings/m.yaml"
 S = "config/meet-sched.toml"
-BIG_DESCRIPTION = (
-    MEETING_HEAD + "duration: 1h\nattendees: [{email: a@test.example}]\ndescription: " + "x" * 50_000_000 + "\n"
-)
+BIG_HEAD = MEETING_HEAD + "duration: 1h\nattendees: [{email: a@test.example}]\ndescription: "
+BIG_SIZE = len(BIG_HEAD) + 50_000_000 + 1  # one attendee and a 50 MB description
+
+
+def _big_description(root: Path) -> None:
+    with open(root / "config" / "meetings" / "m.yaml", "wb") as f:
+        f.write(BIG_HEAD.encode())
+        for _ in range(50):
+            f.write(b"x" * 1_000_000)
+        f.write(b"\n")
+    assert (root / "config" / "meetings" / "m.yaml").stat().st_size == BIG_SIZE
+
+
 MANY_ATTENDEES = _attendees(100_000)
 
 CASES = [
@@ -302,8 +312,8 @@ CASES = [
     # sizes
     Case(
         "big-description",
-        meeting(BIG_DESCRIPTION),
-        [f"{M}: the file is {len(BIG_DESCRIPTION):,} bytes; at most 1,048,576 are read (MAX_FILE_BYTES)"],
+        _big_description,
+        [f"{M}: the file is {BIG_SIZE:,} bytes; at most 1,048,576 are read (MAX_FILE_BYTES)"],
         run_too=True,
     ),
     Case(
@@ -496,3 +506,16 @@ def test_idn_sender_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
         "config/meet-sched.toml:8: smtp.sender: 'Daegu Office <지현@daegu.example>' is not one sender such as "
         '"Daegu International Relations <intl@example.org>"'
     ]
+
+
+def test_a_linked_meetings_folder_is_read(site_dir: SiteDir, tmp_path: Path) -> None:
+    """config/meetings may itself be a link (a deployment keeping config elsewhere): its files are read."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "m.yaml").write_text(GOOD_YAML, encoding="utf-8")
+    meetings = site_dir.root / "config" / "meetings"
+    meetings.rmdir()
+    meetings.symlink_to(elsewhere)
+    result = meet_sched(site_dir.root, "validate")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok: 1 meetings in 1 files"

@@ -237,7 +237,7 @@ def load_config(
         raise ConfigError(problems)
     meetings: list[Meeting] = []
     seen: dict[str, str] = {}
-    inside = root.resolve()
+    inside = (root.resolve(), settings.meetings_dir.resolve())  # the folder may itself be a link
     for path in progress(files) if progress else files:
         shown = _shown(path, root, problems)
         if shown is None or not _inside_site(path, shown, inside, problems):
@@ -297,14 +297,17 @@ def _shown(path: Path, root: Path, problems: list[Problem]) -> str | None:
     return shown
 
 
-def _inside_site(path: Path, shown: str, inside: Path, problems: list[Problem]) -> bool:
-    """Whether a meeting file is in the site, following links: a link out of it is refused, unread."""
+def _inside_site(path: Path, shown: str, inside: tuple[Path, ...], problems: list[Problem]) -> bool:
+    """Whether a meeting file is in the site (or where config/meetings/ leads), following links.
+
+    A link out of it is refused, unread: its keys would otherwise be printed with the problems.
+    """
     try:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # RuntimeError: a loop of links
         problems.append(Problem(shown, None, "", f"cannot read: {getattr(exc, 'strerror', None) or exc}"))
         return False
-    if not target.is_relative_to(inside):
+    if not any(target.is_relative_to(base) for base in inside):
         problems.append(
             Problem(
                 shown, None, "", "is a symbolic link to a file outside the site; copy the file into config/meetings/"
