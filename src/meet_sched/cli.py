@@ -7,6 +7,7 @@ into messages on stderr and exit status 1; nothing a user can cause ends in a tr
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -16,16 +17,22 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+
 from . import __version__
 from .agenda import render_agenda, zone_columns
-from .config import load_config
+from .config import Config, load_config
+from .config.places import rules as place_rules
 from .config.schema import check_zone
 from .errors import MeetSchedError
 from .model import format_duration
+from .places.report import render_text, summary, to_json
+from .places.warnings import MeetingWarnings, Window, check_meetings
 from .site import Site
 from .store.outbox import Status as OutboxStatus
 
 Command = Callable[[argparse.Namespace], int]
+MAX_MONTHS = 60  # validate --months
 COMMANDS: dict[str, Command] = {}
 
 
@@ -71,8 +78,31 @@ def site(args: argparse.Namespace) -> Site:
 def cmd_validate(args: argparse.Namespace) -> int:
     # Not through Site(): a problem in the settings must not hide the problems of the meeting files.
     config = load_config(site_root(args), progress=progress)
-    print(f"ok: {len(config.meetings)} meetings in {config.files} files")
+    found, window = _warnings(config, args)
+    if args.format == "json":
+        body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
+        print(json.dumps(body, ensure_ascii=False, indent=1))
+    else:
+        print(f"ok: {len(config.meetings)} meetings in {config.files} files")
+        for line in render_text(found, window, show_all=args.all):
+            print(line)
+    if found:
+        what = f"{summary(found)} (holidays, weekends, lunch, working hours)"
+        if args.strict:
+            print(f"meet-sched: {what}; --strict makes them errors", file=sys.stderr)
+            return 1
+        if args.format != "json":
+            print(f"{what}; not errors (--strict makes them errors)")
     return 0
+
+
+def _warnings(config: Config, args: argparse.Namespace) -> tuple[list[MeetingWarnings], Window]:
+    spec = config.settings.spec
+    after = now() if args.start is None else datetime.combine(args.start, time(0), tzinfo=UTC)
+    window = Window(after, after + relativedelta(months=args.months or spec.warnings.months))
+    if not spec.warnings.enabled:
+        return [], window
+    return check_meetings(config.meetings, place_rules(spec), window), window
 
 
 @command("sync")
@@ -291,6 +321,13 @@ def _positive(value: str) -> int:
     return number
 
 
+def _months(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 1 <= number <= MAX_MONTHS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of months from 1 to {MAX_MONTHS}")
+    return number
+
+
 def _date(value: str) -> date:
     try:
         return date.fromisoformat(value)
@@ -316,7 +353,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("validate", parents=[common], help="check every config file; list every problem")
+    p = sub.add_parser("validate", parents=[common], help="check every config file; list every problem")
+    p.add_argument("--strict", action="store_true", help="warnings are errors too (exit status 1)")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json for tools")
+    p.add_argument("--all", action="store_true", help="list every clashing occurrence, not the first few")
+    p.add_argument("--from", dest="start", type=_date, metavar="DATE", help="warn from this date (UTC) on, not now")
+    p.add_argument("--months", type=_months, metavar="N", help="how far ahead to warn (default [warnings] months)")
     sub.add_parser("sync", parents=[common], help="apply config/ to the database")
     sub.add_parser("export", parents=[common], help="write calendars/<calendar>.ics")
     sub.add_parser("run", parents=[common], help="validate, sync and export in one go")

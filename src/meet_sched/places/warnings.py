@@ -1,0 +1,207 @@
+"""What ``validate`` warns of: occurrences on a participant's holiday or weekend, in their lunch or
+outside their working hours, and stretches of the year that daylight saving moves out of them.
+
+Computed from validated meetings alone (no database).  Each place's day is worked out once per
+local date (:func:`~meet_sched.places.days.day_plan`), and each occurrence is checked once per
+distinct place, whatever the number of attendees there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..model import Attendee, Meeting, zone_abbreviation
+from .days import Verdict, Why, verdict
+from .holidays import holiday_on
+from .rules import Place, Rules, countries_sharing, participants
+
+MAX_OCCURRENCES = 10_000  # occurrences of one meeting checked in the window (an hourly series for a year fits)
+
+
+@dataclass(frozen=True)
+class Clash:
+    """One participant's problem with one occurrence."""
+
+    attendee: Attendee
+    place: Place
+    verdict: Verdict
+
+    @property
+    def who(self) -> str:
+        return self.attendee.name or self.attendee.email
+
+    def reasons(self) -> list[str]:
+        """``public holiday: Chuseok (추석)``, ``07:30 CST, before working hours 09:00–18:00`` …"""
+        v, local = self.verdict, self.verdict.local
+        out = []
+        at = f"{local:%H:%M} {zone_abbreviation(local)}"
+        for why in v.reasons:
+            if why is Why.HOLIDAY:
+                h = holiday_on(self.place.country, v.plan.day, self.attendee.language) or v.plan.holiday
+                out.append(f"public holiday {h}")
+            elif why is Why.WEEKEND:
+                out.append(f"weekend ({v.plan.day:%A})")
+            elif why is Why.LUNCH:
+                out.append(f"{at}, during lunch {self.place.lunch}")
+            else:
+                out.append(f"{at}, {why.value} {self.place.hours}")
+        return out
+
+    def to_json(self) -> dict[str, object]:
+        h = holiday_on(self.place.country, self.verdict.plan.day, self.attendee.language)
+        return {
+            "attendee": self.attendee.email,
+            "name": self.attendee.name,
+            "place": self.place.label,
+            "local": self.verdict.local.isoformat(),
+            "reasons": [why.value for why in self.verdict.reasons],
+            "holiday": None if h is None else {"name": h.name, "local_name": h.local_name, "country": h.country},
+            "text": self.reasons(),
+        }
+
+
+@dataclass(frozen=True)
+class OccurrenceClash:
+    start: datetime  # in the meeting's zone
+    clashes: tuple[Clash, ...]
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """Part of the year daylight saving moves a series out of someone's working hours."""
+
+    attendee: Attendee
+    place: Place
+    first: Verdict
+    last: Verdict
+    occurrences: int
+    reasons: tuple[Why, ...]
+
+    def text(self) -> str:
+        local = self.first.local
+        who = self.attendee.name or self.attendee.email
+        why = " and ".join(r.value for r in self.reasons)
+        return (
+            f"daylight saving: {who} ({self.place.label}) from {self.first.local:%Y-%m-%d} to "
+            f"{self.last.local:%Y-%m-%d} ({self.occurrences} occurrences) at {local:%H:%M} "
+            f"{zone_abbreviation(local)}, {why} {self.place.hours}; inside them the rest of the time"
+        )
+
+
+@dataclass
+class MeetingWarnings:
+    meeting: Meeting
+    checked: int = 0  # occurrences in the window
+    occurrences: list[OccurrenceClash] = field(default_factory=list)
+    stretches: list[Stretch] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.occurrences) + len(self.stretches) + len(self.notes)
+
+
+@dataclass(frozen=True)
+class Window:
+    after: datetime
+    before: datetime
+
+
+def check_meetings(meetings: Iterable[Meeting], rules: Rules, window: Window) -> list[MeetingWarnings]:
+    """Every meeting that has something to warn of, in the order given."""
+    out = []
+    for meeting in meetings:
+        found = check_meeting(meeting, rules, window)
+        if found.count:
+            out.append(found)
+    return out
+
+
+def check_meeting(meeting: Meeting, rules: Rules, window: Window) -> MeetingWarnings:
+    result = MeetingWarnings(meeting)
+    if meeting.cancelled:
+        return result
+    people = participants(meeting.attendees)
+    places = [rules.for_attendee(a) for a in people]
+    result.notes.extend(_country_notes(people, places))
+    distinct: dict[Place, list[int]] = {}
+    for i, place in enumerate(places):
+        distinct.setdefault(place, []).append(i)
+    history: dict[Place, list[Verdict]] = {p: [] for p in distinct}
+    duration = meeting.duration
+    for n, start in enumerate(meeting.occurrences(window.after, window.before)):
+        if n >= MAX_OCCURRENCES:
+            result.notes.append(f"only the first {MAX_OCCURRENCES} occurrences were checked")
+            break
+        result.checked += 1
+        end = start + duration
+        clashes: list[Clash] = []
+        for place, who in distinct.items():
+            v = verdict(place, start, end)
+            history[place].append(v)
+            if v.reasons:
+                clashes.extend(Clash(people[i], place, v) for i in who)
+        if clashes:
+            result.occurrences.append(OccurrenceClash(start, tuple(clashes)))
+    for place, verdicts in history.items():
+        for stretch_verdicts, reasons in _dst_stretches(meeting, verdicts):
+            for i in distinct[place]:
+                first, last = stretch_verdicts[0], stretch_verdicts[-1]
+                result.stretches.append(Stretch(people[i], place, first, last, len(stretch_verdicts), reasons))
+    return result
+
+
+def _country_notes(people: Sequence[Attendee], places: Sequence[Place]) -> list[str]:
+    out = []
+    for a, place in zip(people, places, strict=True):
+        if not place.holidays or a.country:
+            continue
+        who = a.name or a.email
+        shared = countries_sharing(place.zone)
+        if shared and place.name is None:
+            out.append(
+                f"{who}: {place.zone.key} is kept by {', '.join(shared)}; the public holidays of "
+                f"{place.country} are assumed (give 'country:' to choose)"
+            )
+        elif place.country is None:
+            out.append(f"{who}: no country is known for {place.zone.key}; weekends only (give 'country:')")
+    return out
+
+
+def _hours_reasons(v: Verdict) -> tuple[Why, ...]:
+    return tuple(r for r in v.reasons if r in (Why.EARLY, Why.LATE))
+
+
+def _dst_stretches(meeting: Meeting, verdicts: list[Verdict]) -> list[tuple[list[Verdict], tuple[Why, ...]]]:
+    """Runs of occurrences with one offset between the meeting's zone and the place's that fall outside
+    working hours, when another run (another offset) falls inside them."""
+    runs: list[tuple[timedelta, list[Verdict]]] = []
+    for v in verdicts:
+        gap = (v.local.utcoffset() or timedelta()) - (v.local.astimezone(meeting.timezone).utcoffset() or timedelta())
+        if runs and runs[-1][0] == gap:
+            runs[-1][1].append(v)
+        else:
+            runs.append((gap, [v]))
+    if len({gap for gap, _ in runs}) < 2:
+        return []
+
+    def outside(run: list[Verdict]) -> tuple[Why, ...]:
+        found: dict[Why, None] = {}
+        for v in run:
+            if not v.plan.off:
+                found.update(dict.fromkeys(_hours_reasons(v)))
+        return tuple(found)
+
+    verdict_by_gap: dict[timedelta, bool] = {}
+    for gap, run in runs:
+        verdict_by_gap[gap] = verdict_by_gap.get(gap, False) or bool(outside(run))
+    if all(verdict_by_gap.values()) or not any(verdict_by_gap.values()):
+        return []  # always out (the occurrence lines say so) or always in
+    return [(run, outside(run)) for gap, run in runs if outside(run) and _working_days(run)]
+
+
+def _working_days(run: list[Verdict]) -> bool:
+    return any(not v.plan.off for v in run)
+
