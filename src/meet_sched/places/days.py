@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from .holidays import Holiday, holiday_on, weekend_workday
@@ -39,6 +38,11 @@ class DayPlan:
     hours: Span
     lunch: Span | None
 
+    def __post_init__(self) -> None:
+        # the same instants as POSIX seconds, for the comparisons every occurrence makes
+        lunch = (self.lunch[0].timestamp(), self.lunch[1].timestamp()) if self.lunch else None
+        object.__setattr__(self, "_edges", (self.hours[0].timestamp(), self.hours[1].timestamp(), lunch))
+
     @property
     def off(self) -> bool:
         return self.holiday is not None or self.weekend
@@ -61,7 +65,6 @@ def _instant(day: date, hours: WorkingHours, zone: ZoneInfo) -> Span:
     return lo.astimezone(UTC), hi.astimezone(UTC)
 
 
-@lru_cache(maxsize=DAY_PLAN_CACHE)
 def _plan(place: Place, day: date) -> DayPlan:
     holiday = holiday_on(place.country, day) if place.holidays else None
     weekend = day.weekday() in place.weekend and not (place.holidays and weekend_workday(place.country, day))
@@ -69,14 +72,28 @@ def _plan(place: Place, day: date) -> DayPlan:
     return DayPlan(day, holiday, weekend, _instant(day, place.hours, place.zone), lunch)
 
 
+_rules_ids: dict[tuple[object, ...], int] = {}
+_plans: dict[tuple[int, date], DayPlan] = {}
+
+
+def rules_id(place: Place) -> int:
+    """A small number for the place's rules (its label aside), kept on the place: cheap cache keys."""
+    found: int | None = place.__dict__.get("_rules_id")
+    if found is None:
+        found = _rules_ids.setdefault(place.key, len(_rules_ids))
+        object.__setattr__(place, "_rules_id", found)
+    return found
+
+
 def day_plan(place: Place, day: date) -> DayPlan:
-    """``place``'s working day on its local date ``day`` (cached by the place's rules, not its label)."""
-    return _plan(_canonical(place), day)
-
-
-@lru_cache(maxsize=1024)
-def _canonical(place: Place) -> Place:
-    return Place("", place.zone, place.country, place.hours, place.lunch, place.weekend, place.holidays)
+    """``place``'s working day on its local date ``day``, worked out once per (rules, date)."""
+    key = (rules_id(place), day)
+    plan = _plans.get(key)
+    if plan is None:
+        if len(_plans) >= DAY_PLAN_CACHE:
+            _plans.clear()
+        plan = _plans[key] = _plan(place, day)
+    return plan
 
 
 @dataclass(frozen=True)
@@ -87,29 +104,41 @@ class Verdict:
     local: datetime  # the start in the place's zone
     plan: DayPlan
     reasons: tuple[Why, ...]
-    outside: timedelta  # how much of the meeting lies outside working hours (lunch included)
 
     @property
     def fits(self) -> bool:
         return not self.reasons
 
 
+_NONE: tuple[Why, ...] = ()
+
+
 def verdict(place: Place, start: datetime, end: datetime) -> Verdict:
     """Where [start, end) falls in ``place``'s day: holiday, weekend, before or after hours, lunch."""
+    found = clash(place, start, start.timestamp(), end.timestamp())
+    if found is not None:
+        return found
+    local = start.astimezone(place.zone)
+    return Verdict(place, local, day_plan(place, local.date()), _NONE)
+
+
+def clash(place: Place, start: datetime, s: float, e: float) -> Verdict | None:
+    """:func:`verdict` for callers that check many places at one instant (``s``, ``e``: POSIX seconds):
+    None when the span fits, so that the usual case builds nothing."""
     local = start.astimezone(place.zone)
     plan = day_plan(place, local.date())
-    s, e = start.astimezone(UTC), end.astimezone(UTC)
+    lo, hi, lunch = plan.__dict__["_edges"]
+    if not plan.off and lo <= s and e <= hi and (lunch is None or e <= lunch[0] or s >= lunch[1]):
+        return None
     reasons: list[Why] = []
     if plan.holiday is not None:
         reasons.append(Why.HOLIDAY)
     elif plan.weekend:
         reasons.append(Why.WEEKEND)
-    lo, hi = plan.hours
     if s < lo:
         reasons.append(Why.EARLY)
     if e > hi:
         reasons.append(Why.LATE)
-    if plan.lunch is not None and s < plan.lunch[1] and plan.lunch[0] < e and plan.lunch[0] >= lo:
+    if lunch is not None and s < lunch[1] and lunch[0] < e and lunch[0] >= lo:
         reasons.append(Why.LUNCH)
-    inside = sum(((min(e, b) - max(s, a)) for a, b in plan.work() if min(e, b) > max(s, a)), timedelta())
-    return Verdict(place, local, plan, tuple(reasons), (e - s) - inside)
+    return Verdict(place, local, plan, tuple(reasons))

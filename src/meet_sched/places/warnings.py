@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
+from zoneinfo import ZoneInfo
 
 from ..model import Attendee, Meeting, zone_abbreviation
-from .days import Verdict, Why, verdict
+from .days import Verdict, Why, clash, rules_id, verdict
 from .holidays import holiday_on
 from .rules import Place, Rules, countries_sharing, participants
 
 MAX_OCCURRENCES = 10_000  # occurrences of one meeting checked in the window (an hourly series for a year fits)
+MEMO_LIMIT = 200_000  # (place, instant, end) verdicts kept while checking, shared by meetings at the same times
 
 
 @dataclass(frozen=True)
@@ -112,14 +115,19 @@ class Window:
 def check_meetings(meetings: Iterable[Meeting], rules: Rules, window: Window) -> list[MeetingWarnings]:
     """Every meeting that has something to warn of, in the order given."""
     out = []
+    memo: dict[tuple[int, float, float], Verdict | None] = {}  # many meetings share their times
     for meeting in meetings:
-        found = check_meeting(meeting, rules, window)
+        if len(memo) > MEMO_LIMIT:
+            memo.clear()
+        found = check_meeting(meeting, rules, window, memo)
         if found.count:
             out.append(found)
     return out
 
 
-def check_meeting(meeting: Meeting, rules: Rules, window: Window) -> MeetingWarnings:
+def check_meeting(
+    meeting: Meeting, rules: Rules, window: Window, memo: dict[tuple[int, float, float], Verdict | None] | None = None
+) -> MeetingWarnings:
     result = MeetingWarnings(meeting)
     if meeting.cancelled:
         return result
@@ -129,28 +137,54 @@ def check_meeting(meeting: Meeting, rules: Rules, window: Window) -> MeetingWarn
     distinct: dict[Place, list[int]] = {}
     for i, place in enumerate(places):
         distinct.setdefault(place, []).append(i)
-    history: dict[Place, list[Verdict]] = {p: [] for p in distinct}
+    # only a place whose offset from the meeting's zone changes in the window can have a DST stretch
+    dst = bool(meeting.recurrence)
+    rows: list[tuple[Place, int, list[int], list[Verdict] | None]] = [
+        (place, rules_id(place), who, [] if dst and _gap_changes(meeting.timezone, place.zone, window) else None)
+        for place, who in distinct.items()
+    ]
     duration = meeting.duration
     for n, start in enumerate(meeting.occurrences(window.after, window.before)):
         if n >= MAX_OCCURRENCES:
             result.notes.append(f"only the first {MAX_OCCURRENCES} occurrences were checked")
             break
         result.checked += 1
-        end = start + duration
+        s = start.timestamp()
+        e = s + duration.total_seconds()
         clashes: list[Clash] = []
-        for place, who in distinct.items():
-            v = verdict(place, start, end)
-            history[place].append(v)
-            if v.reasons:
-                clashes.extend(Clash(people[i], place, v) for i in who)
+        for place, rid, who, history in rows:
+            key = (rid, s, e)
+            if memo is not None and key in memo:
+                found = memo[key]
+            else:
+                found = clash(place, start, s, e)
+                if memo is not None:
+                    memo[key] = found
+            if history is not None:
+                history.append(found or verdict(place, start, start + duration))
+            if found is not None:
+                clashes.extend(Clash(people[i], place, found) for i in who)
         if clashes:
             result.occurrences.append(OccurrenceClash(start, tuple(clashes)))
-    for place, verdicts in history.items():
-        for stretch_verdicts, reasons in _dst_stretches(meeting, verdicts):
-            for i in distinct[place]:
+    for place, _, who, history in rows:
+        for stretch_verdicts, reasons in _dst_stretches(meeting, history or []):
+            for i in who:
                 first, last = stretch_verdicts[0], stretch_verdicts[-1]
                 result.stretches.append(Stretch(people[i], place, first, last, len(stretch_verdicts), reasons))
     return result
+
+
+@cache
+def _gap_changes(home: ZoneInfo, zone: ZoneInfo, window: Window) -> bool:
+    """Whether the offset between two zones differs somewhere in the window (sampled every two weeks)."""
+    if home.key == zone.key:
+        return False
+    gaps = set()
+    moment = window.after
+    while moment <= window.before + timedelta(days=14):
+        gaps.add((moment.astimezone(zone).utcoffset(), moment.astimezone(home).utcoffset()))
+        moment += timedelta(days=14)
+    return len({(a or timedelta()) - (b or timedelta()) for a, b in gaps}) > 1
 
 
 def _country_notes(people: Sequence[Attendee], places: Sequence[Place]) -> list[str]:
