@@ -264,7 +264,8 @@ def _plan_attendees(s: Site, key: str | None) -> tuple[str | None, list[Attendee
         return None, []
     path = Path(key)
     if path.suffix in (".yaml", ".yml", ".toml") or path.is_file():
-        full = path.resolve() if path.is_absolute() or path.exists() else (s.root / path).resolve()
+        tried = [path, s.root / path, s.settings.meetings_dir / path]
+        full = next((p for p in tried if p.is_file()), path).resolve()
         try:
             shown = full.relative_to(s.root).as_posix()
         except ValueError:
