@@ -20,7 +20,9 @@ def rules(spec: SettingsSpec) -> Rules:
     default = WorkingHours.parse(server.working_hours)
     by_zone = {zone: WorkingHours.parse(h) for zone, h in server.working_hours_by_zone.items()}
     return Rules(
-        places={name: _place(name, p, by_zone.get(p.timezone, default)) for name, p in spec.places.items()},
+        places={
+            name: _place(name, p, by_zone.get(p.timezone, default), server.holidays) for name, p in spec.places.items()
+        },
         hours=default,
         hours_by_zone=by_zone,
         lunch=DEFAULT_LUNCH,
@@ -28,7 +30,7 @@ def rules(spec: SettingsSpec) -> Rules:
     )
 
 
-def _place(name: str, section: PlaceSection, hours: WorkingHours) -> Place:
+def _place(name: str, section: PlaceSection, hours: WorkingHours, holidays: bool) -> Place:
     zone = ZoneInfo(section.timezone)
     return Place(
         label=section.city or name,
@@ -37,7 +39,7 @@ def _place(name: str, section: PlaceSection, hours: WorkingHours) -> Place:
         hours=WorkingHours.parse(section.hours) if section.hours else hours,
         lunch=_lunch(section.lunch),
         weekend=parse_weekend(section.weekend),
-        holidays=section.holidays,
+        holidays=section.holidays and holidays,
         name=name,
     )
 
