@@ -182,3 +182,11 @@ def test_plan_bad_input_is_a_message(site_dir: SiteDir) -> None:
     )
     assert "Traceback" not in result.stderr
     assert site_dir.run("plan", "--with", "daegu", "--duration", "2d").returncode == 2
+
+
+def test_with_takes_places_zones_and_city_names() -> None:
+    atlanta = ZoneInfo("America/New_York")
+    found = resolve_places(["Seoul", "ho chi minh", "Atlanta", "Europe/Berlin"], RULES, {"Atlanta": atlanta})
+    assert [p.zone.key for p in found] == ["Asia/Seoul", "Asia/Ho_Chi_Minh", "America/New_York", "Europe/Berlin"]
+    assert [p.label for p in found] == ["Seoul", "ho chi minh", "Atlanta", "Berlin"]
+    assert [p.country for p in found] == ["KR", "VN", "US", "DE"]
