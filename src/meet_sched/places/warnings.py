@@ -68,7 +68,11 @@ class Clash:
 @dataclass(frozen=True)
 class OccurrenceClash:
     start: datetime  # in the meeting's zone
-    clashes: tuple[Clash, ...]
+    found: tuple[tuple[Place, Verdict, tuple[Attendee, ...]], ...]  # per place: its verdict and who is there
+
+    @property
+    def clashes(self) -> list[Clash]:
+        return [Clash(a, place, v) for place, v, who in self.found for a in who]
 
 
 @dataclass(frozen=True)
@@ -139,8 +143,13 @@ def check_meeting(
         distinct.setdefault(place, []).append(i)
     # only a place whose offset from the meeting's zone changes in the window can have a DST stretch
     dst = bool(meeting.recurrence)
-    rows: list[tuple[Place, int, list[int], list[Verdict] | None]] = [
-        (place, rules_id(place), who, [] if dst and _gap_changes(meeting.timezone, place.zone, window) else None)
+    rows: list[tuple[Place, int, tuple[Attendee, ...], list[_Seen] | None]] = [
+        (
+            place,
+            rules_id(place),
+            tuple(people[i] for i in who),
+            [] if dst and _gap_changes(meeting.timezone, place.zone, window) else None,
+        )
         for place, who in distinct.items()
     ]
     duration = meeting.duration
@@ -151,7 +160,7 @@ def check_meeting(
         result.checked += 1
         s = start.timestamp()
         e = s + duration.total_seconds()
-        clashes: list[Clash] = []
+        clashes: list[tuple[Place, Verdict, tuple[Attendee, ...]]] = []
         for place, rid, who, history in rows:
             key = (rid, s, e)
             if memo is not None and key in memo:
@@ -161,16 +170,19 @@ def check_meeting(
                 if memo is not None:
                     memo[key] = found
             if history is not None:
-                history.append(found or verdict(place, start, start + duration))
+                local = found.local if found is not None else start.astimezone(place.zone)
+                gap = (local.utcoffset() or timedelta()) - (start.utcoffset() or timedelta())
+                history.append((start, found, gap))
             if found is not None:
-                clashes.extend(Clash(people[i], place, found) for i in who)
+                clashes.append((place, found, who))
         if clashes:
             result.occurrences.append(OccurrenceClash(start, tuple(clashes)))
     for place, _, who, history in rows:
-        for stretch_verdicts, reasons in _dst_stretches(meeting, history or []):
-            for i in who:
-                first, last = stretch_verdicts[0], stretch_verdicts[-1]
-                result.stretches.append(Stretch(people[i], place, first, last, len(stretch_verdicts), reasons))
+        for run, reasons in _dst_stretches(history or []):
+            first = verdict(place, run[0][0], run[0][0] + duration)
+            last = verdict(place, run[-1][0], run[-1][0] + duration)
+            for a in who:
+                result.stretches.append(Stretch(a, place, first, last, len(run), reasons))
     return result
 
 
@@ -204,38 +216,32 @@ def _country_notes(people: Sequence[Attendee], places: Sequence[Place]) -> list[
     return out
 
 
-def _hours_reasons(v: Verdict) -> tuple[Why, ...]:
-    return tuple(r for r in v.reasons if r in (Why.EARLY, Why.LATE))
+_Seen = tuple[datetime, Verdict | None, timedelta]  # an occurrence, its clash (None: fits), the zones' offset gap
+_HOURS = (Why.EARLY, Why.LATE)
 
 
-def _dst_stretches(meeting: Meeting, verdicts: list[Verdict]) -> list[tuple[list[Verdict], tuple[Why, ...]]]:
+def _dst_stretches(seen: list[_Seen]) -> list[tuple[list[_Seen], tuple[Why, ...]]]:
     """Runs of occurrences with one offset between the meeting's zone and the place's that fall outside
     working hours, when another run (another offset) falls inside them."""
-    runs: list[tuple[timedelta, list[Verdict]]] = []
-    for v in verdicts:
-        gap = (v.local.utcoffset() or timedelta()) - (v.local.astimezone(meeting.timezone).utcoffset() or timedelta())
-        if runs and runs[-1][0] == gap:
-            runs[-1][1].append(v)
+    runs: list[tuple[timedelta, list[_Seen]]] = []
+    for item in seen:
+        if runs and runs[-1][0] == item[2]:
+            runs[-1][1].append(item)
         else:
-            runs.append((gap, [v]))
+            runs.append((item[2], [item]))
     if len({gap for gap, _ in runs}) < 2:
         return []
 
-    def outside(run: list[Verdict]) -> tuple[Why, ...]:
+    def outside(run: list[_Seen]) -> tuple[Why, ...]:
         found: dict[Why, None] = {}
-        for v in run:
-            if not v.plan.off:
-                found.update(dict.fromkeys(_hours_reasons(v)))
+        for _, v, _ in run:
+            if v is not None and not v.plan.off:
+                found.update(dict.fromkeys(r for r in v.reasons if r in _HOURS))
         return tuple(found)
 
-    verdict_by_gap: dict[timedelta, bool] = {}
+    out_by_gap: dict[timedelta, bool] = {}
     for gap, run in runs:
-        verdict_by_gap[gap] = verdict_by_gap.get(gap, False) or bool(outside(run))
-    if all(verdict_by_gap.values()) or not any(verdict_by_gap.values()):
+        out_by_gap[gap] = out_by_gap.get(gap, False) or bool(outside(run))
+    if all(out_by_gap.values()) or not any(out_by_gap.values()):
         return []  # always out (the occurrence lines say so) or always in
-    return [(run, outside(run)) for gap, run in runs if outside(run) and _working_days(run)]
-
-
-def _working_days(run: list[Verdict]) -> bool:
-    return any(not v.plan.off for v in run)
-
+    return [(run, why) for _, run in runs if (why := outside(run))]
