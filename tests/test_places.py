@@ -122,8 +122,9 @@ def test_lunch_and_weekend() -> None:
 
 def test_tables_are_built_once_per_country_year_and_language() -> None:
     our_holidays._table.cache_clear()
-    for _ in range(3):
-        holiday_on("KR", date(2027, 9, 15), "ko")
+    our_holidays.holiday_on.cache_clear()
+    for day in (14, 15, 16):
+        holiday_on("KR", date(2027, 9, day), "ko")
     info = our_holidays._table.cache_info()
     assert info.misses == 2 and info.hits >= 4  # (KR, 2027, en_US) and (KR, 2027, ko)
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 
 import holidays as holidays_package
 
 ENGLISH = ("en_US", "en_GB", "en")
+HOLIDAY_CACHE = 65536  # (country, date, language) answers kept in memory
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,13 @@ class Holiday:
 
 @cache
 def supported_countries() -> frozenset[str]:
-    return frozenset(holidays_package.list_supported_countries())
+    """ISO codes the package has tables for, from its registry (without importing every country's module)."""
+    try:
+        from holidays.registry import COUNTRIES
+
+        return frozenset(code for entry in COUNTRIES.values() for code in entry[1:3] if isinstance(code, str))
+    except (ImportError, AttributeError, TypeError, IndexError):
+        return frozenset(holidays_package.list_supported_countries())
 
 
 @cache
@@ -41,6 +48,7 @@ def _languages(country: str) -> tuple[str, ...]:
         return ()
 
 
+@lru_cache(maxsize=1024)
 def package_language(country: str, language: str | None) -> str | None:
     """The package's name for ``language`` in ``country``'s table (``zh`` → ``zh_CN``), or None."""
     if not language:
@@ -70,6 +78,7 @@ def _name(table: holidays_package.HolidayBase, day: date) -> str:
     return "; ".join(str(n) for n in table.get_list(day))
 
 
+@lru_cache(maxsize=HOLIDAY_CACHE)
 def holiday_on(country: str | None, day: date, language: str | None = None) -> Holiday | None:
     """The public holiday on ``day`` in ``country``, or None (also for a country the package does not know)."""
     if not country:
