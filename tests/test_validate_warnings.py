@@ -240,3 +240,27 @@ def test_places_in_settings_and_attendees(site_dir: SiteDir) -> None:
     bad = site_dir.run("validate")
     assert bad.returncode == 1
     assert "p.yaml:5: attendees[0].place: unknown place 'bacninh' (did you mean 'bac-ninh'?)" in bad.stderr
+
+
+def test_holidays_are_named_in_english_and_in_the_attendees_language(site_dir: SiteDir) -> None:
+    site_dir.meeting(
+        "chuseok.yaml",
+        """
+        title: Mid-September call
+        timezone: Asia/Seoul
+        start: 2027-09-15T10:00
+        duration: 1h
+        attendees:
+          - { email: kim@daegu.example, language: ko }
+          - { email: li@chengdu.example, timezone: Asia/Shanghai, language: zh }
+          - { email: ha@bacninh.example, timezone: Asia/Ho_Chi_Minh, language: vi }
+        """,
+    )
+    result = site_dir.run("validate", "--from", "2027-09-01", "--months", "1")
+    line = next(ln for ln in result.stdout.splitlines() if "2027-09-15 10:00 KST" in ln)
+    korean = holidays.country_holidays("KR", years=2027, language="ko")[date(2027, 9, 15)]
+    chinese = holidays.country_holidays("CN", years=2027, language="zh_CN")[date(2027, 9, 15)]
+    assert f"kim@daegu.example (Seoul): public holiday Chuseok ({korean})" in line and "추석" in korean
+    assert f"li@chengdu.example (Shanghai): public holiday Mid-Autumn Festival ({chinese})" in line
+    # an ordinary Wednesday in Vietnam, but an hour before work
+    assert line.endswith("ha@bacninh.example (Ho Chi Minh): 08:00 UTC+7, before working hours 09:00–18:00")
