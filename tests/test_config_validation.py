@@ -529,7 +529,7 @@ def test_validate_prints_every_problem_and_exits_1(site_dir: SiteDir) -> None:
 
 def test_validate_ok(sample_site: SiteDir) -> None:
     result = sample_site.run("validate", check=True)
-    assert result.stdout == "ok: 5 meetings in 5 files\n"
+    assert result.stdout.splitlines()[0] == "ok: 5 meetings in 5 files"  # then warnings, which are not errors
     assert result.stderr == ""
 
 

@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "src" / "meet_sched"
 
 # module (or package) → the meet_sched modules it must never import
 FORBIDDEN: dict[str, set[str]] = {
-    "model": {"config", "store", "ics", "mail", "delivery", "site", "service", "web", "cli", "agenda"},
+    "model": {"config", "store", "ics", "mail", "delivery", "site", "service", "web", "cli", "agenda", "places"},
+    "places": {"config", "store", "ics", "mail", "delivery", "site", "service", "web", "cli", "agenda", "workhours"},
     "errors": {"model", "config", "store", "ics", "mail", "delivery", "site", "service", "web", "cli"},
     "config": {"store", "ics", "mail", "delivery", "site", "service", "web", "cli", "agenda"},
     "store": {"config", "ics", "mail", "delivery", "site", "service", "web", "cli", "agenda"},
@@ -63,3 +64,17 @@ def test_no_upward_imports(path: Path) -> None:
 def test_the_check_sees_relative_imports() -> None:
     assert "store" in _imports(PACKAGE / "site.py")
     assert "model" in _imports(PACKAGE / "config" / "loader.py")
+
+
+IMPURE = {"sqlalchemy", "alembic", "psycopg", "httpx", "starlette", "uvicorn", "smtplib", "aiosmtplib", "socket"}
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "places").glob("*.py")), ids=lambda p: p.name)
+def test_places_are_pure(path: Path) -> None:
+    """places/ reads no database, HTTP or SMTP: it can be tested and reused without any of them."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    names |= {
+        n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level
+    }
+    assert not names & IMPURE, f"places/{path.name} imports {sorted(names & IMPURE)}"

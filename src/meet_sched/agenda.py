@@ -52,13 +52,18 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
         status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
         cells.append(occ.meeting.title + status)
         rows.append(cells)
+    note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."
+    return render_table(header, rows) + "\n\n" + note
+
+
+def render_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell as a terminal shows it; the last column is not padded."""
     widths = [max(width(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
     lines = []
     for r in [header, *rows]:
         lines.append("  ".join(pad(c, w) for c, w in zip(r, widths, strict=False)) + "  " + r[-1])
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * width(header[-1]))
-    note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."
-    return "\n".join(line.rstrip() for line in lines) + "\n\n" + note
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def zone_columns(names: Sequence[str], occurrences: Sequence[Occurrence] = ()) -> list[tuple[str, ZoneInfo]]:

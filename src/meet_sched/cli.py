@@ -7,6 +7,7 @@ into messages on stderr and exit status 1; nothing a user can cause ends in a tr
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
@@ -16,16 +17,25 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dateutil.relativedelta import relativedelta
+
 from . import __version__
-from .agenda import render_agenda, zone_columns
-from .config import load_config
+from .agenda import day_shift, render_agenda, render_table, zone_columns
+from .config import Config, load_config
+from .config.places import rules as place_rules
 from .config.schema import check_zone
 from .errors import MeetSchedError
-from .model import FIRST_YEAR, LAST_YEAR, format_duration
+from .model import FIRST_YEAR, LAST_YEAR, Attendee, format_duration, parse_duration, zone_abbreviation
+from .places import plan as plan_slot
+from .places.report import render_text, summary, to_json
+from .places.rules import Place, participants
+from .places.warnings import MeetingWarnings, Window, check_meetings
 from .site import Site
 from .store.outbox import Status as OutboxStatus
 
 Command = Callable[[argparse.Namespace], int]
+MAX_MONTHS = 60  # validate --months
+MAX_PLAN_DURATION = timedelta(hours=12)  # plan --duration
 COMMANDS: dict[str, Command] = {}
 
 
@@ -76,8 +86,31 @@ def site(args: argparse.Namespace, *, open_database: bool = True) -> Site:
 def cmd_validate(args: argparse.Namespace) -> int:
     # Not through Site(): a problem in the settings must not hide the problems of the meeting files.
     config = load_config(site_root(args), progress=progress)
-    print(f"ok: {len(config.meetings)} meetings in {config.files} files")
+    found, window = _warnings(config, args)
+    if args.format == "json":
+        body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
+        print(json.dumps(body, ensure_ascii=False, indent=1))
+    else:
+        print(f"ok: {len(config.meetings)} meetings in {config.files} files")
+        for line in render_text(found, window, show_all=args.all):
+            print(line)
+    if found:
+        what = f"{summary(found)} (holidays, weekends, lunch, working hours)"
+        if args.strict:
+            print(f"meet-sched: {what}; --strict makes them errors", file=sys.stderr)
+            return 1
+        if args.format != "json":
+            print(f"{what}; not errors (--strict makes them errors)")
     return 0
+
+
+def _warnings(config: Config, args: argparse.Namespace) -> tuple[list[MeetingWarnings], Window]:
+    spec = config.settings.spec
+    after = now() if args.start is None else datetime.combine(args.start, time(0), tzinfo=UTC)
+    window = Window(after, after + relativedelta(months=args.months or spec.warnings.months))
+    if not spec.warnings.enabled:
+        return [], window
+    return check_meetings(config.meetings, place_rules(spec), window), window
 
 
 @command("sync")
@@ -220,6 +253,98 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     zones = zone_columns(args.tz, occurrences) if args.tz else []
     print(render_agenda(occurrences, zones))
     return _left_out(s)
+
+
+@command("plan")
+def cmd_plan(args: argparse.Namespace) -> int:
+    """Find a time: slots ranked by fit for every place; a recurring pattern's clashes; a meeting file."""
+    from .places import plan
+
+    s = site(args)
+    rules = place_rules(s.settings.spec)
+    uid, people = _plan_attendees(s, args.attendees)
+    horizon = timedelta(days=args.days + (400 if args.every else 1))
+    first_guess = now() if args.start is None else datetime.combine(args.start, time(0), tzinfo=UTC)
+    data = s.planning([a.email for a in people], first_guess - timedelta(days=1), first_guess + horizon, uid)
+    try:
+        named = plan.resolve_places(args.with_, rules, data.cities) if args.with_ else []
+        places = plan.unique([*named, *(rules.for_attendee(a) for a in people)])
+        if not places:
+            raise plan.PlanError("give --with PLACES or --attendees UID-or-FILE")
+        busy = plan.Busy(data.busy)
+        start = plan.first_midnight(places, args.start, now())
+        ranked = plan.candidates(places, args.duration, start, args.days, grid=args.grid, busy=busy)
+        chosen = ranked[min(args.pick, len(ranked)) - 1]
+        found = None
+        if args.every:
+            found = plan.pattern(places, args.every, chosen, args.duration, grid=args.grid, busy=busy)
+            chosen = found.slots[0]  # DTSTART is the first occurrence (RFC 5545)
+    except plan.PlanError as exc:
+        raise MeetSchedError(str(exc)) from None
+    if args.format == "yaml":
+        from .places.output import meeting_yaml
+
+        note = None
+        if found is not None and found.rotation:
+            note = "no time fits everyone's working hours: plan ranks a rotation (see the text output)"
+        title = args.title or "Call: " + " – ".join(p.label for p in places)
+        body = meeting_yaml(chosen, places, args.duration, title=title, every=args.every, attendees=people, note=note)
+        sys.stdout.write(body)
+        return 0
+    shown = ranked[: args.top]
+    rows = [[str(i), *_slot_cells(places, slot), _fit(slot)] for i, slot in enumerate(shown, start=1)]
+    print(render_table(["#", "Date", *(p.label for p in places), "Fit"], rows))
+    print(
+        f"\n{len(ranked)} slots of {format_duration(args.duration)} from {start:%Y-%m-%d} for {args.days} days; "
+        f"dates are {places[0].label}'s; {len(busy)} existing occurrences of the participants checked"
+    )
+    if found is not None:
+        print(f"\n--every {args.every}: the next {len(found.slots)} occurrences")
+        rows = [[str(i), *_slot_cells(places, slot), _fit(slot)] for i, slot in enumerate(found.slots, start=1)]
+        print(render_table(["#", "Date", *(p.label for p in places), "Fit"], rows))
+        if found.rotation:
+            first, second = (", ".join(p.label for p in side) for side in found.sides(places))
+            print(
+                "No time fits everyone's working hours, so the occurrences rotate: odd ones keep "
+                f"{first} inside working hours, even ones {second} (the times above)."
+            )
+        for place, outside, off in found.burden(places):
+            print(f"  {place.label}: outside working hours {outside} of {len(found.slots)}, on a day off {off}")
+    return 0
+
+
+def _plan_attendees(s: Site, key: str | None) -> tuple[str | None, list[Attendee]]:
+    """The participants of a meeting named by UID, or of a meeting file of this site."""
+    if not key:
+        return None, []
+    path = Path(key)
+    if path.suffix in (".yaml", ".yml", ".toml") or path.is_file():
+        tried = [path, s.root / path, s.settings.meetings_dir / path]
+        full = next((p for p in tried if p.is_file()), path).resolve()
+        try:
+            shown = full.relative_to(s.root).as_posix()
+        except ValueError:
+            raise MeetSchedError(f"--attendees {key}: not a meeting file of this site ({s.root})") from None
+        meetings = [m for m in load_config(s.root).meetings if m.source.rsplit(":", 1)[0] == shown]
+        if not meetings:
+            raise MeetSchedError(f"--attendees {key}: no meeting in that file")
+        meeting = meetings[0]
+    else:
+        meeting = s.meeting(key).meeting
+    return meeting.uid, participants(meeting.attendees)
+
+
+def _slot_cells(places: Sequence[Place], slot: plan_slot.Slot) -> list[str]:
+    ref = slot.start.astimezone(places[0].zone)
+    cells = [f"{ref:%a %Y-%m-%d}"]
+    for p in places:
+        local = slot.start.astimezone(p.zone)
+        cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
+    return cells
+
+
+def _fit(slot: plan_slot.Slot) -> str:
+    return "fits everyone" if slot.fits else "; ".join(slot.problems())
 
 
 @command("serve")
@@ -371,6 +496,34 @@ _positive = _whole("days", MAX_AGENDA_DAYS)
 _limit = _whole("rows", MAX_OUTBOX_LIMIT)
 
 
+def _months(value: str) -> int:
+    number = int(value) if value.isdigit() else 0
+    if not 1 <= number <= MAX_MONTHS:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of months from 1 to {MAX_MONTHS}")
+    return number
+
+
+def _names(value: str) -> list[str]:
+    return [n.strip() for n in value.split(",") if n.strip()]
+
+
+def _duration(value: str) -> timedelta:
+    try:
+        found = parse_duration(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if found > MAX_PLAN_DURATION:
+        raise argparse.ArgumentTypeError(f"{value!r} is longer than {format_duration(MAX_PLAN_DURATION)}")
+    return found
+
+
+def _grid(value: str) -> timedelta:
+    found = _duration(value)
+    if found not in plan_slot.GRIDS:
+        raise argparse.ArgumentTypeError(f"{value!r}: the grid is 15m or 30m")
+    return found
+
+
 def _date(value: str) -> date:
     try:
         day = date.fromisoformat(value)
@@ -399,7 +552,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log more")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("validate", parents=[common], help="check every config file; list every problem")
+    p = sub.add_parser("validate", parents=[common], help="check every config file; list every problem")
+    p.add_argument("--strict", action="store_true", help="warnings are errors too (exit status 1)")
+    p.add_argument("--format", choices=["text", "json"], default="text", help="text (default) or json for tools")
+    p.add_argument("--all", action="store_true", help="list every clashing occurrence, not the first few")
+    p.add_argument("--from", dest="start", type=_date, metavar="DATE", help="warn from this date (UTC) on, not now")
+    p.add_argument("--months", type=_months, metavar="N", help="how far ahead to warn (default [warnings] months)")
     sub.add_parser("sync", parents=[common], help="apply config/ to the database")
     sub.add_parser("export", parents=[common], help="write calendars/<calendar>.ics")
     sub.add_parser("run", parents=[common], help="validate, sync and export in one go")
@@ -415,6 +573,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="start at this date (YYYY-MM-DD, in the first --tz zone, else UTC) instead of now",
     )
     p.add_argument("--tz", type=_zone, action="append", metavar="ZONE", help="a zone column (repeatable)")
+    p = sub.add_parser("plan", parents=[common], help="find a time that suits every place; print a meeting file")
+    p.add_argument("--with", dest="with_", type=_names, metavar="PLACES", help="places, zones or cities (commas)")
+    p.add_argument("--duration", type=_duration, required=True, help="how long, e.g. 1h or 90m")
+    p.add_argument("--from", dest="start", type=_date, metavar="DATE", help="first day (default tomorrow)")
+    p.add_argument("--days", type=_positive, default=14, help="days to search (default 14)")
+    p.add_argument("--attendees", metavar="UID-or-FILE", help="a meeting whose attendees take part")
+    p.add_argument("--every", metavar="RRULE", help='a recurring pattern, e.g. "FREQ=MONTHLY;BYDAY=2WE"')
+    p.add_argument("--grid", type=_grid, default=timedelta(minutes=30), help="15m or 30m (default 30m)")
+    p.add_argument("--top", type=_positive, default=10, help="how many slots to list (default 10)")
+    p.add_argument("--pick", type=_positive, default=1, help="which ranked slot --format yaml writes (default 1)")
+    p.add_argument("--title", help="the title of the meeting file")
+    p.add_argument("--format", choices=["text", "yaml"], default="text", help="text (default), or yaml: a meeting file")
     sub.add_parser("serve", parents=[common], help="run the service (sync on change, email, HTTP feeds)")
     p = sub.add_parser("feeds", help="subscription URLs of public and personal feeds")
     feeds = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")

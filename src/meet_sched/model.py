@@ -154,6 +154,8 @@ class Attendee:
     city: str | None = None
     role: Role = Role.REQUIRED
     reminders: tuple[timedelta, ...] | None = None  # None: the meeting's
+    country: str | None = None  # ISO 3166 code whose public holidays apply; None: from the zone
+    place: str | None = None  # a named place of the settings ([places.<name>])
 
     def __post_init__(self) -> None:
         for what in ("name", "city"):
@@ -338,6 +340,9 @@ class Meeting:
                     "city": a.city,
                     "role": a.role.value,
                     "reminders": None if a.reminders is None else [int(r.total_seconds()) for r in a.reminders],
+                    # only when given, so that meetings without them keep their content hash
+                    **({"country": a.country} if a.country else {}),
+                    **({"place": a.place} if a.place else {}),
                 }
                 for a in self.attendees
             ],
@@ -378,6 +383,8 @@ class Meeting:
                     city=a.get("city"),
                     role=Role(a.get("role", "required")),
                     reminders=None if a["reminders"] is None else offsets(a["reminders"]),
+                    country=a.get("country"),
+                    place=a.get("place"),
                 )
                 for a in data["attendees"]
             ),

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -22,6 +23,7 @@ from .config import Config, Settings, load_config, load_settings
 from .errors import NotFoundError, UnreadableMeetingError
 from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
+from .places.rules import participants
 from .store import feeds as feed_store
 from .store.db import Database
 from .store.meetings import (
@@ -82,6 +84,12 @@ class Occurrence:
     @property
     def end(self) -> datetime:
         return self.start + self.meeting.duration
+
+
+@dataclass(frozen=True)
+class PlanningData:
+    busy: list[tuple[str, datetime, datetime, str]]  # (email, start, end, title) of existing occurrences
+    cities: dict[str, ZoneInfo]  # city names the meetings use, and their zones
 
 
 @dataclass(frozen=True)
@@ -251,6 +259,29 @@ class Site:
                 continue
             out += [Occurrence(s, start) for start in starts if start + s.meeting.duration > after]
         return sorted(out, key=lambda o: (utc(o.start), o.meeting.uid))
+
+    def planning(
+        self, emails: Iterable[str], after: datetime, before: datetime, exclude: str | None = None
+    ) -> PlanningData:
+        """For ``plan`` (read-only): the occurrences that keep these people busy, and the cities the meetings name."""
+        wanted = {e.lower() for e in emails}
+        busy: list[tuple[str, datetime, datetime, str]] = []
+        cities: dict[str, ZoneInfo] = {}
+        for stored in self.meetings():
+            m = stored.meeting
+            for a in m.attendees:
+                if a.city:
+                    cities.setdefault(a.city, a.timezone)
+            if m.city:
+                cities.setdefault(m.city, m.timezone)
+            if stored.removed or m.cancelled or m.uid == exclude:
+                continue
+            who = [a.email.lower() for a in participants(m.attendees) if a.email.lower() in wanted]
+            if not who:
+                continue
+            for start in m.occurrences(after - m.duration, before):
+                busy.extend((w, start, start + m.duration, m.title) for w in who)
+        return PlanningData(busy, cities)
 
     # -- database → files ---------------------------------------------------------
 

@@ -1,101 +1,32 @@
-"""Working days and hours in each city, and where a span of time falls in each city's day.
+"""The agenda page's 24-hour strips: where a span of time falls in each city's working day.
 
-Pure functions (no I/O but the tz database and the ``holidays`` package's tables): the
-agenda page draws from what they return.  Working hours are local wall times
-(09:00–18:00 unless configured); a day is a working day unless it is the weekend or
-a public holiday of the country the zone belongs to (``zone.tab`` of the tz database).
+Who works when is :mod:`meet_sched.places`'s to say (one source of truth for validate,
+plan and the page); this module only lays it out on a common time axis.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import cache
-from importlib import resources
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import holidays
-
 from .model import zone_abbreviation
+from .places.days import Why, day_plan, verdict
+from .places.hours import DEFAULT_HOURS, WorkingHours
+from .places.rules import Place, Rules, country_of
 
-_HOURS = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*$")
 Span = tuple[datetime, datetime]  # aware UTC instants, start < end
 
-
-@dataclass(frozen=True)
-class WorkingHours:
-    start: time
-    end: time
-
-    @classmethod
-    def parse(cls, text: str) -> WorkingHours:
-        """``09:00-18:00`` → WorkingHours; ValueError with a message fit for a user."""
-        m = _HOURS.match(text)
-        if not m:
-            raise ValueError(f"{text!r} is not a span of hours such as 09:00-18:00")
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h1 > 23 or h2 > 24 or m1 > 59 or m2 > 59 or (h2 == 24 and m2):
-            raise ValueError(f"{text!r} has an hour or minute out of range")
-        start, end = time(h1, m1), time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
-        if end <= start:
-            raise ValueError(f"{text!r} ends before it starts (night shifts are not supported)")
-        return cls(start, end)
-
-    def __str__(self) -> str:
-        end = "24:00" if self.end == time(23, 59, 59, 999999) else f"{self.end:%H:%M}"
-        return f"{self.start:%H:%M}–{end}"
-
-
-DEFAULT_HOURS = WorkingHours(time(9), time(18))
-
-
-# -- days off ---------------------------------------------------------------------
-
-
-@cache
-def _zone_countries() -> dict[str, str]:
-    """IANA zone → ISO 3166 country code, from the tz database's ``zone.tab``."""
-    text = None
-    try:
-        text = resources.files("tzdata").joinpath("zoneinfo/zone.tab").read_text(encoding="utf-8")
-    except (ModuleNotFoundError, FileNotFoundError, OSError):
-        system = Path("/usr/share/zoneinfo/zone.tab")
-        text = system.read_text(encoding="utf-8") if system.is_file() else ""
-    out: dict[str, str] = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        parts = line.split("\t")
-        if len(parts) >= 3:
-            out[parts[2]] = parts[0]
-    return out
-
-
-def country_of(zone: ZoneInfo) -> str | None:
-    return _zone_countries().get(zone.key)
-
-
-@cache
-def _calendar(country: str, year: int) -> holidays.HolidayBase | None:
-    try:
-        return holidays.country_holidays(country, years=year, language="en_US")
-    except (NotImplementedError, KeyError):
-        return None
+__all__ = ["DEFAULT_HOURS", "Span", "Strip", "WorkingHours", "Workweek", "common", "country_of", "day_off", "strip"]
 
 
 def day_off(zone: ZoneInfo, day: date, *, use_holidays: bool = True) -> str | None:
     """Why ``day`` is not a working day where ``zone`` is (``Saturday``, ``Chuseok``), or None."""
-    country = country_of(zone) if use_holidays else None
-    table = _calendar(country, day.year) if country else None
-    if table is None:
-        return f"{day:%A}" if day.weekday() >= 5 else None
-    if table.is_working_day(day):
-        return None
-    name = table.get(day)
-    return str(name).split(";")[0].strip() if name else f"{day:%A}"
+    plan = day_plan(Workweek(holidays=use_holidays).place(zone), day)
+    if plan.holiday is not None:
+        return plan.holiday.name.split(";")[0].strip()
+    return f"{day:%A}" if plan.weekend else None
 
 
 # -- working spans ------------------------------------------------------------------
@@ -103,26 +34,33 @@ def day_off(zone: ZoneInfo, day: date, *, use_holidays: bool = True) -> str | No
 
 @dataclass(frozen=True)
 class Workweek:
-    """How to tell working hours in a zone: its hours, and whether to look up holidays."""
+    """How the page tells working hours in a zone: the ``[server]`` hours, over :mod:`meet_sched.places`."""
 
     default: WorkingHours = DEFAULT_HOURS
     by_zone: Mapping[str, WorkingHours] = field(default_factory=dict)
     holidays: bool = True
+    rules: Rules | None = None  # the site's places and defaults; None: built from the fields above
+
+    def _rules(self) -> Rules:
+        return self.rules or Rules(hours=self.default, hours_by_zone=self.by_zone, holidays=self.holidays)
+
+    def place(self, zone: ZoneInfo) -> Place:
+        return self._rules().for_zone(zone)
 
     def hours(self, zone: ZoneInfo) -> WorkingHours:
-        return self.by_zone.get(zone.key, self.default)
+        return self.place(zone).hours
 
     def spans(self, zone: ZoneInfo, start: datetime, end: datetime) -> list[Span]:
-        """The working spans in ``zone`` that meet [start, end), clipped to it (UTC)."""
-        hours = self.hours(zone)
+        """The working spans in ``zone`` that meet [start, end), clipped to it (UTC); lunch is drawn as work."""
+        place = self.place(zone)
         first = start.astimezone(zone).date() - timedelta(days=1)
         last = end.astimezone(zone).date()
         out: list[Span] = []
         day = first
         while day <= last:
-            if day_off(zone, day, use_holidays=self.holidays) is None:
-                lo = datetime.combine(day, hours.start, zone).astimezone(UTC)
-                hi = datetime.combine(day, hours.end, zone).astimezone(UTC)
+            plan = day_plan(place, day)
+            if not plan.off:
+                lo, hi = plan.hours
                 lo, hi = max(lo, start.astimezone(UTC)), min(hi, end.astimezone(UTC))
                 if lo < hi:
                     out.append((lo, hi))
@@ -131,7 +69,8 @@ class Workweek:
 
     def at_work(self, zone: ZoneInfo, start: datetime, end: datetime) -> bool:
         """Does [start, end) lie wholly inside working hours of a working day in ``zone``?"""
-        return any(lo <= start.astimezone(UTC) and end.astimezone(UTC) <= hi for lo, hi in self.spans(zone, start, end))
+        found = verdict(self.place(zone), start, end)
+        return not any(why is not Why.LUNCH for why in found.reasons)
 
 
 def intersect(a: Sequence[Span], b: Sequence[Span]) -> list[Span]:

@@ -39,6 +39,7 @@ from ..model import (
 )
 from .dates import check_rrule, wall_problem
 from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
+from .places import resolve_place
 from .schema import MeetingSpec, SettingsSpec
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
@@ -328,9 +329,11 @@ def _code_digest() -> str:
     """What validation depends on besides the files: this code, its libraries, the time zone data."""
     digest = hashlib.sha256(f"{_CACHE_FORMAT}".encode())
     package = Path(__file__).resolve().parent.parent
-    for source in sorted([*package.joinpath("config").glob("*.py"), package / "model.py", package / "errors.py"]):
+    code = [*package.joinpath("config").glob("*.py"), *package.joinpath("places").glob("*.py")]
+    for source in sorted([*code, package / "model.py", package / "errors.py"]):
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
-    for dist in ("pydantic", "pydantic-core", "email-validator", "icalendar", "python-dateutil", "PyYAML", "tzdata"):
+    libraries = ("pydantic", "pydantic-core", "email-validator", "icalendar", "python-dateutil", "PyYAML", "tzdata")
+    for dist in (*libraries, "holidays"):
         try:
             digest.update(f"{dist}={metadata.version(dist)}\0".encode())
         except metadata.PackageNotFoundError:
@@ -551,15 +554,20 @@ def _build(
             bad(("attendees", i, "email"), f"{a.email} is already attendee {emails[key] + 1}")
             continue
         emails[key] = i
+        where = resolve_place(a, zone, settings.spec, _at(bad, ("attendees", i)))
+        if where is None:
+            continue
         attendees.append(
             Attendee(
                 name=a.name,
                 email=a.email,
-                timezone=ZoneInfo(a.timezone) if a.timezone else zone,
+                timezone=where[0],
                 language=a.language.replace("_", "-"),
                 city=a.city,
                 role=Role(a.role),
                 reminders=None if a.reminders is None else _offsets(a.reminders),
+                country=where[1],
+                place=where[2],
             )
         )
     if len(problems) > before:
@@ -590,6 +598,10 @@ def _build(
         reminders=_offsets(reminders),
         source=f"{source.path}:{source.line(loc) or 1}",
     )
+
+
+def _at(bad: Callable[[KeyPath, str], None], loc: KeyPath) -> Callable[[str, str], None]:
+    return lambda key, message: bad((*loc, key), message)
 
 
 def _offsets(values: Iterable[timedelta]) -> tuple[timedelta, ...]:

@@ -223,13 +223,37 @@ def check_hours(value: Any) -> str:
     """``09:00-18:00``: local working hours."""
     if not isinstance(value, str):
         raise ValueError("must be a span of hours such as 09:00-18:00")
-    from ..workhours import WorkingHours
+    from ..places.hours import WorkingHours
 
     WorkingHours.parse(value)
     return value.strip()
 
 
+def check_country(value: Any) -> str:
+    """An ISO 3166 alpha-2 code (``KR``, ``vn``): the country whose public holidays apply."""
+    from ..places.holidays import supported_countries
+
+    if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value.strip()):
+        raise ValueError("must be a two-letter ISO 3166 country code such as KR, CN or VN")
+    code = value.strip().upper()
+    if code not in supported_countries():
+        raise ValueError(f"{code!r}: the holidays package knows no public holidays of this country")
+    return code
+
+
+def check_weekday(value: Any) -> str:
+    from ..places.hours import parse_weekend
+
+    if not isinstance(value, str):
+        raise ValueError("must be a day of the week such as sat")
+    parse_weekend([value])
+    return value.strip().lower()[:3]
+
+
 Zone = Annotated[str, BeforeValidator(check_zone)]
+Country = Annotated[str, BeforeValidator(check_country)]
+Weekday = Annotated[str, BeforeValidator(check_weekday)]
+PlaceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Hours = Annotated[str, BeforeValidator(check_hours)]
 RRule = Annotated[str, BeforeValidator(check_rrule)]
 Email = Annotated[str, BeforeValidator(check_email)]
@@ -266,6 +290,8 @@ class AttendeeSpec(Strict):
     city: Line | None = Field(None, description="City name used to label the attendee's zone.")
     role: Literal["chair", "required", "optional", "non-participant"] = "required"
     reminders: Reminders | None = Field(None, description="Overrides the meeting's reminders.")
+    place: PlaceName | None = Field(None, description="A place of [places.<name>]: gives zone, country and hours.")
+    country: Country | None = Field(None, description="ISO 3166 code whose public holidays apply; default: the zone's.")
 
 
 class MeetingSpec(Strict):
@@ -389,6 +415,21 @@ class LimitsSection(Strict):
     )
 
 
+class PlaceSection(Strict):
+    timezone: Zone = Field(description="The place's IANA zone.")
+    country: Country | None = Field(None, description="Whose public holidays apply; default: the zone's (zone.tab).")
+    city: Line | None = Field(None, description="Label in tables; default: the place's name.")
+    hours: Hours | None = Field(None, description="Local working hours; default: [server] working_hours(_by_zone).")
+    lunch: Hours | Literal["none"] = Field("12:00-13:00", description='Local lunch break, or "none".')
+    weekend: list[Weekday] = Field(default_factory=lambda: ["sat", "sun"], description="Days off every week.")
+    holidays: bool = Field(True, description="Look up the country's public holidays.")
+
+
+class WarningsSection(Strict):
+    enabled: bool = Field(True, description="validate warns of holidays, weekends, lunch, hours off work.")
+    months: Annotated[int, Field(ge=1, le=60)] = Field(12, description="How far ahead the warnings look.")
+
+
 class SettingsSpec(Strict):
     calendar: CalendarSection = Field(default_factory=CalendarSection)
     database: DatabaseSection = Field(default_factory=DatabaseSection)
@@ -398,3 +439,5 @@ class SettingsSpec(Strict):
     invitations: InvitationsSection = Field(default_factory=InvitationsSection)
     server: ServerSection = Field(default_factory=ServerSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
+    places: dict[PlaceName, PlaceSection] = Field(default_factory=dict, description="Named places ([places.daegu]).")
+    warnings: WarningsSection = Field(default_factory=WarningsSection)
