@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .config import Config, Settings, load_config, load_settings
-from .errors import NotFoundError
+from .errors import MeetSchedError, NotFoundError
 from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .store import feeds as feed_store
@@ -362,13 +362,22 @@ def plan_policy(settings: Settings) -> PlanPolicy:
 
 
 def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:
-    """Replace ``path`` with ``body`` atomically (temp file + rename); False if it already held it."""
+    """Replace ``path`` with ``body`` atomically (temp file + rename); False if it already held it.
+
+    A full or read-only disk raises ``path: reason`` and leaves the old file as it was, with no
+    temporary file behind.
+    """
     try:
         if path.stat().st_size == len(body) and path.read_bytes() == body:
             return False
     except FileNotFoundError:
         pass
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(body)
@@ -376,6 +385,9 @@ def write_atomic(path: Path, body: bytes, mode: int = 0o644) -> bool:
             os.fsync(out.fileno())
         os.chmod(tmp, mode)  # mkstemp makes 0600; a web server must be able to read a published calendar
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
