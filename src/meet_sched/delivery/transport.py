@@ -81,8 +81,11 @@ class MaildirTransport:
     def _add(self, data: bytes) -> str:
         try:
             if self._box is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._box = mailbox.Maildir(self.path, factory=None, create=True)
+                # mailbox creates tmp/, new/ and cur/ only with the folder itself: an existing empty
+                # folder (a mount point, one made by hand) would fail every message with ENOENT.
+                for sub in ("tmp", "new", "cur"):
+                    (self.path / sub).mkdir(parents=True, exist_ok=True)
+                self._box = mailbox.Maildir(self.path, factory=None, create=False)
             key = self._box.add(data)
         except OSError as exc:
             raise SendError(f"cannot write to {self.path}: {exc.strerror or exc}", server_down=True) from None
