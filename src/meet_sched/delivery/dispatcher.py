@@ -171,7 +171,7 @@ class Dispatcher:
             try:
                 while not halted():
                     try:
-                        jobs, found = await self._db(self._claim_batch, self.clock(), set(meetings))
+                        jobs, found = await self._db(self._claim_batch, self.clock(), set(meetings), set(self._held))
                     except MeetSchedError as exc:
                         failed.append(exc)
                         break
@@ -295,12 +295,15 @@ class Dispatcher:
         with self._session() as session:
             return outbox.retire_due(session, now)
 
-    def _claim_batch(self, now: datetime, known: set[str]) -> tuple[list[Job], dict[str, StoredMeeting]]:
+    def _claim_batch(
+        self, now: datetime, known: set[str], held: set[int]
+    ) -> tuple[list[Job], dict[str, StoredMeeting]]:
         lease = self.settings.spec.delivery.lease
         with self._session() as session:
+            if held:  # ours stay ours, even when the clock jumped past their lease since the last renewal
+                outbox.renew(session, sorted(held), worker=self.worker, lease_until=now + lease)
             jobs = outbox.claim(session, now, worker=self.worker, lease=lease, limit=self.batch_size)
-            # A claim of ours whose lease seems over (the clock jumped forward) is being sent already.
-            jobs = [j for j in jobs if j.id not in self._held]
+            jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
         self._held.update(j.id for j in jobs)
         return jobs, found
