@@ -140,7 +140,8 @@ def test_maildir_full_or_read_only(site_dir: SiteDir, small_disk: SmallDisk, fau
         small_disk.read_only(True)
         reason = "Read-only file system"
     result = site_dir.run("run")
-    assert result.returncode == 0, result.stderr  # the messages wait in the outbox: not an error of this run
+    # The messages wait in the outbox: not the exit status of a command that could not do its work (1).
+    assert result.returncode in (0, 3) and "Traceback" not in result.stderr, result.stderr
     assert f"cannot write to {maildir}: {reason}" in result.stdout
     assert "1 to retry, 1 not tried yet" in result.stdout
     assert set(outbox(site_dir.root).values()) == {"pending"}
@@ -156,7 +157,8 @@ def test_maildir_full_or_read_only(site_dir: SiteDir, small_disk: SmallDisk, fau
     settings.write_text(settings.read_text() + '\n[delivery]\nretry_base = "1s"\nretry_max = "1s"\n')
 
     def run_once() -> set[str]:
-        site_dir.run("run", check=True)
+        done = site_dir.run("run")
+        assert done.returncode in (0, 3) and "Traceback" not in done.stderr, done.stderr
         return set(outbox(site_dir.root).values())
 
     poll(run_once, lambda statuses: statuses == {"sent"}, timeout=30, every=1)
