@@ -246,6 +246,8 @@ class Dispatcher:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                self._unrecorded.extend(outcomes)  # tried but not written: recorded by close(), never released
+                outcomes.clear()
                 raise
         finally:
             renewer.cancel()
