@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage, Message
 
 from .ics_helpers import Parsed, parse_both
-from .smtp_sink import SmtpSink
+from .smtp_sink import SilentServer, SmtpSink
 
 
 class Clock:
@@ -27,7 +27,7 @@ class Clock:
         return self.now
 
 
-def smtp_settings(sink: SmtpSink, extra: str = "", *, connections: int = 2, delivery: str = "") -> str:
+def smtp_settings(sink: SmtpSink | SilentServer, extra: str = "", *, connections: int = 2, delivery: str = "") -> str:
     """``[smtp]`` pointing at ``sink`` (plain SMTP on loopback) and quick retries; ``delivery``: more
     ``[delivery]`` keys; ``extra``: more sections."""
     return (

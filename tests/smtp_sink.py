@@ -48,13 +48,17 @@ class SmtpSink:
     """``aiosmtpd`` in a thread on ``127.0.0.1:port``; can be stopped and started again on the same port.
 
     ``replies[address]`` makes RCPT TO for that address answer with that line (``"550 5.1.1 …"``);
-    ``delay`` slows every DATA down (to catch a sender mid-burst).
+    ``data_replies[address]`` answers the DATA of a message to that address with that line instead of
+    accepting it (a ``421`` line then closes the connection, as a server shutting down does);
+    ``stall_data`` makes DATA never answer; ``delay`` slows every DATA down (to catch a sender mid-burst).
+    ``tls_context`` with ``implicit_tls`` speaks TLS from the first byte (port 465 style), else STARTTLS.
     """
 
     def __init__(
         self,
         *,
         tls_context: ssl.SSLContext | None = None,
+        implicit_tls: bool = False,
         credentials: tuple[str, str] | None = None,
     ) -> None:
         self.port = free_port()
@@ -63,8 +67,12 @@ class SmtpSink:
         self.replies: dict[str, str] = {}
         self.data_reply: str | None = None  # answer DATA with this line instead of accepting
         self.data_failures = 0  # …for this many messages
+        self.data_replies: dict[str, str] = {}
+        self.stall_data = False
+        self.stalled: list[Received] = []  # messages whose DATA was never answered
         self.delay = 0.0
         self.tls_context = tls_context
+        self.implicit_tls = implicit_tls
         self.credentials = credentials
         self.auth_attempts: list[str] = []
         self.sessions: list[Any] = []  # the connection of each accepted message (kept alive: distinct identities)
@@ -84,6 +92,15 @@ class SmtpSink:
         if self.delay:
             await asyncio.sleep(self.delay)
         seen = Received(envelope.mail_from, tuple(envelope.rcpt_tos), bytes(envelope.original_content), time.time())
+        if self.stall_data:
+            self.stalled.append(seen)
+            await asyncio.Event().wait()  # never answers; cancelled when the server stops
+        reply = next((self.data_replies[a.lower()] for a in envelope.rcpt_tos if a.lower() in self.data_replies), None)
+        if reply is not None:
+            self.rejected.append(seen)
+            if reply.startswith("421"):  # the reply goes out first: close() flushes what was written
+                asyncio.get_running_loop().call_soon(server.transport.close)
+            return reply
         if self.data_reply and self.data_failures > 0:
             self.data_failures -= 1
             self.rejected.append(seen)
@@ -105,7 +122,9 @@ class SmtpSink:
 
     def start(self) -> SmtpSink:
         kwargs: dict[str, Any] = {}
-        if self.tls_context is not None:
+        if self.tls_context is not None and self.implicit_tls:
+            kwargs.update(ssl_context=self.tls_context)
+        elif self.tls_context is not None:
             kwargs.update(tls_context=self.tls_context, require_starttls=True)
         if self.credentials is not None:
             kwargs.update(authenticator=self._authenticate, auth_required=True, auth_require_tls=False)
@@ -146,6 +165,19 @@ class SmtpSink:
         with self._lock:
             self.received.clear()
             self.sessions.clear()
+
+
+class SilentServer:
+    """A port that accepts TCP connections (the kernel completes the handshake) and never says a word."""
+
+    def __init__(self) -> None:
+        self._socket = socket.socket()
+        self._socket.bind(("127.0.0.1", 0))
+        self._socket.listen(64)
+        self.port = int(self._socket.getsockname()[1])
+
+    def close(self) -> None:
+        self._socket.close()
 
 
 def self_signed(tmp: Path, host: str = "127.0.0.1") -> tuple[Path, Path]:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from .config import Config, Settings, load_config, load_settings
-from .errors import NotFoundError, UnreadableMeetingError
+from .errors import MeetSchedError, NotFoundError, UnreadableMeetingError
 from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .places.rules import participants
@@ -514,13 +514,22 @@ def umask_mode() -> int:
 
 
 def write_atomic(path: Path, body: bytes, mode: int | None = None) -> bool:
-    """Replace ``path`` with ``body`` atomically (temp file + rename); False if it already held it."""
+    """Replace ``path`` with ``body`` atomically (temp file + rename); False if it already held it.
+
+    A full or read-only disk raises ``path: reason`` and leaves the old file as it was, with no
+    temporary file behind.
+    """
     try:
         if path.stat().st_size == len(body) and path.read_bytes() == body:
             return False
     except FileNotFoundError:
         pass
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(body)
@@ -528,6 +537,9 @@ def write_atomic(path: Path, body: bytes, mode: int | None = None) -> bool:
             os.fsync(out.fileno())
         os.chmod(tmp, umask_mode() if mode is None else mode)  # mkstemp makes 0600, whatever the umask says
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

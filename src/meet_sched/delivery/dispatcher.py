@@ -61,6 +61,8 @@ GIL_SWITCH_INTERVAL = 0.0005  # seconds; Python's default (5 ms) lets the databa
 RECORD_EVERY = 0.02  # seconds: outcomes are written at least this often…
 RECORD_BATCH = 100  # …or as soon as this many are waiting (a crash repeats at most these, with their Message-IDs)
 HORIZON_EVERY = timedelta(hours=1)
+DATABASE_RETRY_BASE = timedelta(seconds=1)  # a pass the database failed is tried again this soon, doubling…
+DATABASE_RETRY_MAX = timedelta(seconds=30)  # …up to this (a restarting server is back within seconds)
 
 
 def system_clock() -> datetime:
@@ -128,6 +130,10 @@ class Dispatcher:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._held: set[int] = set()  # claimed by this process and not yet recorded
+        # Outcomes the database did not take (it failed mid-pass): written before anything else next
+        # time, so a message sent just before the failure is recorded as sent, never released and sent again.
+        self._unrecorded: list[tuple[Job, Outcome]] = []
+        self._db_failures = 0
         self._paused_until: datetime | None = None
         self._pause_failures = 0
         self._stopping = False
@@ -143,6 +149,7 @@ class Dispatcher:
         """Send everything due now; return what happened.  Safe to call while another process does too."""
         report = DispatchReport()
         delivery = self.settings.spec.delivery
+        await self._record_unrecorded(report)  # first: a sent message's lease may have lapsed meanwhile
         for done in await self._db(self._retire, self.clock()):
             self._event(report, Event(done.status, done.kind, done.recipient, "", done.detail, done.key))
         if self._is_paused():
@@ -154,11 +161,20 @@ class Dispatcher:
         full = asyncio.Event()
         finished_workers = 0
         workers_n = self.transport.concurrency  # one per connection; new texts are rendered ahead, off the loop
+        failed: list[MeetSchedError] = []  # the database failed: claim nothing more, try nothing more
+
+        def halted() -> bool:
+            return self._stopping or self._is_paused() or bool(failed)
 
         async def produce() -> None:
+            cancelled = False
             try:
-                while not self._stopping and not self._is_paused():
-                    jobs, found = await self._db(self._claim_batch, self.clock(), set(meetings))
+                while not halted():
+                    try:
+                        jobs, found = await self._db(self._claim_batch, self.clock(), set(meetings), set(self._held))
+                    except MeetSchedError as exc:
+                        failed.append(exc)
+                        break
                     meetings.update(found)
                     if not jobs:
                         break
@@ -168,15 +184,19 @@ class Dispatcher:
                     )
                     for job in jobs:
                         await queue.put(job)
+            except asyncio.CancelledError:
+                cancelled = True  # the workers are cancelled too: no one would take the end marks
+                raise
             finally:
-                for _ in range(workers_n):
-                    await queue.put(None)
+                if not cancelled:
+                    for _ in range(workers_n):
+                        await queue.put(None)
 
         async def work() -> None:
             nonlocal finished_workers
             try:
                 while (job := await queue.get()) is not None:
-                    if self._stopping or self._is_paused():
+                    if halted():
                         outcome = Outcome(job.id, Status.PENDING, "", self.clock(), attempted=False)
                     else:
                         outcome = await self._attempt(job, meetings.get(job.meeting_uid))
@@ -201,10 +221,18 @@ class Dispatcher:
                 if outcomes:
                     batch = outcomes[:]
                     del outcomes[:]
-                    await self._db(self._finish, [o for _, o in batch])
-                    for job, outcome in batch:
-                        self._held.discard(job.id)
-                        self._after(report, job, outcome)
+                    if failed:
+                        self._unrecorded.extend(batch)
+                    else:
+                        try:
+                            await self._db(self._finish, [o for _, o in batch])
+                        except MeetSchedError as exc:
+                            failed.append(exc)
+                            self._unrecorded.extend(batch)
+                        else:
+                            for job, outcome in batch:
+                                self._held.discard(job.id)
+                                self._after(report, job, outcome)
                 if finished_workers == workers_n and not outcomes:
                     return
 
@@ -218,15 +246,43 @@ class Dispatcher:
                 for task in tasks:
                     task.cancel()
                 await asyncio.gather(*tasks, return_exceptions=True)
+                self._unrecorded.extend(outcomes)  # tried but not written: recorded by close(), never released
+                outcomes.clear()
                 raise
         finally:
             renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await renewer
-            if self._held:  # cancelled mid-pass: give back what was not recorded
-                held, self._held = list(self._held), set()
-                report.released += await self._db(self._release, held)
+            report.released += await self._release_untried()
+        if failed:
+            raise failed[0]  # the caller tries again later; what was sent is in self._unrecorded
         return report
+
+    async def _record_unrecorded(self, report: DispatchReport | None) -> None:
+        """Write the outcomes a failed database did not take; raises if it still fails."""
+        if not self._unrecorded:
+            return
+        batch = self._unrecorded[:]
+        await self._db(self._finish, [o for _, o in batch])
+        del self._unrecorded[: len(batch)]
+        for job, outcome in batch:
+            self._held.discard(job.id)
+            if report is not None:
+                self._after(report, job, outcome)
+        log.info("event=recorded count=%d after=database-failure", len(batch))
+
+    async def _release_untried(self) -> int:
+        """Give back claims not tried (cancelled or stopped mid-pass); never one whose outcome awaits recording."""
+        waiting = {job.id for job, _ in self._unrecorded}
+        untried = sorted(self._held - waiting)
+        if not untried:
+            return 0
+        self._held -= set(untried)  # whatever happens next: no longer renewed, so their leases lapse
+        try:
+            return await self._db(self._release, untried)
+        except MeetSchedError as exc:
+            log.warning("event=release-failed count=%d error=%s", len(untried), _q(str(exc)))
+            return 0
 
     # -- database work (one thread: the session never crosses threads) ------------
 
@@ -241,10 +297,15 @@ class Dispatcher:
         with self._session() as session:
             return outbox.retire_due(session, now)
 
-    def _claim_batch(self, now: datetime, known: set[str]) -> tuple[list[Job], dict[str, StoredMeeting]]:
+    def _claim_batch(
+        self, now: datetime, known: set[str], held: set[int]
+    ) -> tuple[list[Job], dict[str, StoredMeeting]]:
         lease = self.settings.spec.delivery.lease
         with self._session() as session:
+            if held:  # ours stay ours, even when the clock jumped past their lease since the last renewal
+                outbox.renew(session, sorted(held), worker=self.worker, lease_until=now + lease)
             jobs = outbox.claim(session, now, worker=self.worker, lease=lease, limit=self.batch_size)
+            jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
         self._held.update(j.id for j in jobs)
         return jobs, found
@@ -269,7 +330,8 @@ class Dispatcher:
         while True:
             await asyncio.sleep(max(lease.total_seconds() / 3, 0.5))
             if self._held:
-                await self._db(self._renew, sorted(self._held), self.clock() + lease)
+                with contextlib.suppress(MeetSchedError):  # the pass itself sees the database fail
+                    await self._db(self._renew, sorted(self._held), self.clock() + lease)
 
     # -- one message ---------------------------------------------------------------------
 
@@ -421,14 +483,18 @@ class Dispatcher:
                 current.cancel()
                 with contextlib.suppress(BaseException):
                     await current
-        released = await self._db(self._release, None)
-        if released:
-            log.info("event=released count=%d", released)
         await self.close()
         log.info("event=dispatcher-stopped")
 
     async def close(self) -> None:
-        """Close connections and the database thread (after the last pass)."""
+        """Record what is still unrecorded, give back untried claims, close connections and the database thread."""
+        try:
+            await self._record_unrecorded(None)
+        except MeetSchedError as exc:  # rows stay claimed until their lease lapses: only these may go twice
+            log.error("event=record-failed count=%d error=%s", len(self._unrecorded), _q(str(exc)))
+        released = await self._release_untried()
+        if released:
+            log.info("event=released count=%d", released)
         await self.transport.close()
         self._db_thread.shutdown(wait=True)
         self._render_thread.shutdown(wait=True)
@@ -468,12 +534,15 @@ class Dispatcher:
                 self._current = asyncio.ensure_future(self.deliver_due())
                 try:
                     await self._current
-                except MeetSchedError as exc:  # the database is unreachable: try again later
+                except MeetSchedError as exc:  # the database is unreachable: try again soon
                     self._trouble(exc)
-                    self._arm(self.clock() + self._backoff(1))
+                    self._db_failures += 1
+                    step = min(DATABASE_RETRY_MAX, DATABASE_RETRY_BASE * 2 ** min(self._db_failures - 1, 10))
+                    self._arm(self.clock() + step)
                     return
                 finally:
                     self._current = None
+                self._db_failures = 0
                 if not self._again:
                     break
         finally:

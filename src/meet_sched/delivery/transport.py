@@ -81,8 +81,11 @@ class MaildirTransport:
     def _add(self, data: bytes) -> str:
         try:
             if self._box is None:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                self._box = mailbox.Maildir(self.path, factory=None, create=True)
+                # mailbox creates tmp/, new/ and cur/ only with the folder itself: an existing empty
+                # folder (a mount point, one made by hand) would fail every message with ENOENT.
+                for sub in ("tmp", "new", "cur"):
+                    (self.path / sub).mkdir(parents=True, exist_ok=True)
+                self._box = mailbox.Maildir(self.path, factory=None, create=False)
             key = self._box.add(data)
         except OSError as exc:
             raise SendError(f"cannot write to {self.path}: {exc.strerror or exc}", server_down=True) from None
@@ -208,21 +211,20 @@ class SmtpTransport:
             return exc
         if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
             first = exc.recipients[0]
-            return _reply(first.code, first.message, f"recipient {first.recipient} refused")
+            return self._refused(first.code, first.message, f"recipient {first.recipient} refused")
         if isinstance(exc, aiosmtplib.SMTPRecipientRefused):
-            return _reply(exc.code, exc.message, f"recipient {exc.recipient} refused")
+            return self._refused(exc.code, exc.message, f"recipient {exc.recipient} refused")
         if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
             return SendError(f"{where}: authentication failed: {exc.code} {exc.message}", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPSenderRefused):
             return SendError(f"{where}: sender {exc.sender} refused: {exc.code} {exc.message}", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPConnectResponseError):
             return SendError(f"{where}: the server refused the connection: {exc.code} {exc.message}", server_down=True)
-        if isinstance(exc, aiosmtplib.SMTPConnectError) and isinstance(exc.__cause__, ssl.SSLError):
-            exc = exc.__cause__  # implicit TLS: the handshake failed inside connect() (an SSLError is an OSError)
-        if isinstance(exc, ssl.SSLCertVerificationError):
-            return SendError(f"{where}: TLS certificate not trusted: {exc.verify_message}", server_down=True)
-        if isinstance(exc, ssl.SSLError):
-            return SendError(f"{where}: TLS failed: {exc.reason or exc}", server_down=True)
+        tls = _tls_error(exc)  # implicit TLS fails inside connect(): the SSL error is the cause of an SMTPConnectError
+        if isinstance(tls, ssl.SSLCertVerificationError):
+            return SendError(f"{where}: TLS certificate not trusted: {tls.verify_message}", server_down=True)
+        if tls is not None:
+            return SendError(f"{where}: TLS failed: {tls.reason or tls}", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPConnectTimeoutError | aiosmtplib.SMTPTimeoutError | TimeoutError):
             return SendError(f"{where}: timed out ({exc})", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPConnectError):
@@ -232,9 +234,7 @@ class SmtpTransport:
         if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
             return SendError(f"{where}: the server closed the connection ({exc})", server_down=True)
         if isinstance(exc, aiosmtplib.SMTPResponseException):
-            if exc.code == 421:
-                return SendError(f"{where}: {exc.code} {exc.message}", server_down=True)
-            return _reply(exc.code, exc.message, "refused")
+            return self._refused(exc.code, exc.message, "refused")
         if isinstance(exc, aiosmtplib.SMTPException):  # STARTTLS or AUTH not offered, …
             return SendError(f"{where}: {exc}", server_down=True)
         if isinstance(exc, ValueError):  # an address aiosmtplib will not put on the wire
@@ -242,6 +242,13 @@ class SmtpTransport:
         if isinstance(exc, OSError):
             return SendError(f"{where}: {exc.strerror or exc}", server_down=True)
         raise exc
+
+    def _refused(self, code: int, message: str, what: str) -> SendError:
+        """A reply code: 421 at any stage means the server is closing the connection (RFC 5321
+        section 3.8): the message is fine, the server is not, so the dispatcher pauses."""
+        if code == 421:
+            return SendError(f"{self.name}: {' '.join(f'{code} {message}'.split())}", server_down=True)
+        return _reply(code, message, what)
 
     async def idle(self) -> None:
         """Close the pooled connections (QUIT): nothing is due for a while."""
@@ -254,6 +261,18 @@ class SmtpTransport:
 
     async def close(self) -> None:
         await self.idle()
+
+
+def _tls_error(exc: BaseException) -> ssl.SSLError | None:
+    """The TLS failure behind ``exc``, if there is one (it may be wrapped by aiosmtplib)."""
+    seen: BaseException | None = exc
+    for _ in range(5):  # a short chain: the error, aiosmtplib's wrapper, the OSError under it
+        if seen is None:
+            return None
+        if isinstance(seen, ssl.SSLError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _reply(code: int, message: str, what: str) -> SendError:
