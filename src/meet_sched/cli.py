@@ -602,6 +602,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("email", help="where to send it")
     p = sub.add_parser("db", parents=[common], help="database schema")
     p.add_argument("db_command", choices=["upgrade", "current"])
+    from . import cli_review  # registers its commands; it imports this module
+
+    cli_review.add_parsers(sub, common)
     return parser
 
 

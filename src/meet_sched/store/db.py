@@ -107,8 +107,11 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, write: bool = False, lock: str | None = None) -> Iterator[Session]:
+    def transaction(self, *, write: bool = False, lock: str | None = None, rollback: bool = False) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back if it raises.
+
+        ``rollback=True``: rolled back when the block ends too (a dry run: it sees its own writes,
+        nobody else ever does).
 
         ``write=True`` takes SQLite's write lock at BEGIN (BEGIN IMMEDIATE).  ``lock`` names a
         lock held until the end of the transaction by every process sharing the database
@@ -120,6 +123,10 @@ class Database:
                 if lock is not None and self.dialect == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": lock})
                 yield session
+                if rollback:
+                    raise _RolledBack
+        except _RolledBack:
+            return
         except SQLDatabaseError as exc:
             if not _unusable(exc):
                 raise
@@ -194,6 +201,10 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class _RolledBack(Exception):
+    """Ends a dry-run transaction through the session's own rollback path."""
 
 
 def _unusable(exc: SQLDatabaseError) -> bool:
