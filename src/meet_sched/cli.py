@@ -87,13 +87,19 @@ def cmd_validate(args: argparse.Namespace) -> int:
     # Not through Site(): a problem in the settings must not hide the problems of the meeting files.
     config = load_config(site_root(args), progress=progress)
     found, window = _warnings(config, args)
+    notes = [str(note) for note in config.notes]
     if args.format == "json":
         body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
-        print(json.dumps(body, ensure_ascii=False, indent=1))
+        print(json.dumps({**body, "notes": notes}, ensure_ascii=False, indent=1))
     else:
         print(f"ok: {len(config.meetings)} meetings in {config.files} files")
+        for note in notes:
+            print(f"warning: {note}")
         for line in render_text(found, window, show_all=args.all):
             print(line)
+    if notes and args.strict:
+        print(f"meet-sched: {len(notes)} meeting(s) without a uid; --strict makes that an error", file=sys.stderr)
+        return 1
     if found:
         what = f"{summary(found)} (holidays, weekends, lunch, working hours)"
         if args.strict:

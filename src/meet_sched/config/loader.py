@@ -85,6 +85,7 @@ class Config:
     settings: Settings
     meetings: tuple[Meeting, ...]
     files: int  # how many meeting files were read
+    notes: tuple[Problem, ...] = ()  # not errors, but worth a warning (`validate` shows them)
 
 
 def _problems_from(exc: ValidationError, source: Source, base: KeyPath) -> list[Problem]:
@@ -237,6 +238,7 @@ def load_config(
         )
         raise ConfigError(problems)
     meetings: list[Meeting] = []
+    notes: list[Problem] = []
     seen: dict[str, str] = {}
     inside = (root.resolve(), settings.meetings_dir.resolve())  # the folder may itself be a link
     for path in progress(files) if progress else files:
@@ -261,12 +263,23 @@ def load_config(
                     f"{shown}:{source.line((*loc, 'uid')) or source.line(loc) or 1}",
                     source.line((*loc, "uid")),
                     dotted((*loc, "uid")),
+                    bool(loc) and (*loc, "uid") not in source.lines,
                 )
                 for loc, meeting in _meetings_in(source, settings, problems)
             ]
             if store is not None and len(problems) == before:
                 store.put(shown, digest, found)
         for item in found:
+            if item.positional:
+                notes.append(
+                    Problem(
+                        shown,
+                        int(item.where.rpartition(":")[2] or 0) or None,
+                        item.uid_field,
+                        f"no uid: {item.meeting.uid!r} comes from the meeting's place in the list, and changes "
+                        "if the list is reordered (subscribers then see a new meeting); give it a 'uid'",
+                    )
+                )
             uid = item.meeting.uid
             if uid in seen:
                 problems.append(
@@ -279,7 +292,7 @@ def load_config(
         raise ConfigError(problems)
     if store is not None:
         store.save()
-    return Config(settings, tuple(meetings), len(files))
+    return Config(settings, tuple(meetings), len(files), tuple(notes))
 
 
 def _shown(path: Path, root: Path, problems: list[Problem]) -> str | None:
@@ -356,6 +369,7 @@ class _Cached:
     where: str  # path:line of its UID, named by a duplicate elsewhere
     uid_line: int | None
     uid_field: str
+    positional: bool = False  # in a ``meetings:`` list without a ``uid``: its UID comes from its place
 
 
 class _ConfigCache:
@@ -384,7 +398,13 @@ class _ConfigCache:
             return None
         try:
             found = [
-                _Cached(Meeting.from_data(m["data"], source=m["source"]), m["where"], m["uid_line"], m["uid_field"])
+                _Cached(
+                    Meeting.from_data(m["data"], source=m["source"]),
+                    m["where"],
+                    m["uid_line"],
+                    m["uid_field"],
+                    bool(m.get("positional", False)),
+                )
                 for m in entry["meetings"]
             ]
         except (KeyError, TypeError, ValueError):
@@ -402,6 +422,7 @@ class _ConfigCache:
                     "where": c.where,
                     "uid_line": c.uid_line,
                     "uid_field": c.uid_field,
+                    "positional": c.positional,
                 }
                 for c in found
             ],

@@ -17,7 +17,8 @@ from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from icalendar.prop import vRecur
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 
 from ..model import format_duration, parse_duration
 from . import limits
@@ -82,7 +83,7 @@ def check_line(value: Any, limit: int = limits.MAX_LINE_CHARS) -> str:
     """One line of text: names, titles, locations.  Line breaks are refused, not stripped."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("must be text")
-    text = str(value)
+    text = str(value).strip()  # the line break YAML's folded style (`title: >`) ends with is no line break inside
     _too_long(text, limit, "one line")
     if any(c in text for c in "\r\n\x85\u2028\u2029"):  # NEL and the Unicode separators break lines too
         raise ValueError("must be a single line (no line breaks)")
@@ -294,6 +295,32 @@ class AttendeeSpec(Strict):
     country: Country | None = Field(None, description="ISO 3166 code whose public holidays apply; default: the zone's.")
 
 
+def attendee_from_text(value: Any) -> Any:
+    """``li@chengdu.example`` or ``Li Ming <li@chengdu.example>``: an attendee with just a name and address."""
+    if not isinstance(value, str):
+        return value
+    text = check_line(value)
+    if "<" not in text and ">" not in text:
+        return {"email": text}
+    header = email.policy.default.header_factory("to", text)
+    addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
+    if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
+        raise ValueError(f"{text!r} is not one attendee such as \"Li Ming <li@chengdu.example>\" or an address")
+    return {"name": addresses[0].display_name, "email": addresses[0].addr_spec}
+
+
+class _OrText:
+    """In the JSON Schema: an attendee may also be written as one string."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        inner = handler(core_schema)
+        text = {"type": "string", "description": "An address, or Name <address>.", "minLength": 3}
+        return {"anyOf": [inner, text]}
+
+
+Attendee = Annotated[AttendeeSpec, BeforeValidator(attendee_from_text), _OrText()]
+
+
 class MeetingSpec(Strict):
     uid: Line | None = Field(None, description="Stable id; default derived from the file path.")
     calendar: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
@@ -312,7 +339,7 @@ class MeetingSpec(Strict):
     recurrence: RRule | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
     exdates: Annotated[list[WallTime], at_most_items(limits.MAX_EXDATES, "exdates")] = Field(default_factory=list)
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
-    attendees: Annotated[list[AttendeeSpec], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
+    attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
         default_factory=list
     )
     reminders: Reminders | None = Field(None, description="Offsets before start; default from settings.")
