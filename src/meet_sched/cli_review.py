@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .cli import command, now, site_root
+from .config import json_schema
 from .errors import MeetSchedError
 from .review import plan, report
 
@@ -35,6 +36,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return CHANGES if diff.changed else 0
 
 
+@command("schema")
+def cmd_schema(args: argparse.Namespace) -> int:
+    print(json_schema.render(args.kind), end="")
+    return 0
+
+
 def _moment(value: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
@@ -54,3 +61,7 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--at", type=_moment, metavar="TIME", help="plan as of this moment (ISO 8601, UTC if no zone), not now"
     )
+    p = sub.add_parser(
+        "schema", parents=[common], help="print the JSON Schema of a meeting file or of meet-sched.toml, for editors"
+    )
+    p.add_argument("kind", choices=json_schema.KINDS)

@@ -17,7 +17,15 @@ from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from icalendar.prop import vRecur
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, GetJsonSchemaHandler
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+)
 from pydantic.json_schema import JsonSchemaValue
 
 from ..model import format_duration, parse_duration
@@ -256,18 +264,55 @@ Country = Annotated[str, BeforeValidator(check_country)]
 Weekday = Annotated[str, BeforeValidator(check_weekday)]
 PlaceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Hours = Annotated[str, BeforeValidator(check_hours)]
-RRule = Annotated[str, BeforeValidator(check_rrule)]
-Email = Annotated[str, BeforeValidator(check_email)]
-Line = Annotated[str, BeforeValidator(check_line)]
-Text = Annotated[str, BeforeValidator(check_text)]
-Duration = Annotated[timedelta, BeforeValidator(check_duration)]
+
+
+def _any_case(word: str) -> str:
+    """A regex for ``word`` in any case that JavaScript reads too (editors have no inline ``(?i)``)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+_FREQS = "|".join(_any_case(f) for f in ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"))
+_RRULE_PATTERN = f"^\\s*(?:{_any_case('RRULE:')})?(?:[^;]*;)*{_any_case('FREQ')}=(?:{_FREQS})(?:;[^;]*)*\\s*$"
+RRule = Annotated[str, BeforeValidator(check_rrule), WithJsonSchema({"type": "string", "pattern": _RRULE_PATTERN})]
+# What the JSON Schema for editors can say of these (the validator says more: see json_schema.py).
+_EMAIL_SCHEMA = {"type": "string", "pattern": "^[^@\\s<>,;\"']+@[^@\\s<>,;\"']+\\.[^@\\s<>,;\"']+$"}
+_LINE_SCHEMA = {"type": "string", "pattern": "^\\s*[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f\\u2028\\u2029]*\\s*$"}
+_TEXT_SCHEMA = {"type": "string", "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"}
+Email = Annotated[str, BeforeValidator(check_email), WithJsonSchema(_EMAIL_SCHEMA)]
+Line = Annotated[str, BeforeValidator(check_line), WithJsonSchema(_LINE_SCHEMA)]
+Text = Annotated[str, BeforeValidator(check_text), WithJsonSchema(_TEXT_SCHEMA)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(check_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(?:(?:[0-9]+[wWdDhHmMsS])+|[pP](?:[0-9]+[wWdD])*(?:[tT](?:[0-9]+[hHmMsS])+)?)\s*$",
+            "description": "A duration such as 90m, 1h30m, 1d or PT1H30M.",
+        }
+    ),
+]
 MeetingDuration = Annotated[Duration, at_most(limits.MAX_MEETING_DURATION, "meeting")]
 ReminderOffset = Annotated[Duration, at_most(limits.MAX_REMINDER_OFFSET, "reminder offset")]
 Reminders = Annotated[list[ReminderOffset], at_most_items(limits.MAX_REMINDERS, "reminders")]
 Url = Annotated[str, BeforeValidator(check_url)]
 Sender = Annotated[str, BeforeValidator(check_sender)]
-FileMode = Annotated[int, BeforeValidator(check_file_mode)]
-WallTime = Annotated[datetime | date, BeforeValidator(check_wall_time)]
+FileMode = Annotated[
+    int,
+    BeforeValidator(check_file_mode),
+    WithJsonSchema({"type": "string", "pattern": "^0?[0-7]{3}$", "description": 'An octal mode such as "0640".'}),
+]
+WallTime = Annotated[
+    datetime | date,
+    BeforeValidator(check_wall_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?\s*$",
+            "description": "A local wall time without offset, e.g. 2021-04-14T10:00.",
+        }
+    ),
+]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
 
 
@@ -322,6 +367,13 @@ Attendee = Annotated[AttendeeSpec, BeforeValidator(attendee_from_text), _OrText(
 
 
 class MeetingSpec(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra={"not": {"required": ["duration", "end"]}},  # one of them, not both
+    )
+
     uid: Line | None = Field(None, description="Stable id; default derived from the file path.")
     calendar: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
         "default", description="Feed name: lower-case letters, digits, - and _."
