@@ -453,6 +453,17 @@ def _settings_digest(settings: Settings) -> str:
     return hashlib.sha256(_code_digest().encode() + b"\0" + body).hexdigest()
 
 
+def check_meeting_file(settings: Settings, path: Path, body: bytes) -> list[Meeting]:
+    """The meetings of a file not written yet (``body``), validated as ``validate`` would; raises ConfigError."""
+    problems: list[Problem] = []
+    shown = path.resolve().relative_to(settings.root.resolve()).as_posix()
+    source = read_source(path, shown, problems, body)
+    found = [] if source is None else [m for _, m in _meetings_in(source, settings, problems)]
+    if problems:
+        raise ConfigError(problems)
+    return found
+
+
 def _meetings_in(source: Source, settings: Settings, problems: list[Problem]) -> list[tuple[KeyPath, Meeting]]:
     data = source.data
     if data is None:
