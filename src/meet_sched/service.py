@@ -249,8 +249,10 @@ class Service:
                     log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
             return report
 
-    def _sync_failed(self, exc: Exception, retry: float = SYNC_RETRY) -> None:
-        """A sync (or its export) that failed for another reason than the config: logged once per distinct error."""
+    def _sync_failed(self, exc: Exception, retry: float | None = None) -> None:
+        """A sync (or its export) that failed for another reason than the config: logged once per distinct
+        error, tried again after ``retry`` seconds (default SYNC_RETRY)."""
+        retry = SYNC_RETRY if retry is None else retry
         bug = not isinstance(exc, MeetSchedError)
         reason = " ".join(str(exc).split()) or "(no message)"
         if bug:
