@@ -247,3 +247,40 @@ def test_an_invalid_config_exits_1_with_its_place(site_dir: SiteDir, tmp_path: P
         assert "weekly.yaml:" in result.stderr
         assert "Traceback" not in result.stderr
         assert result.stdout == ""
+
+
+@pytest.mark.postgres
+def test_diff_against_postgresql_plans_what_sync_then_does(site_dir: SiteDir, pg_url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    env = {"MEET_SCHED_DATABASE_URL": pg_url}
+    write(site_dir)
+    site_dir.run("sync", env=env, check=True)
+    engine = create_engine(pg_url)
+    query = text("SELECT key, meeting_uid, kind, recipient, occurrence, sequence, due_at FROM outbox")
+
+    def rows() -> dict[str, Mail]:
+        with engine.connect() as conn:
+            return {
+                key: (uid, kind, rcpt, _moment(occ), seq, _due(kind, _moment(due)))
+                for key, uid, kind, rcpt, occ, seq, due in conn.execute(query)
+            }
+
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("UPDATE outbox SET status = 'sent' WHERE kind != 'reminder'"))
+        EDITS["attendee added"](site_dir)
+        before = rows()
+        result = site_dir.run("diff", "--format", "json", env=env)
+        assert result.returncode == 2, result.stderr
+        body = json.loads(result.stdout)
+        assert rows() == before  # rolled back: nothing planned, nothing dropped
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT max(sequence) FROM meetings")).scalar() == 0
+        site_dir.run("sync", env=env, check=True)
+        after = rows()
+        assert from_json(body["meetings"], "planned") == sorted((after[k] for k in set(after) - set(before)), key=repr)
+        assert from_json(body["meetings"], "dropped") == sorted((before[k] for k in set(before) - set(after)), key=repr)
+        assert ("weekly@test.example", "request", "li@chengdu.example") in {m[:3] for m in after.values()}
+    finally:
+        engine.dispose()
