@@ -58,8 +58,8 @@ def _database_missing(settings: Settings) -> bool:
 
 def against_database(root: Path, now: datetime) -> tuple[Config, SyncReport]:
     """What ``meet-sched sync`` would change in the site's database at ``now`` (nothing is written)."""
-    site = Site(root)
-    config = load_config(site.root, settings=site.settings)
+    config = load_config(root.resolve())  # settings and every meeting file: all problems listed at once
+    site = Site(root, settings=config.settings)
     if _database_missing(site.settings):
         with _scratch(site.root, site.settings) as scratch:
             return config, scratch.sync(now, config, dry_run=True)
