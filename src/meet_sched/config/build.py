@@ -20,6 +20,7 @@ from ..model import (
     outside_years,
 )
 from .dates import check_rrule, wall_problem
+from .limits import MAX_MEETING_DURATION
 from .places import resolve_place
 from .schema import MeetingSpec
 from .settings import MEETINGS_DIR, Settings
@@ -60,6 +61,12 @@ def build_meeting(
             bad("end", why)
         elif end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
             bad("end", f"{end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
+        elif (length := end.replace(tzinfo=zone) - start.replace(tzinfo=zone)) > MAX_MEETING_DURATION:
+            bad(
+                "end",
+                f"{format_duration(length)} after its start is longer than "
+                f"{format_duration(MAX_MEETING_DURATION)}, the longest meeting",
+            )
     elif spec.duration is not None:
         try:
             end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
