@@ -13,20 +13,21 @@ from typing import Any
 
 import yaml
 
-from .cli import _duration, _names, command, now, site_root
-from .config import json_schema, load_config, load_settings
-from .config.loader import check_meeting_file
-from .config.places import rules as place_rules
-from .config.schema import attendee_from_text
-from .errors import ConfigError, MeetSchedError
-from .model import format_duration
-from .places import plan as places
-from .review import plan, report
+from ..config import json_schema, load_config, load_settings
+from ..config.loader import check_meeting_file
+from ..config.places import rules as place_rules
+from ..config.schema import attendee_from_text
+from ..errors import ConfigError, MeetSchedError
+from ..model import format_duration
+from ..places import plan as places
+from ..review import plan, report
+from .args import duration as _duration
+from .args import names as _names
+from .common import now, site_root
 
 CHANGES = 2  # diff's exit status when a sync would change something (0: nothing, 1: invalid config)
 
 
-@command("diff")
 def cmd_diff(args: argparse.Namespace) -> int:
     root = site_root(args)
     at = args.at or now()
@@ -46,13 +47,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return CHANGES if diff.changed else 0
 
 
-@command("schema")
 def cmd_schema(args: argparse.Namespace) -> int:
     print(json_schema.render(args.kind), end="")
     return 0
 
 
-@command("new")
 def cmd_new(args: argparse.Namespace) -> int:
     """Write a new meeting file from flags: validated first, with an explicit uid, never over a file."""
     root = site_root(args)
