@@ -464,6 +464,19 @@ def cmd_db(args: argparse.Namespace) -> int:
     from .store.db import Database, safe_url
 
     db = Database(s.settings.database_url)
+    if args.db_command == "copy":
+        from .store.copy import copy_database
+
+        if not args.to:
+            print("meet-sched: db copy: --to URL is required (the empty database to copy into)", file=sys.stderr)
+            return 2
+        counts = copy_database(db, Database(args.to))
+        done = ", ".join(f"{n} {table}" for table, n in counts.items())
+        print(f"copied {safe_url(s.settings.database_url)} to {safe_url(args.to)}: {done}")
+        return 0
+    if args.to:
+        print("meet-sched: db: --to is only for db copy", file=sys.stderr)
+        return 2
     if args.db_command == "upgrade":
         db.upgrade()
     print(f"{safe_url(s.settings.database_url)}: schema {db.current()} (latest {db.head()})")
@@ -601,7 +614,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send-test", parents=[common], help="send a test email through [smtp] (or into the Maildir)")
     p.add_argument("email", help="where to send it")
     p = sub.add_parser("db", parents=[common], help="database schema")
-    p.add_argument("db_command", choices=["upgrade", "current"])
+    p.add_argument("db_command", choices=["upgrade", "current", "copy"])
+    p.add_argument("--to", metavar="URL", help="db copy: the empty database (e.g. postgresql+psycopg://…) to copy into")
     return parser
 
 
