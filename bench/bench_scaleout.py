@@ -40,6 +40,7 @@ from tests.smtp_sink import SmtpSink
 
 SEOUL = ZoneInfo("Asia/Seoul")
 WORKER = re.compile(r"event=dispatcher-started .*worker=(\S+)")
+PER_MEETING = 300  # attendees per meeting file (MAX_ATTENDEES is 500)
 DUE_IN = 6.0  # seconds from the meeting file to the reminders' due time (the processes are up by then)
 
 
@@ -78,14 +79,17 @@ def site(root: Path, sink: SmtpSink, connections: int) -> SiteDir:
 
 
 def reminders(s: SiteDir, count: int) -> None:
+    """``count`` reminders due DUE_IN s from now, over meetings of at most PER_MEETING attendees."""
     start = (datetime.now(UTC) + timedelta(seconds=DUE_IN) + timedelta(minutes=10)).replace(microsecond=0)
-    people = "\n".join(f"  - {{ name: P{i}, email: p{i:05d}@daegu.example }}" for i in range(count))
-    s.meeting(
-        "call.yaml",
-        f"uid: call\ntitle: Working call\ntimezone: Asia/Seoul\n"
-        f"start: {start.astimezone(SEOUL).replace(tzinfo=None).isoformat()}\nduration: 30m\n"
-        f"reminders: [600s]\nattendees:\n{people}\n",
-    )
+    wall = start.astimezone(SEOUL).replace(tzinfo=None).isoformat()
+    for m, first in enumerate(range(0, count, PER_MEETING)):
+        last = min(count, first + PER_MEETING)
+        people = "\n".join(f"  - {{ name: P{i}, email: p{i:05d}@daegu.example }}" for i in range(first, last))
+        s.meeting(
+            f"call{m}.yaml",
+            f"uid: call{m}\ntitle: Working call {m}\ntimezone: Asia/Seoul\nstart: {wall}\nduration: 30m\n"
+            f"reminders: [600s]\nattendees:\n{people}\n",
+        )
 
 
 def burst(
