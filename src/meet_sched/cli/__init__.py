@@ -99,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("send-test", parents=[common], help="send a test email through [smtp] (or into the Maildir)")
     p.add_argument("email", help="where to send it")
     p = sub.add_parser("db", parents=[common], help="database schema")
-    p.add_argument("db_command", choices=["upgrade", "current"])
+    p.add_argument("db_command", choices=["upgrade", "current", "copy"])
+    p.add_argument("--to", metavar="URL", help="db copy: the empty database (e.g. postgresql+psycopg://…) to copy into")
     review.add_parsers(sub, common)
     return parser
 
