@@ -250,6 +250,11 @@ CASES = [
         [f"{M}:4: duration: 32d is longer than 31d, the longest meeting"],
     ),
     Case(
+        "end-too-far",
+        meeting(MEETING_HEAD + "end: 2199-01-10T10:00\n"),
+        [f"{M}:4: end: 61726d after its start is longer than 31d, the longest meeting"],
+    ),
+    Case(
         "reminder-overflow",
         meeting(MEETING_HEAD + "duration: 1h\nreminders: [99999999999d]\n"),
         [f"{M}:5: reminders[0]: '99999999999d' is longer than 36500d, the longest duration read"],

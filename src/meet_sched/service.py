@@ -39,6 +39,7 @@ from .site import Site, SyncReport
 log = logging.getLogger("meet_sched.service")
 
 SYNC_RETRY = 30.0  # seconds: a sync that failed for another reason than the config is tried again this often
+EXPORT_RETRY = 2.0  # seconds: an export that failed (a full disk under calendars/) is tried again this often
 KNOWN_BUGS = 100  # distinct unexpected errors whose traceback was logged (each once); more are logged without
 
 Clock = Callable[[], datetime]
@@ -203,7 +204,7 @@ class Service:
                 if fingerprint is None:
                     fingerprint = await asyncio.to_thread(self._config_fingerprint)
                 await asyncio.to_thread(self._check_settings, fingerprint)
-                report = await asyncio.to_thread(self._sync_and_export)
+                report, export_failed = await asyncio.to_thread(self._sync_and_export)
             except ConfigError as exc:
                 self._fingerprint = fingerprint  # do not re-report the same broken files every tick
                 self._retry_sync_at = None
@@ -228,11 +229,14 @@ class Service:
                 return None
             self._fingerprint = fingerprint
             self._retry_sync_at = None
-            if self._last_failure is not None:
+            if export_failed is not None:
+                self._sync_failed(export_failed, retry=EXPORT_RETRY)
+            elif self._last_failure is not None:
                 log.info("event=sync-recovered")
                 self._last_failure = None
             self.health.last_sync_at = self.clock()
-            self.health.last_sync_error = None
+            if export_failed is None:
+                self.health.last_sync_error = None
             if report.changes:
                 self.health.config_generation += 1
                 log.info("event=synced %s", report.summary())
@@ -245,8 +249,10 @@ class Service:
                     log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
             return report
 
-    def _sync_failed(self, exc: Exception) -> None:
-        """A sync that failed for another reason than the config: logged once per distinct error."""
+    def _sync_failed(self, exc: Exception, retry: float | None = None) -> None:
+        """A sync (or its export) that failed for another reason than the config: logged once per distinct
+        error, tried again after ``retry`` seconds (default SYNC_RETRY)."""
+        retry = SYNC_RETRY if retry is None else retry
         bug = not isinstance(exc, MeetSchedError)
         reason = " ".join(str(exc).split()) or "(no message)"
         if bug:
@@ -255,7 +261,7 @@ class Service:
         self.health.sync_errors += 1
         self.metrics.sync_errors.inc()
         self.health.last_sync_error = reason
-        self._retry_sync_at = time.monotonic() + SYNC_RETRY
+        self._retry_sync_at = time.monotonic() + retry
         if key == self._last_failure:
             return
         self._last_failure = key
@@ -265,7 +271,7 @@ class Service:
         log.error(
             "event=sync-failed reason=%s action=%s",
             _q(reason),
-            _q(f"keeping the last good state; retrying every {SYNC_RETRY:g}s and on every change"),
+            _q(f"keeping the last good state; retrying every {retry:g}s and on every change"),
             exc_info=exc if first else None,
         )
 
@@ -292,13 +298,20 @@ class Service:
                     "meetings keep syncing with the settings it started with'"
                 )
 
-    def _sync_and_export(self) -> SyncReport:
+    def _sync_and_export(self) -> tuple[SyncReport, Exception | None]:
+        """The sync's report, and why the export after it failed (None: it did not).
+
+        A failed export (a full or read-only disk under calendars/) does not undo the committed
+        sync: the feeds served from the database and the dispatcher must still hear of it."""
         report = self.site.sync(self.clock())
         if report.changes or self._export_needed:
             self._export_needed = True  # until this export is done: a failed one is redone on the next sync
-            self.site.export()
+            try:
+                self.site.export()
+            except Exception as exc:
+                return report, exc
             self._export_needed = False
-        return report
+        return report, None
 
     # -- running -----------------------------------------------------------------
 

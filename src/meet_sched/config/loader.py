@@ -38,7 +38,7 @@ from ..model import (
     outside_years,
 )
 from .dates import check_rrule, wall_problem
-from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
+from .limits import MAX_MEETING_DURATION, MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
 from .places import resolve_place
 from .schema import MeetingSpec, SettingsSpec
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
@@ -510,6 +510,12 @@ def _build(
             bad("end", why)
         elif end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
             bad("end", f"{end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
+        elif (length := end.replace(tzinfo=zone) - start.replace(tzinfo=zone)) > MAX_MEETING_DURATION:
+            bad(
+                "end",
+                f"{format_duration(length)} after its start is longer than "
+                f"{format_duration(MAX_MEETING_DURATION)}, the longest meeting",
+            )
     elif spec.duration is not None:
         try:
             end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
