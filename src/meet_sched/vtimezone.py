@@ -2,10 +2,11 @@
 
 A zone's transitions (found with zoneinfo) are grouped by observance (offsets, name, DST or not).
 Each run of yearly transitions that follows one rule ("last Sunday of March at 02:00") becomes an
-observance with an RRULE (``FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU``): with no UNTIL when the rule is
-still in force at the end of the span, so it covers any later date too. Transitions that follow no
-rule are listed one per RDATE line: some parsers (vobject) keep only the first value of an RDATE
-with several.
+observance with an RRULE (``FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU``) when the rule is still in force
+at the end of the span; without UNTIL, it covers any later date too. Other transitions (no rule,
+or a rule that ended) are listed one per RDATE line, the DTSTART among them: some parsers
+(vobject) keep only the first value of an RDATE with several; some (the ``ical`` package) count an
+observance's DTSTART only as part of an RRULE or RDATE, and refuse an UNTIL in a VTIMEZONE.
 
 Each observance's DTSTART is the local time of the transition in the offset it leaves
 (RFC 5545 section 3.6.5: 02:00 for a change from +01:00 to +02:00 at 01:00 UTC).
@@ -14,6 +15,7 @@ Each observance's DTSTART is the local time of the transition in the offset it l
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -93,7 +95,17 @@ def _rules(local: datetime) -> set[str]:
     rules = {f"BYDAY={(day - 1) // 7 + 1}{weekday}"}
     if day + 7 > length:
         rules.add(f"BYDAY=-1{weekday}")
+    # "the first Sunday on or after the 2nd": one of seven days in a row (a month's first 28 days all exist)
+    for first in range(max(1, day - 6), day + 1):
+        if first + 6 <= max(28, length if local.month != 2 else 28):
+            days = ",".join(str(d) for d in range(first, first + 7))
+            rules.add(f"BYMONTHDAY={days};BYDAY={weekday}")
     return rules
+
+
+def _preference(rule: str) -> tuple[int, str]:
+    """Of the forms that fit every year: last weekday, then n-th weekday, then seven days in a row."""
+    return (0 if "-1" in rule else 1 if "BYMONTHDAY" not in rule else 2, rule)
 
 
 def _key(t: Transition) -> tuple[int, object, int]:
@@ -119,7 +131,7 @@ def _runs(items: list[Transition]) -> list[tuple[list[Transition], str | None]]:
     out: list[tuple[list[Transition], str | None]] = []
     for run, rules in runs:
         if len(run) >= MIN_RULE_YEARS:
-            out.append((run, sorted(rules, key=lambda r: ("-" not in r, r))[0]))
+            out.append((run, min(rules, key=_preference)))
         else:
             out.append((run, None))
     return out
@@ -136,11 +148,12 @@ def build_timezone(tzid: str, first: date, last: date) -> Timezone:
     cut = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     tz = Timezone()
     tz.add("TZID", tzid)
-    components: list[tuple[datetime, Observance, TimezoneStandard | TimezoneDaylight]] = []
+    components: list[tuple[datetime, Observance, Component]] = []
     if not found or found[0].at > datetime(first.year, first.month, first.day, tzinfo=UTC) - timedelta(days=1):
         offset, name, dst = _state(zone, begin)
         obs = Observance(offset, offset, name, dst)
-        components.append((begin.replace(tzinfo=None), obs, _component(obs, begin.replace(tzinfo=None) + offset)))
+        local = begin.replace(tzinfo=None) + offset
+        components.append((begin.replace(tzinfo=None), obs, _component(obs, local, [local])))
     groups: dict[Observance, list[Transition]] = {}
     for t in found:
         groups.setdefault(t.observance, []).append(t)
@@ -150,28 +163,30 @@ def build_timezone(tzid: str, first: date, last: date) -> Timezone:
             inside = [t for t in run if t.at < cut]
             if not inside:
                 continue
-            if rule is None:
+            if rule is None or run[-1].at < cut:
+                # No rule, or one that ends within the span: an RRULE would need an UNTIL, which some
+                # parsers refuse next to a local DTSTART (the ``ical`` package); RDATEs need none.
                 loose.extend(inside)
                 continue
             comp = _component(obs, run[0].local)
-            recur = f"FREQ=YEARLY;BYMONTH={run[0].local.month};{rule}"
-            if run[-1].at < cut:  # the rule ends within the span
-                recur += f";UNTIL={run[-1].at:%Y%m%dT%H%M%SZ}"
-            comp.add("RRULE", vRecur.from_ical(recur))
+            comp.add("RRULE", vRecur.from_ical(f"FREQ=YEARLY;BYMONTH={run[0].local.month};{rule}"))
             components.append((run[0].at.replace(tzinfo=None), obs, comp))
         if loose:
-            comp = _component(obs, loose[0].local)
-            for t in loose[1:]:
-                comp.add("RDATE", t.local)  # one value per line
+            comp = _component(obs, loose[0].local, [t.local for t in loose])
             components.append((loose[0].at.replace(tzinfo=None), obs, comp))
     for _, _, comp in sorted(components, key=lambda c: (c[0], c[1])):
         tz.add_component(comp)
     return tz
 
 
-def _component(obs: Observance, start: datetime) -> TimezoneStandard | TimezoneDaylight:
+Component = TimezoneStandard | TimezoneDaylight
+
+
+def _component(obs: Observance, start: datetime, rdates: Sequence[datetime] = ()) -> Component:
     comp = TimezoneDaylight() if obs.dst else TimezoneStandard()
     comp.add("DTSTART", start)
+    for when in rdates:  # one value per line
+        comp.add("RDATE", when)
     comp.add("TZNAME", obs.name)
     comp.add("TZOFFSETFROM", obs.offset_from)
     comp.add("TZOFFSETTO", obs.offset_to)
