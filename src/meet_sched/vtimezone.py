@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Timezone, TimezoneDaylight, TimezoneStandard
 from icalendar.prop import vRecur
 
-SCAN_STEP = timedelta(days=1)  # transitions less than this apart may be missed (none in use are)
+SCAN_STEP = timedelta(days=7)  # a change undone within a week would be missed
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MIN_RULE_YEARS = 2  # a run of fewer yearly transitions is written as RDATEs
 
