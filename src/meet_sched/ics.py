@@ -112,6 +112,8 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         event.add("rrule", vRecur.from_ical(m.recurrence))
         if m.exdates:
             event.add("exdate", list(m.exdates))
+        for extra in m.rdates:  # one value per line: some parsers (vobject) read only the first of several
+            event.add("rdate", extra)
     for offset in alarms:
         alarm = Alarm.new_display(
             description=Text(f"{m.title} ({_human(offset)})"),
