@@ -18,13 +18,18 @@ from .smtp_sink import SmtpSink
 
 REPO = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("MEET_SCHED_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# MEET_SCHED_TEST_DB=postgresql: every site_dir gets a fresh PostgreSQL database of its own (dropped after)
+TEST_DB = os.environ.get("MEET_SCHED_TEST_DB", "sqlite")
+if TEST_DB not in ("sqlite", "postgresql"):
+    raise pytest.UsageError(f"MEET_SCHED_TEST_DB={TEST_DB!r}: expected sqlite or postgresql")
 
 
 class SiteDir:
     """A site folder in tmp_path, with helpers to write config files."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, database_url: str | None = None) -> None:
         self.root = root
+        self.database_url = database_url  # None: the site's own SQLite file
         (root / "config" / "meetings").mkdir(parents=True)
         self.settings("")
 
@@ -38,7 +43,10 @@ class SiteDir:
             organizer = { name = "Office", email = "office@test.example" }
             """
         )
-        path.write_text(base + textwrap.dedent(body), encoding="utf-8")
+        text_ = base + textwrap.dedent(body)
+        if self.database_url is not None and "[database]" not in text_:
+            text_ += f'\n[database]\nurl = "{self.database_url}"\n'
+        path.write_text(text_, encoding="utf-8")
         return path
 
     def meeting(self, name: str, body: str) -> Path:
@@ -66,8 +74,10 @@ class SiteDir:
 
 
 @pytest.fixture
-def site_dir(tmp_path: Path) -> SiteDir:
-    return SiteDir(tmp_path / "site")
+def site_dir(request: pytest.FixtureRequest, tmp_path: Path) -> SiteDir:
+    """A fresh site; its database a SQLite file, or a fresh PostgreSQL one under MEET_SCHED_TEST_DB=postgresql."""
+    url = str(request.getfixturevalue("pg_url")) if TEST_DB == "postgresql" else None
+    return SiteDir(tmp_path / "site", url)
 
 
 @pytest.fixture
@@ -78,6 +88,7 @@ def sample_site(tmp_path: Path) -> SiteDir:
     shutil.copytree(REPO / "config", root / "config")
     site = SiteDir.__new__(SiteDir)
     site.root = root
+    site.database_url = None
     return site
 
 
@@ -94,9 +105,9 @@ def _pg_available() -> bool:
 def pg_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
     if not _pg_available():
-        if os.environ.get("CI"):
-            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL}")
-        pytest.skip("PostgreSQL is not running")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (CI is set: a skipped test would hide it)")
+        pytest.skip(f"PostgreSQL is not reachable at {PG_ADMIN_URL} (set MEET_SCHED_TEST_PG to point elsewhere)")
     name = f"meet_sched_test_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:

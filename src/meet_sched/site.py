@@ -191,10 +191,18 @@ class Site:
         """Whether config/meet-sched.toml now says something else than when this site was opened."""
         return load_settings(self.root) != self.settings
 
-    def sync(self, now: datetime, config: Config | None = None, progress: Progress | None = None) -> SyncReport:
-        """Apply the config to the database in one transaction (raises ConfigError, changing nothing)."""
-        config = config or self.load(progress)
-        with self.db.transaction(lock="meet-sched sync") as session:
+    def sync(
+        self, now: datetime, config: Config | None = None, progress: Progress | None = None, *, dry_run: bool = False
+    ) -> SyncReport:
+        """Apply the config to the database in one transaction (raises ConfigError, changing nothing).
+
+        ``dry_run``: the same transaction, rolled back; what it would have changed is returned and
+        nothing is written (not even var/'s config cache).
+        """
+        if config is None:
+            dry = functools.partial(load_config, self.root, progress=progress, settings=self.settings)
+            config = dry() if dry_run else self.load(progress)
+        with self.db.transaction(lock="meet-sched sync", rollback=dry_run) as session:
             changes = sync_meetings(session, config.meetings, utc(now))
             current = {m.uid: m for m in config.meetings}
             outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)

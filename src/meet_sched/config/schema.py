@@ -17,7 +17,16 @@ from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from icalendar.prop import vRecur
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    GetJsonSchemaHandler,
+    WithJsonSchema,
+)
+from pydantic.json_schema import JsonSchemaValue
 
 from ..model import format_duration, parse_duration
 from . import limits
@@ -82,7 +91,7 @@ def check_line(value: Any, limit: int = limits.MAX_LINE_CHARS) -> str:
     """One line of text: names, titles, locations.  Line breaks are refused, not stripped."""
     if not isinstance(value, str | int | float) or isinstance(value, bool):
         raise ValueError("must be text")
-    text = str(value)
+    text = str(value).strip()  # the line break YAML's folded style (`title: >`) ends with is no line break inside
     _too_long(text, limit, "one line")
     if any(c in text for c in "\r\n\x85\u2028\u2029"):  # NEL and the Unicode separators break lines too
         raise ValueError("must be a single line (no line breaks)")
@@ -255,18 +264,55 @@ Country = Annotated[str, BeforeValidator(check_country)]
 Weekday = Annotated[str, BeforeValidator(check_weekday)]
 PlaceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Hours = Annotated[str, BeforeValidator(check_hours)]
-RRule = Annotated[str, BeforeValidator(check_rrule)]
-Email = Annotated[str, BeforeValidator(check_email)]
-Line = Annotated[str, BeforeValidator(check_line)]
-Text = Annotated[str, BeforeValidator(check_text)]
-Duration = Annotated[timedelta, BeforeValidator(check_duration)]
+
+
+def _any_case(word: str) -> str:
+    """A regex for ``word`` in any case that JavaScript reads too (editors have no inline ``(?i)``)."""
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else c for c in word)
+
+
+_FREQS = "|".join(_any_case(f) for f in ("SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"))
+_RRULE_PATTERN = f"^\\s*(?:{_any_case('RRULE:')})?(?:[^;]*;)*{_any_case('FREQ')}=(?:{_FREQS})(?:;[^;]*)*\\s*$"
+RRule = Annotated[str, BeforeValidator(check_rrule), WithJsonSchema({"type": "string", "pattern": _RRULE_PATTERN})]
+# What the JSON Schema for editors can say of these (the validator says more: see json_schema.py).
+_EMAIL_SCHEMA = {"type": "string", "pattern": "^[^@\\s<>,;\"']+@[^@\\s<>,;\"']+\\.[^@\\s<>,;\"']+$"}
+_LINE_SCHEMA = {"type": "string", "pattern": "^\\s*[^\\x00-\\x08\\x0a-\\x1f\\x7f-\\x9f\\u2028\\u2029]*\\s*$"}
+_TEXT_SCHEMA = {"type": "string", "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"}
+Email = Annotated[str, BeforeValidator(check_email), WithJsonSchema(_EMAIL_SCHEMA)]
+Line = Annotated[str, BeforeValidator(check_line), WithJsonSchema(_LINE_SCHEMA)]
+Text = Annotated[str, BeforeValidator(check_text), WithJsonSchema(_TEXT_SCHEMA)]
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(check_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*(?:(?:[0-9]+[wWdDhHmMsS])+|[pP](?:[0-9]+[wWdD])*(?:[tT](?:[0-9]+[hHmMsS])+)?)\s*$",
+            "description": "A duration such as 90m, 1h30m, 1d or PT1H30M.",
+        }
+    ),
+]
 MeetingDuration = Annotated[Duration, at_most(limits.MAX_MEETING_DURATION, "meeting")]
 ReminderOffset = Annotated[Duration, at_most(limits.MAX_REMINDER_OFFSET, "reminder offset")]
 Reminders = Annotated[list[ReminderOffset], at_most_items(limits.MAX_REMINDERS, "reminders")]
 Url = Annotated[str, BeforeValidator(check_url)]
 Sender = Annotated[str, BeforeValidator(check_sender)]
-FileMode = Annotated[int, BeforeValidator(check_file_mode)]
-WallTime = Annotated[datetime | date, BeforeValidator(check_wall_time)]
+FileMode = Annotated[
+    int,
+    BeforeValidator(check_file_mode),
+    WithJsonSchema({"type": "string", "pattern": "^0?[0-7]{3}$", "description": 'An octal mode such as "0640".'}),
+]
+WallTime = Annotated[
+    datetime | date,
+    BeforeValidator(check_wall_time),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]+)?)?)?\s*$",
+            "description": "A local wall time without offset, e.g. 2021-04-14T10:00.",
+        }
+    ),
+]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
 
 
@@ -294,7 +340,40 @@ class AttendeeSpec(Strict):
     country: Country | None = Field(None, description="ISO 3166 code whose public holidays apply; default: the zone's.")
 
 
+def attendee_from_text(value: Any) -> Any:
+    """``li@chengdu.example`` or ``Li Ming <li@chengdu.example>``: an attendee with just a name and address."""
+    if not isinstance(value, str):
+        return value
+    text = check_line(value)
+    if "<" not in text and ">" not in text:
+        return {"email": text}
+    header = email.policy.default.header_factory("to", text)
+    addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
+    if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
+        raise ValueError(f"{text!r} is not one attendee such as \"Li Ming <li@chengdu.example>\" or an address")
+    return {"name": addresses[0].display_name, "email": addresses[0].addr_spec}
+
+
+class _OrText:
+    """In the JSON Schema: an attendee may also be written as one string."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        inner = handler(core_schema)
+        text = {"type": "string", "description": "An address, or Name <address>.", "minLength": 3}
+        return {"anyOf": [inner, text]}
+
+
+Attendee = Annotated[AttendeeSpec, BeforeValidator(attendee_from_text), _OrText()]
+
+
 class MeetingSpec(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra={"not": {"required": ["duration", "end"]}},  # one of them, not both
+    )
+
     uid: Line | None = Field(None, description="Stable id; default derived from the file path.")
     calendar: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")] = Field(
         "default", description="Feed name: lower-case letters, digits, - and _."
@@ -313,7 +392,7 @@ class MeetingSpec(Strict):
     exdates: Annotated[list[WallTime], at_most_items(limits.MAX_EXDATES, "exdates")] = Field(default_factory=list)
     rdates: Annotated[list[WallTime], at_most_items(limits.MAX_RDATES, "rdates")] = Field(default_factory=list)
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
-    attendees: Annotated[list[AttendeeSpec], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
+    attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
         default_factory=list
     )
     reminders: Reminders | None = Field(None, description="Offsets before start; default from settings.")

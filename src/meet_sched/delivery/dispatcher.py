@@ -28,6 +28,7 @@ import os
 import random
 import socket
 import sys
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -44,6 +45,7 @@ from ..metrics import Metrics
 from ..model import StoredMeeting, utc
 from ..site import Site
 from ..store import outbox
+from ..store.db import listen, listens
 from ..store.outbox import Job, Kind, Outcome, Status
 from .transport import DeliveryError, SendError, Transport, make_transport
 
@@ -63,6 +65,10 @@ RECORD_BATCH = 100  # …or as soon as this many are waiting (a crash repeats at
 HORIZON_EVERY = timedelta(hours=1)
 DATABASE_RETRY_BASE = timedelta(seconds=1)  # a pass the database failed is tried again this soon, doubling…
 DATABASE_RETRY_MAX = timedelta(seconds=30)  # …up to this (a restarting server is back within seconds)
+# A claim is a short lease renewed by a heartbeat while its process works on it: a process that
+# dies stops renewing, and another one takes its messages over this soon, whatever [delivery] lease says.
+HEARTBEAT_LEASE = timedelta(seconds=6)
+HEARTBEAT_EVERY = HEARTBEAT_LEASE / 3  # renewals a claim survives missing: two
 
 
 def system_clock() -> datetime:
@@ -142,13 +148,19 @@ class Dispatcher:
         self._busy = False
         self._again = False
         self._current: asyncio.Future[DispatchReport] | None = None
+        self._listening = threading.Event()  # set to stop the listener thread
+        self._listener: threading.Thread | None = None
+
+    @property
+    def lease(self) -> timedelta:
+        """How long a claim lasts unless renewed: ``[delivery] lease``, at most :data:`HEARTBEAT_LEASE`."""
+        return min(self.settings.spec.delivery.lease, HEARTBEAT_LEASE)
 
     # -- one pass ------------------------------------------------------------------
 
     async def deliver_due(self) -> DispatchReport:
         """Send everything due now; return what happened.  Safe to call while another process does too."""
         report = DispatchReport()
-        delivery = self.settings.spec.delivery
         await self._record_unrecorded(report)  # first: a sent message's lease may have lapsed meanwhile
         for done in await self._db(self._retire, self.clock()):
             self._event(report, Event(done.status, done.kind, done.recipient, "", done.detail, done.key))
@@ -236,7 +248,7 @@ class Dispatcher:
                 if finished_workers == workers_n and not outcomes:
                     return
 
-        renewer = asyncio.ensure_future(self._renew_leases(delivery.lease))
+        renewer = asyncio.ensure_future(self._renew_leases(self.lease))
         try:
             tasks = [asyncio.ensure_future(produce()), asyncio.ensure_future(record())]
             tasks += [asyncio.ensure_future(work()) for _ in range(workers_n)]
@@ -300,7 +312,7 @@ class Dispatcher:
     def _claim_batch(
         self, now: datetime, known: set[str], held: set[int]
     ) -> tuple[list[Job], dict[str, StoredMeeting]]:
-        lease = self.settings.spec.delivery.lease
+        lease = self.lease
         with self._session() as session:
             if held:  # ours stay ours, even when the clock jumped past their lease since the last renewal
                 outbox.renew(session, sorted(held), worker=self.worker, lease_until=now + lease)
@@ -308,6 +320,8 @@ class Dispatcher:
             jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
         self._held.update(j.id for j in jobs)
+        if len(jobs) >= self.batch_size:  # more is due than one batch: let the other processes share it
+            self._notify()
         return jobs, found
 
     def _finish(self, outcomes: Sequence[Outcome]) -> int:
@@ -316,7 +330,15 @@ class Dispatcher:
 
     def _release(self, ids: Sequence[int] | None) -> int:
         with self._session() as session:
-            return outbox.release(session, worker=self.worker, ids=ids)
+            released = outbox.release(session, worker=self.worker, ids=ids)
+        if released:
+            self._notify()
+        return released
+
+    def _notify(self) -> None:
+        """Wake the other processes sharing this outbox (PostgreSQL NOTIFY; nothing on SQLite)."""
+        with contextlib.suppress(MeetSchedError):  # only an early wake-up: their timers still run
+            self.site.db.notify(self.worker)
 
     def _renew(self, ids: Sequence[int], until: datetime) -> int:
         with self._session() as session:
@@ -327,8 +349,9 @@ class Dispatcher:
             return outbox.next_due(session), outbox.counts(session)
 
     async def _renew_leases(self, lease: timedelta) -> None:
+        """The heartbeat: while this pass holds claims, extend them every third of the lease."""
         while True:
-            await asyncio.sleep(max(lease.total_seconds() / 3, 0.5))
+            await asyncio.sleep(max(min(lease, HEARTBEAT_LEASE).total_seconds() / 3, 0.5))
             if self._held:
                 with contextlib.suppress(MeetSchedError):  # the pass itself sees the database fail
                     await self._db(self._renew, sorted(self._held), self.clock() + lease)
@@ -465,11 +488,28 @@ class Dispatcher:
             coalesce=True,
             misfire_grace_time=None,
         )
+        self._start_listening(asyncio.get_running_loop())
         log.info("event=dispatcher-started transport=%s worker=%s", _q(self.transport.name), self.worker)
         self._arm(self.clock())  # catch up at once: whatever came due while the service was down
 
+    def _start_listening(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On PostgreSQL, wake when another process changes the outbox (LISTEN on a thread of its own)."""
+        url = self.settings.database_url
+        if not listens(url):
+            return  # SQLite: one process, which wakes itself after every sync
+
+        def on_notify(payload: str) -> None:
+            if payload != self.worker and not self._stopping:
+                loop.call_soon_threadsafe(self._wake)
+
+        self._listener = threading.Thread(
+            target=listen, args=(url, on_notify, self._listening), name="outbox-listen", daemon=True
+        )
+        self._listener.start()
+
     async def stop(self) -> None:
         self._stopping = True
+        self._listening.set()
         if self._service is not None:
             for job_id in ("dispatch", "plan-horizon"):
                 with contextlib.suppress(Exception):
@@ -499,8 +539,11 @@ class Dispatcher:
         self._db_thread.shutdown(wait=True)
         self._render_thread.shutdown(wait=True)
 
-    def _on_refresh(self, _report: object) -> None:
+    async def _on_refresh(self, report: object) -> None:
         self._wake()
+        planned = getattr(report, "outbox", None)
+        if planned is not None and (planned.planned or planned.dropped) and not self._stopping:
+            await self._db(self._notify)  # the other processes see this sync's new rows at once too
 
     def _wake(self) -> None:
         """The outbox changed: look again for the next due moment."""

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,14 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseError
+from ..logfmt import quote
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 CONNECT_TIMEOUT = 10  # seconds to wait for a database server to accept a connection
 MIGRATION_LOCK = "meet-sched migrations"  # the PostgreSQL advisory lock held while a process migrates
+OUTBOX_CHANNEL = "meet_sched_outbox"  # PostgreSQL NOTIFY channel: another process changed the outbox
+LISTEN_POLL = 1.0  # seconds a listener waits for a notification before it checks whether to stop
+LISTEN_RETRY_MAX = 30.0  # seconds: a lost listening connection is reopened after 1 s, doubling up to this
 
 # Alembic's ``context`` and ``op`` are module globals: two migrations running at once in one
 # process (two threads) would corrupt each other.  Every use of Alembic goes through this lock.
@@ -107,8 +112,11 @@ class Database:
         return self.engine.dialect.name
 
     @contextmanager
-    def transaction(self, *, write: bool = False, lock: str | None = None) -> Iterator[Session]:
+    def transaction(self, *, write: bool = False, lock: str | None = None, rollback: bool = False) -> Iterator[Session]:
         """One unit of work: committed when the block ends, rolled back if it raises.
+
+        ``rollback=True``: rolled back when the block ends too (a dry run: it sees its own writes,
+        nobody else ever does).
 
         ``write=True`` takes SQLite's write lock at BEGIN (BEGIN IMMEDIATE).  ``lock`` names a
         lock held until the end of the transaction by every process sharing the database
@@ -120,6 +128,10 @@ class Database:
                 if lock is not None and self.dialect == "postgresql":
                     session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": lock})
                 yield session
+                if rollback:
+                    raise _RolledBack
+        except _RolledBack:
+            return
         except SQLDatabaseError as exc:
             if not _unusable(exc):
                 raise
@@ -192,8 +204,57 @@ class Database:
             return False
         return self.upgrade()
 
+    def notify(self, payload: str = "") -> None:
+        """Tell every process listening on :data:`OUTBOX_CHANNEL` that the outbox changed (PostgreSQL only;
+        one process on SQLite wakes itself).  Delivered at commit, so a listener sees the new rows."""
+        if self.dialect != "postgresql":
+            return
+        with self.transaction() as session:
+            session.execute(text("SELECT pg_notify(:c, :p)"), {"c": OUTBOX_CHANNEL, "p": payload})
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def listens(url: str) -> bool:
+    """Whether ``url`` names a database whose processes can notify each other (PostgreSQL)."""
+    try:
+        return make_url(url).get_backend_name() == "postgresql"
+    except Exception:
+        return False
+
+
+def listen(url: str, on_notify: Callable[[str], None], stop: threading.Event) -> None:
+    """Call ``on_notify(payload)`` for each notification on :data:`OUTBOX_CHANNEL` until ``stop`` is set.
+
+    Runs on a thread of its own with its own connection (psycopg, autocommit).  A lost
+    connection is reopened with a backoff; meanwhile the caller's timer still wakes it, so a
+    notification is only ever an early wake-up, never the only one.
+    """
+    import psycopg  # only PostgreSQL sites need it
+
+    parsed = make_url(url)
+    conninfo = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+    log = logging.getLogger("meet_sched.store")
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            with psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
+                conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                delay = 1.0
+                on_notify("")  # (re)connected: whatever was notified meanwhile is looked at now
+                while not stop.is_set():
+                    for note in conn.notifies(timeout=LISTEN_POLL):
+                        on_notify(note.payload)
+        except psycopg.Error as exc:
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            log.warning("event=listen-failed database=%s error=%s", quote(safe_url(url)), quote(reason))
+            stop.wait(delay)
+            delay = min(LISTEN_RETRY_MAX, delay * 2)
+
+
+class _RolledBack(Exception):
+    """Ends a dry-run transaction through the session's own rollback path."""
 
 
 def _unusable(exc: SQLDatabaseError) -> bool:

@@ -70,10 +70,29 @@ class PlanPolicy:
     invitations: bool = True
 
 
+@dataclass(frozen=True, order=True)
+class Mail:
+    """One email the plan adds or drops: enough for a person to see what it is."""
+
+    meeting_uid: str
+    kind: str
+    recipient: str
+    occurrence: datetime | None  # reminders: the occurrence (UTC) they are for
+    due_at: datetime
+    sequence: int
+
+    @classmethod
+    def of(cls, row: Any) -> Mail:
+        occurrence = None if row.occurrence is None else utc(row.occurrence)
+        return cls(row.meeting_uid, row.kind, row.recipient, occurrence, utc(row.due_at), row.sequence)
+
+
 @dataclass
 class PlanReport:
     planned: Counter[str] = field(default_factory=Counter)  # by kind
     dropped: int = 0  # pending messages no longer wanted
+    added: list[Mail] = field(default_factory=list)  # the rows behind ``planned``
+    removed: list[Mail] = field(default_factory=list)  # the rows behind ``dropped``
 
     def summary(self) -> str:
         if not self.planned and not self.dropped:
@@ -210,12 +229,18 @@ def plan_outbox(
 
     if drop:
         for chunk in _chunks(sorted(set(drop)), 500):
-            result = session.execute(
-                delete(OutboxRow).where(OutboxRow.id.in_(chunk), OutboxRow.status == Status.PENDING.value)
+            gone_rows = session.execute(
+                delete(OutboxRow)
+                .where(OutboxRow.id.in_(chunk), OutboxRow.status == Status.PENDING.value)
+                .returning(*_MAIL_COLUMNS)
             )
-            report.dropped += int(getattr(result, "rowcount", 0) or 0)
+            report.removed += [Mail.of(row) for row in gone_rows]
+        report.dropped = len(report.removed)
     if inserts:
-        report.planned.update(_insert_new(session, inserts))
+        report.added += _insert_new(session, inserts)
+        report.planned.update(mail.kind for mail in report.added)
+    report.added.sort()
+    report.removed.sort()
     return report
 
 
@@ -432,11 +457,21 @@ def _new_row(
     }
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> Counter[str]:
+_MAIL_COLUMNS = (
+    OutboxRow.meeting_uid,
+    OutboxRow.kind,
+    OutboxRow.recipient,
+    OutboxRow.occurrence,
+    OutboxRow.due_at,
+    OutboxRow.sequence,
+)
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[Mail]:
     """Insert, skipping keys another process planned meanwhile (ON CONFLICT DO NOTHING)."""
     dialect = session.get_bind().dialect.name
     table = cast(Table, OutboxRow.__table__)
-    counts: Counter[str] = Counter()
+    added: list[Mail] = []
     for chunk in _chunks(rows, 1000):
         if dialect == "postgresql":
             stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
@@ -444,9 +479,21 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> Counter[str]:
             stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["key"])
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
             raise RuntimeError(f"unsupported database {dialect}")
-        inserted = session.execute(stmt.returning(table.c.kind), chunk)
-        counts.update(kind for (kind,) in inserted)
-    return counts
+        columns = [table.c[c.key] for c in _MAIL_COLUMNS]
+        inserted = session.execute(stmt.returning(*columns), chunk)
+        added += [Mail.of(row) for row in inserted]
+    return added
+
+
+def assume_sent(session: Session, now: datetime) -> int:
+    """Mark every pending message due by ``now`` as sent: a throw-away database then stands for a
+    site whose mail went out (what a review compares against).  Returns how many."""
+    result = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.status == Status.PENDING.value, OutboxRow.due_at <= utc(now))
+        .values(status=Status.SENT.value, finished_at=utc(now))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:

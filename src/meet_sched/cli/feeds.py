@@ -1,0 +1,62 @@
+"""feeds: subscription URLs of public calendars and personal feeds; rotate and revoke."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..site import Site
+from .common import now, site
+
+
+def cmd_feeds(args: argparse.Namespace) -> int:
+    """Subscription URLs: public calendars, and each attendee's personal feed."""
+    s = site(args)
+    both = s.base_url_known  # else one line, "<base_url>/…": a webcal:// twin of it says nothing more
+    if args.feeds_command == "rotate":
+        link = s.rotate_feed_token(args.email, now())
+        print(f"new personal feed for {_who(link.person)}; the old URL no longer works:")
+        print(f"  {link.url}\n  {link.webcal}" if both else f"  {link.url}")
+        _unknown_base(s)
+        return 0
+    if args.feeds_command == "revoke":
+        s.revoke_feed_token(args.email)
+        print(f"revoked the personal feed of {args.email}; `meet-sched feeds rotate` issues a new one")
+        return 0
+    from ..site import webcal_url
+
+    print("Public calendars (no token needed):")
+    for name in s.public_calendars:
+        url = s.calendar_url(name)
+        print(f"  {name}\n    {url}\n    {webcal_url(url)}" if both else f"  {name}\n    {url}")
+    if not s.public_calendars:
+        print("  none ([server] public_calendars in config/meet-sched.toml)")
+    links = s.feed_links(now())
+    print("\nPersonal feeds (an attendee's meetings in every calendar, with their own reminders):")
+    for link in links:
+        if link.token:
+            print(f"  {_who(link.person)}: new; send these to them, they are shown only now")
+            print(f"    {link.url}\n    {link.webcal}" if both else f"    {link.url}")
+        else:
+            issued = f"{link.issued_at:%Y-%m-%d %H:%M} UTC" if link.issued_at else "earlier"
+            print(
+                f"  {_who(link.person)}: issued {issued}; only a hash is kept, "
+                f"`meet-sched feeds rotate {link.person.email}` makes a new URL"
+            )
+    if not links:
+        print("  none yet (no attendees; run `meet-sched sync` first?)")
+    _unknown_base(s)
+    return 0
+
+
+def _unknown_base(s: Site) -> None:
+    if not s.base_url_known:
+        print(
+            f"\n{s.settings.spec.server.listen} picks a free port when serve starts, so no address is known here: "
+            "replace <base_url> with the address subscribers reach, or set [server] base_url "
+            "in config/meet-sched.toml to print whole URLs"
+        )
+
+
+def _who(person: Any) -> str:
+    return f"{person.name} <{person.email}>" if person.name else str(person.email)

@@ -1,0 +1,57 @@
+"""invite, outbox and send-test: the email side of a site."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+
+from ..model import format_duration
+from ..store.outbox import Status as OutboxStatus
+from .common import now, site
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    sys.stdout.buffer.write(site(args).invitation(args.uid))
+    sys.stdout.flush()
+    return 0
+
+
+def cmd_outbox(args: argparse.Namespace) -> int:
+    """The outbox as a table: what will be sent when, and what became of what was sent."""
+    s = site(args)
+    status = OutboxStatus(args.status) if args.status else None
+    entries, counts = s.outbox(status, args.limit)
+    rows = [("Due (UTC)", "Status", "Kind", "Recipient", "Meeting", "Tries", "Detail")]
+    for e in entries:
+        kind = e.kind
+        if e.offset_seconds is not None:
+            kind = f"{kind} {format_duration(timedelta(seconds=e.offset_seconds))}"
+        due = e.not_before if e.status == "pending" else e.due_at
+        detail = e.detail or ""
+        if e.status == "pending" and e.not_before > e.due_at:
+            detail = f"retry ({detail})" if detail else "retry"
+        rows.append((f"{due:%Y-%m-%d %H:%M}", e.status, kind, e.recipient, e.meeting_uid, str(e.attempts), detail[:60]))
+    if len(rows) == 1:
+        print("the outbox is empty" if not counts else f"no {args.status} messages")
+    else:
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        for i, row in enumerate(rows):
+            print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+            if i == 0:
+                print("  ".join("-" * w for w in widths))
+    if counts:
+        order = ["pending", "sending", "sent", "failed", "expired", "skipped"]
+        print("\n" + " · ".join(f"{counts[k]} {k}" for k in order if counts.get(k)))
+    return 0
+
+
+def cmd_send_test(args: argparse.Namespace) -> int:
+    """Send one test message through the configured transport and print the server's answer."""
+    import asyncio
+
+    from ..delivery.dispatcher import send_test
+
+    name, reply = asyncio.run(send_test(site(args, open_database=False), args.email, now()))
+    print(f"sent to {args.email} via {name}: {reply}")
+    return 0

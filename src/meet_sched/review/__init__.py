@@ -1,0 +1,1 @@
+"""Reviewing a config change before it is applied: what a sync would do."""
