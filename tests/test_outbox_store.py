@@ -147,6 +147,18 @@ def test_the_horizon_rolls_forward(db: Database) -> None:
     assert len([k for k in keys(db) if k.startswith("reminder/")]) == 2  # and Dec 17
 
 
+def test_an_rdate_gets_its_reminders_like_the_rules_occurrences(db: Database) -> None:
+    extra = datetime(2026, 12, 12, 15, 0, tzinfo=SEOUL)  # a Saturday, outside the weekly rule
+    series = meeting(recurrence="FREQ=WEEKLY;COUNT=2", reminders=(timedelta(hours=1),), attendees=1, rdates=(extra,))
+    apply(db, [series])
+    starts = [datetime(2026, 12, 10, 10, 0, tzinfo=SEOUL), extra, datetime(2026, 12, 17, 10, 0, tzinfo=SEOUL)]
+    expected = {
+        message_key(Kind.REMINDER, series.uid, "p0@test.example", occurrence=s, offset=timedelta(hours=1))
+        for s in starts
+    }
+    assert {k for k in keys(db) if k.startswith("reminder/")} == expected
+
+
 def test_claims_take_due_rows_once_and_a_lapsed_lease_is_retaken(db: Database) -> None:
     apply(db, [meeting()])
     with db.transaction(write=True) as session:

@@ -16,18 +16,17 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Conference, Event, Timezone, vCalAddress
+from icalendar import Alarm, Calendar, Conference, Event, vCalAddress
 from icalendar.prop import vDuration, vRecur, vText
 from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
 from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times
+from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
-OPEN_SERIES_YEARS = 3  # a series without an end gets time zone rules at least this far ahead…
-OPEN_SERIES_UNTIL = Timezone.DEFAULT_LAST_DATE  # …and at least until this date, wherever it started
-ZONES_UNTIL = date(LAST_YEAR, 12, 31)  # nothing happens after the supported years
+ZONES_UNTIL = date(LAST_YEAR, 12, 31)  # nothing happens after the supported years: an open series' zone ends here
 
 
 class Text(vText):
@@ -113,6 +112,8 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         event.add("rrule", vRecur.from_ical(m.recurrence))
         if m.exdates:
             event.add("exdate", list(m.exdates))
+        for extra in m.rdates:  # one value per line: some parsers (vobject) read only the first of several
+            event.add("rdate", extra)
     for offset in alarms:
         alarm = Alarm.new_display(
             description=Text(f"{m.title} ({_human(offset)})"),
@@ -143,11 +144,9 @@ def zone_span(m: Meeting) -> tuple[str, date, date] | None:
         return None
     first = m.start.date() - timedelta(days=1)
     last_end = m.end_bound()  # a series ending by UNTIL is not expanded: the rules may cover a few days more
-    if last_end is None:  # an open series: its current occurrences need the rules too, years after its start
-        last_end_date = max(m.start.date() + timedelta(days=366 * OPEN_SERIES_YEARS), OPEN_SERIES_UNTIL)
-    else:
-        last_end_date = last_end.date()
-    return tzid, first, min(last_end_date + timedelta(days=1), ZONES_UNTIL)
+    if last_end is None:  # an open series is published for as long as it runs: every supported year
+        return tzid, first, ZONES_UNTIL
+    return tzid, first, min(last_end.date() + timedelta(days=1), ZONES_UNTIL)
 
 
 def _period(spans: Iterable[tuple[str, date, date] | None]) -> dict[str, tuple[date, date]]:
@@ -201,7 +200,7 @@ class IcsRenderer:
         key = (tzid, first.replace(month=1, day=1), last.replace(month=12, day=31))
         cached = self._zones.get(key)
         if cached is None:
-            cached = Timezone.from_tzid(tzid, first_date=key[1], last_date=key[2]).to_ical()
+            cached = build_timezone(tzid, key[1], key[2]).to_ical()
             self._zones[key] = cached
         return cached
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import heapq
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -187,6 +188,7 @@ class Meeting:
     city: str | None = None  # the organizer's city, used to label the meeting's own zone
     recurrence: str | None = None  # an RFC 5545 RRULE value, without "RRULE:"
     exdates: tuple[datetime, ...] = ()  # aware, in ``timezone``
+    rdates: tuple[datetime, ...] = ()  # aware, in ``timezone``: occurrences besides the rule's (RDATE)
     status: Status = Status.CONFIRMED
     attendees: tuple[Attendee, ...] = ()
     reminders: tuple[timedelta, ...] = ()
@@ -199,7 +201,8 @@ class Meeting:
                 raise ValueError(f"{name} must be an aware datetime")
         if self.end <= self.start:
             raise ValueError("end must be after start")
-        for what, moment in (("start", self.start), ("end", self.end), *(("exdate", e) for e in self.exdates)):
+        moments = [("start", self.start), ("end", self.end), *(("exdate", e) for e in self.exdates)]
+        for what, moment in [*moments, *(("rdate", r) for r in self.rdates)]:
             if (why := outside_years(moment)) is not None:
                 raise ValueError(f"{what}: {why}")
         if self.recurrence and (why := recurrence_problem(self.recurrence)) is not None:
@@ -245,7 +248,7 @@ class Meeting:
 
     def expand(self, before: datetime | None = None) -> Iterator[datetime]:
         """Every start of the rule from the first one up to ``before`` (default: the end of the
-        supported years), exdates included, one at a time.
+        supported years), and the rdates, in order, exdates included, one at a time.
 
         Raises :class:`RecurrenceError` past :data:`MAX_OCCURRENCES_PER_YEAR` a year on average:
         nothing that validated gets there, so only a corrupt or outdated row can.
@@ -254,9 +257,14 @@ class Meeting:
         if before is not None:
             end = min(end, before)
         budget = MAX_OCCURRENCES_PER_YEAR * (max(end.astimezone(self.timezone).year - self.start.year, 0) + 2)
-        for n, start in enumerate(self.rule()):
+        budget += len(self.rdates)
+        previous = None
+        for n, start in enumerate(heapq.merge(self.rule(), sorted(self.rdates))):
             if start >= end:
                 return
+            if start == previous:  # an rdate the rule also gives
+                continue
+            previous = start
             if n >= budget:
                 raise RecurrenceError(
                     f"{self.uid}: {self.recurrence} has more than {MAX_OCCURRENCES_PER_YEAR:,} occurrences a year"
@@ -292,6 +300,7 @@ class Meeting:
         if not self.recurrence or not self.bounded() or _COUNT.search(self.recurrence):
             return self.last_end()
         until: datetime = self.rule()._until  # type: ignore[attr-defined]
+        until = max(until, *self.rdates) if self.rdates else until
         return min(until, RANGE_END.replace(tzinfo=self.timezone)) + self.duration
 
     # -- zones and identity -------------------------------------------------
@@ -329,6 +338,8 @@ class Meeting:
             "end": self.end.replace(tzinfo=None).isoformat(),
             "recurrence": self.recurrence,
             "exdates": [e.replace(tzinfo=None).isoformat() for e in self.exdates],
+            # only when given, so that meetings without them keep their content hash
+            **({"rdates": [r.replace(tzinfo=None).isoformat() for r in self.rdates]} if self.rdates else {}),
             "status": self.status.value,
             "reminders": [int(r.total_seconds()) for r in self.reminders],
             "attendees": [
@@ -372,6 +383,7 @@ class Meeting:
             end=wall(data["end"]),
             recurrence=data["recurrence"],
             exdates=tuple(wall(e) for e in data["exdates"]),
+            rdates=tuple(wall(r) for r in data.get("rdates", ())),
             status=Status(data["status"]),
             reminders=offsets(data["reminders"]),
             attendees=tuple(

@@ -101,6 +101,19 @@ def build_meeting(
             bad(("exdates", i), why)
             continue
         exdates.append(moment.replace(tzinfo=zone))
+    rdates: list[datetime] = []
+    for i, extra in enumerate(spec.rdates):
+        moment = datetime.combine(extra, start.time()) if not isinstance(extra, datetime) else extra
+        if not spec.recurrence:
+            bad(("rdates", i), "rdates only make sense with a recurrence")
+            break
+        if (why := outside_years(moment) or wall_problem(moment, zone)) is not None:
+            bad(("rdates", i), why)
+            continue
+        if moment < start:
+            bad(("rdates", i), f"{moment:%Y-%m-%d %H:%M} is before the start {start:%Y-%m-%d %H:%M}")
+            continue
+        rdates.append(moment.replace(tzinfo=zone))
 
     reminders = spec.reminders if spec.reminders is not None else settings.spec.reminders.default
     attendees = []
@@ -150,6 +163,7 @@ def build_meeting(
         end=end.replace(tzinfo=zone),
         recurrence=recurrence,
         exdates=tuple(exdates),
+        rdates=tuple(sorted(set(rdates))),
         status=Status(spec.status),
         attendees=tuple(attendees),
         reminders=_offsets(reminders),
