@@ -7,11 +7,13 @@ reported; a caller either gets a complete, valid configuration or a
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import os
 import re
+from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from ..model import Meeting
 from .build import build_meeting
 from .cache import CACHE_FILE, Cached, ConfigCache, settings_digest
 from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
-from .schema import MeetingSpec, SettingsSpec
+from .schema import MeetingSpec, SettingsSpec, UnknownZone
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
@@ -239,10 +241,45 @@ def load_config(
             seen[uid] = item.where
             meetings.append(item.meeting)
     if problems:
-        raise ConfigError(problems)
+        raise ConfigError(_reword_zones(problems, settings, meetings))
     if store is not None:
         store.save()
     return Config(settings, tuple(meetings), len(files), tuple(notes))
+
+
+_UNKNOWN_ZONE = re.compile(r"^unknown time zone ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
+
+
+def site_zones(settings: Settings, meetings: Iterable[Meeting]) -> tuple[list[str], dict[str, str]]:
+    """The zones a site uses, most used first, and its cities' zones (``Chengdu`` → ``Asia/Shanghai``)."""
+    used: Counter[str] = Counter()
+    cities: dict[str, str] = {}
+    for name, place in settings.spec.places.items():
+        used[place.timezone] += 1
+        cities.setdefault(place.city or name, place.timezone)
+    for meeting in meetings:
+        used[meeting.timezone.key] += 1
+        if meeting.city:
+            cities.setdefault(meeting.city, meeting.timezone.key)
+        for a in meeting.attendees:
+            used[a.timezone.key] += 1
+            if a.city:
+                cities.setdefault(a.city, a.timezone.key)
+    return [zone for zone, _ in used.most_common()], cities
+
+
+def _reword_zones(problems: list[Problem], settings: Settings, meetings: list[Meeting]) -> list[Problem]:
+    """Unknown zones again, now that the site's own zones and cities are known (they are suggested first)."""
+    if not any(_UNKNOWN_ZONE.match(p.message) for p in problems):
+        return problems
+    prefer, cities = site_zones(settings, meetings)
+    out = []
+    for p in problems:
+        m = _UNKNOWN_ZONE.match(p.message)
+        if m is not None and m.end() == len(p.message.split(" (", 1)[0]):
+            p = replace(p, message=UnknownZone(ast.literal_eval(m.group(1))).message(prefer, cities))
+        out.append(p)
+    return out
 
 
 def _shown(path: Path, root: Path, problems: list[Problem]) -> str | None:

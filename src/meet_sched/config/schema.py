@@ -9,8 +9,8 @@ from __future__ import annotations
 import email.policy
 import re
 import zoneinfo
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
-from difflib import get_close_matches
 from email.headerregistry import Address
 from functools import cache
 from typing import Annotated, Any, Literal
@@ -30,6 +30,7 @@ from pydantic.json_schema import JsonSchemaValue
 
 from ..model import format_duration, parse_duration
 from . import limits
+from .languages import check_language
 
 # C0 controls (line breaks and HTAB aside), DEL and the C1 controls (U+0080-U+009F): no calendar or
 # email can carry them, and some terminals act on them (U+009B starts an escape sequence).
@@ -52,10 +53,25 @@ def check_zone(value: Any) -> str:
         raise ValueError("must be an IANA time zone name such as Asia/Seoul")
     name = value.strip()
     if name not in _zone_names() or name.lower() == "localtime":
-        close = get_close_matches(name, _zone_names(), n=1, cutoff=0.6)
-        hint = f" (did you mean {close[0]!r}?)" if close else " (use an IANA name such as Asia/Seoul)"
-        raise ValueError(f"unknown time zone {name!r}{hint}")
+        raise UnknownZone(name)
     return name
+
+
+class UnknownZone(ValueError):
+    """A name that is no IANA zone, with a did-you-mean by city, country, abbreviation or offset.
+
+    ``prefer`` and ``cities`` are the site's own zones and city names, known only once every
+    file is read: the loader words the message again with them (:meth:`message`).
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(self.message())
+
+    def message(self, prefer: Iterable[str] = (), cities: Mapping[str, str] | None = None) -> str:
+        from ..places.zones import zone_hint
+
+        return f"unknown time zone {self.name!r}{zone_hint(self.name, prefer, cities)}"
 
 
 def check_email(value: Any) -> str:
@@ -148,7 +164,7 @@ def check_file_mode(value: Any) -> int:
         raise ValueError('must be an octal mode in quotes, such as "0640" or "0644"')
     mode = int(value.strip(), 8)
     if mode & 0o600 != 0o600 or mode & 0o111:
-        raise ValueError(f"{value.strip()!r}: the owner must read and write, and nobody execute (e.g. \"0640\")")
+        raise ValueError(f'{value.strip()!r}: the owner must read and write, and nobody execute (e.g. "0640")')
     return mode
 
 
@@ -158,7 +174,7 @@ def check_sender(value: Any) -> str:
     header = email.policy.default.header_factory("from", text)
     addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
     if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
-        raise ValueError(f"{text!r} is not one sender such as \"Daegu International Relations <intl@example.org>\"")
+        raise ValueError(f'{text!r} is not one sender such as "Daegu International Relations <intl@example.org>"')
     address = check_email(addresses[0].addr_spec)
     if not addresses[0].addr_spec.isascii():  # an internationalized domain: the From header gets its A-label
         return str(Address(display_name=addresses[0].display_name, addr_spec=address))
@@ -313,7 +329,7 @@ WallTime = Annotated[
         }
     ),
 ]
-Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$"), BeforeValidator(check_language)]
 
 
 class Strict(BaseModel):
@@ -350,7 +366,7 @@ def attendee_from_text(value: Any) -> Any:
     header = email.policy.default.header_factory("to", text)
     addresses: tuple[Any, ...] = tuple(getattr(header, "addresses", ()))
     if len(addresses) != 1 or header.defects or not addresses[0].addr_spec:
-        raise ValueError(f"{text!r} is not one attendee such as \"Li Ming <li@chengdu.example>\" or an address")
+        raise ValueError(f'{text!r} is not one attendee such as "Li Ming <li@chengdu.example>" or an address')
     return {"name": addresses[0].display_name, "email": addresses[0].addr_spec}
 
 
@@ -392,9 +408,7 @@ class MeetingSpec(Strict):
     exdates: Annotated[list[WallTime], at_most_items(limits.MAX_EXDATES, "exdates")] = Field(default_factory=list)
     rdates: Annotated[list[WallTime], at_most_items(limits.MAX_RDATES, "rdates")] = Field(default_factory=list)
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
-    attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
-        default_factory=list
-    )
+    attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(default_factory=list)
     reminders: Reminders | None = Field(None, description="Offsets before start; default from settings.")
 
 

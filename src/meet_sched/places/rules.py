@@ -29,6 +29,11 @@ def _rows(text: str) -> list[list[str]]:
     return [line.split("\t") for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+def tz_rows(name: str) -> list[list[str]]:
+    """The rows of one of the tz database's tables (``zone.tab``, ``zone1970.tab``, ``iso3166.tab``)."""
+    return _rows(_tab(name))
+
+
 @cache
 def zone_countries() -> dict[str, str]:
     """IANA zone → ISO 3166 country code, from the tz database's ``zone.tab``."""

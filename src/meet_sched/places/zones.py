@@ -1,0 +1,204 @@
+"""What a name that is not an IANA zone most likely meant: by city, country, abbreviation or UTC offset.
+
+Everything comes from data the project already has: the tz database (``zone1970.tab``,
+``zone.tab`` and the names of every zone and link), and Babel's CLDR data (zone aliases,
+exemplar cities and country names in the office's languages, the zones of each country, the
+Windows zone mapping, the languages of each country).  No list of cities is written here.
+
+Several zones fit an abbreviation or an offset; they are ranked (:func:`_rank`): zones the site
+already uses first, then by how many languages CLDR records for the countries keeping the
+zone's time (``zone1970.tab``), counted for a country's main zone only (its first in
+``zone.tab``) — CLDR lists more languages for larger countries, the only measure of size in
+the data at hand — then by the summed population shares of those languages, then whether CLDR
+maps a Windows zone to it, then by name.  Population itself is in none of that data.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+from difflib import SequenceMatcher, get_close_matches
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.core import get_global
+from babel.dates import get_timezone_location
+
+from .rules import tz_rows
+
+MAX_ZONE_SUGGESTIONS = 3  # zones named in one did-you-mean
+NAME_LANGUAGES = ("en", "ko", "zh", "vi")  # whose CLDR city and country names are recognised
+CITY_CUTOFF = 0.75  # how alike a misspelt city must be to a zone's city to be suggested
+
+_OFFSET = re.compile(r"^(?:UTC|GMT|Z)?\s*([+\-\u2212])\s*(\d{1,2})(?::?([0-5]\d))?$", re.IGNORECASE)
+
+
+def norm(text: str) -> str:
+    """``Ho_Chi_Minh``, ``ho chi minh`` and ``Hồ Chí Minh`` alike: lower-case letters and digits only."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
+    return "".join(c for c in plain.lower() if c.isalnum() and not unicodedata.combining(c))
+
+
+@cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(z for z in zoneinfo.available_timezones() if z.lower() != "localtime")
+
+
+@cache
+def _countries() -> dict[str, tuple[str, ...]]:
+    """Canonical zone → the countries keeping its time (``zone1970.tab``)."""
+    return {row[2]: tuple(row[0].split(",")) for row in tz_rows("zone1970.tab") if len(row) >= 3}
+
+
+@cache
+def _country_zones() -> dict[str, tuple[str, ...]]:
+    """ISO 3166 code → its zones (``zone.tab``, one row per country and zone)."""
+    out: dict[str, list[str]] = {}
+    for row in tz_rows("zone.tab"):
+        if len(row) >= 3:
+            out.setdefault(row[0], []).append(row[2])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def canonical(zone: str) -> str:
+    """A link (``Asia/Saigon``) → the zone it stands for (``Asia/Ho_Chi_Minh``), by CLDR's zone aliases."""
+    aliases: Mapping[str, str] = get_global("zone_aliases")
+    return aliases.get(zone, zone)
+
+
+@cache
+def _weight(zone: str) -> int:
+    """How many languages CLDR records for the countries whose main zone (first in ``zone.tab``) this is."""
+    languages: Mapping[str, Mapping[str, object]] = get_global("territory_languages")
+    zones = _country_zones()
+    return sum(len(languages.get(c, {})) for c in _countries().get(zone, ()) if zones.get(c, ("",))[0] == zone)
+
+
+@cache
+def _share(zone: str) -> float:
+    """A tie-breaker: the summed population shares of CLDR's languages of the zone's countries."""
+    languages: Mapping[str, Mapping[str, Mapping[str, float]]] = get_global("territory_languages")
+    return sum(
+        float(info.get("population_percent", 0))
+        for c in _countries().get(zone, ())
+        for info in languages.get(c, {}).values()
+    )
+
+
+@cache
+def _representative() -> frozenset[str]:
+    mapping: Mapping[str, str] = get_global("windows_zone_mapping")
+    return frozenset(canonical(z) for z in mapping.values())
+
+
+def _rank(zones: Iterable[str], prefer: Iterable[str] = ()) -> list[str]:
+    preferred = list(dict.fromkeys(prefer))
+    unique = set(zones)
+    return sorted(
+        unique,
+        key=lambda z: (
+            preferred.index(z) if z in preferred else len(preferred),
+            -_weight(z),
+            -_share(z),
+            z not in _representative(),
+            z,
+        ),
+    )
+
+
+@cache
+def _places() -> dict[str, tuple[str, ...]]:
+    """Normalised city or country name → zones: zone and link names, CLDR exemplar cities, country names."""
+    out: dict[str, set[str]] = {}
+
+    def add(name: str, zones: Iterable[str]) -> None:
+        if key := norm(name):
+            out.setdefault(key, set()).update(zones)
+
+    for zone in _zone_names():
+        if "/" in zone and not zone.startswith("Etc/"):
+            add(zone.rsplit("/", 1)[-1].replace("_", " "), [canonical(zone)])
+    for zone in _countries():
+        for language in NAME_LANGUAGES:
+            add(str(get_timezone_location(zone, locale=language, return_city=True)), [zone])
+    zones = _country_zones()
+    for language in NAME_LANGUAGES:
+        for code, name in Locale.parse(language).territories.items():
+            if code in zones:
+                add(name, zones[code])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+@cache
+def _abbreviations() -> dict[str, tuple[str, ...]]:
+    """KST → zones whose clocks are called so in January or July of this year or the last."""
+    out: dict[str, set[str]] = {}
+    year = date.today().year
+    moments = [datetime(y, m, 15, 12, tzinfo=UTC) for y in (year - 1, year) for m in (1, 7)]
+    for zone in _countries():
+        tz = ZoneInfo(zone)
+        for moment in moments:
+            name = moment.astimezone(tz).tzname() or ""
+            if name.isalpha():
+                out.setdefault(name.upper(), set()).add(zone)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _at_offset(offset: timedelta) -> list[str]:
+    year = date.today().year
+    moments = [datetime(year, m, 15, 12, tzinfo=UTC) for m in (1, 7)]
+    return [z for z in _countries() if any(m.astimezone(ZoneInfo(z)).utcoffset() == offset for m in moments)]
+
+
+def _or(names: list[str]) -> str:
+    quoted = [repr(n) for n in names]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def zone_hint(name: str, prefer: Iterable[str] = (), cities: Mapping[str, str] | None = None) -> str:
+    """What follows ``unknown time zone 'X'``: a did-you-mean that points the right way, or how to name one.
+
+    ``prefer``: zones the site already uses (ranked first); ``cities``: the site's own city → zone
+    (``Chengdu`` → ``Asia/Shanghai``, from its attendees and places).
+    """
+    text = name.strip()
+    prefer = tuple(prefer)
+    if (m := _OFFSET.match(text)) is not None:
+        sign = -1 if m.group(1) != "+" else 1
+        offset = sign * timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+        found = _rank(_at_offset(offset), prefer)[:MAX_ZONE_SUGGESTIONS]
+        if found:
+            return f" (a UTC offset; zones at that offset: {_or(found)}; a zone also keeps its daylight saving rules)"
+        return " (a UTC offset no zone keeps; use an IANA name such as Asia/Seoul)"
+    if text.isalpha() and text.upper() in _abbreviations():
+        found = _rank(_abbreviations()[text.upper()], prefer)[:MAX_ZONE_SUGGESTIONS]
+        return f" (an abbreviation; did you mean {_or(found)}?)"
+    city = norm(text.rsplit("/", 1)[-1])
+    site = {norm(k): v for k, v in (cities or {}).items()}
+    if city in site:
+        return f" (did you mean {site[city]!r}?)"
+    if city in _places():
+        return f" (did you mean {_or(_rank(_places()[city], prefer)[:MAX_ZONE_SUGGESTIONS])}?)"
+    close = _close_city(city, [*site, *_places()])
+    if close is not None:
+        zones = [site[close]] if close in site else _rank(_places()[close], prefer)[:MAX_ZONE_SUGGESTIONS]
+        return f" (did you mean {_or(zones)}?)"
+    whole = get_close_matches(text, sorted(_zone_names()), n=1, cutoff=0.8)
+    if whole:
+        return f" (did you mean {whole[0]!r}?)"
+    return " (use an IANA name such as Asia/Seoul)"
+
+
+def _close_city(city: str, known: list[str]) -> str | None:
+    """The one known city spelt most like ``city``, if it is alike enough (Seol → Seoul, not Hanoi → Yangon)."""
+    if len(city) < 3:
+        return None
+    best = max(known, key=lambda k: SequenceMatcher(None, city, k).ratio(), default=None)
+    if best is None or SequenceMatcher(None, city, best).ratio() < CITY_CUTOFF:
+        return None
+    return best
