@@ -12,6 +12,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from ..config import Config, load_config
+from ..config.notes import calendar_notes, past_notes, skipped_files
 from ..config.places import rules as place_rules
 from ..places.report import render_text, summary, to_json
 from ..places.warnings import MeetingWarnings, Window, check_meetings
@@ -22,9 +23,14 @@ from .common import left_out, now, progress, quiet_troubles, site, site_root
 
 def cmd_validate(args: argparse.Namespace) -> int:
     # Not through Site(): a problem in the settings must not hide the problems of the meeting files.
-    config = load_config(site_root(args), progress=progress)
+    root = site_root(args)
+    config = load_config(root, progress=progress)
     found, window = _warnings(config, args)
-    notes = [str(note) for note in config.notes]
+    calendars = calendar_notes(config.settings, config.located)
+    past, records = past_notes(config.located, window.after, given=args.start is not None)
+    skipped, listed = skipped_files(root)
+    every = sorted([*config.notes, *calendars, *past, *skipped], key=lambda p: (p.path, p.line or 0, p.field))
+    notes = [str(note) for note in every]
     if args.format == "json":
         body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
         print(json.dumps({**body, "notes": notes}, ensure_ascii=False, indent=1))
@@ -32,10 +38,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"ok: {len(config.meetings)} meetings in {config.files} files")
         for note in notes:
             print(f"warning: {note}")
+        if args.verbose:
+            for line in [*listed, *records]:
+                print(f"skipped: {line}" if line in listed else f"past: {line}")
         for line in render_text(found, window, show_all=args.all):
             print(line)
     if notes and args.strict:
-        print(f"meet-sched: {len(notes)} meeting(s) without a uid; --strict makes that an error", file=sys.stderr)
+        print(
+            f"meet-sched: {len(notes)} warning(s) about the configuration (meetings without a uid, unlisted "
+            "calendars, one-off meetings already past, files not read); --strict makes them errors",
+            file=sys.stderr,
+        )
         return 1
     if found:
         what = f"{summary(found)} (holidays, weekends, lunch, working hours)"

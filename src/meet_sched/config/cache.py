@@ -8,7 +8,7 @@ import json
 import os
 import tempfile
 import zoneinfo
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,7 @@ from ..model import Meeting
 from .settings import Settings
 
 CACHE_FILE = "config-cache.json"
-_CACHE_FORMAT = 1
+_CACHE_FORMAT = 2
 
 
 @functools.cache
@@ -53,6 +53,7 @@ class Cached:
     uid_line: int | None
     uid_field: str
     positional: bool = False  # in a ``meetings:`` list without a ``uid``: its UID comes from its place
+    lines: dict[str, int] = field(default_factory=dict)  # lines of its keys ("" the meeting's), for warnings
 
 
 class ConfigCache:
@@ -87,6 +88,7 @@ class ConfigCache:
                     m["uid_line"],
                     m["uid_field"],
                     bool(m.get("positional", False)),
+                    {str(k): int(v) for k, v in (m.get("lines") or {}).items()},
                 )
                 for m in entry["meetings"]
             ]
@@ -106,6 +108,7 @@ class ConfigCache:
                     "uid_line": c.uid_line,
                     "uid_field": c.uid_field,
                     "positional": c.positional,
+                    "lines": c.lines,
                 }
                 for c in found
             ],

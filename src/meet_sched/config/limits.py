@@ -17,6 +17,7 @@ MAX_FILE_BYTES = 1024 * 1024  # one config file (meeting or settings), checked f
 MAX_MEETING_FILES = 10_000  # files under config/meetings/
 MAX_MEETINGS_PER_FILE = 500  # entries of a `meetings:` list
 MAX_NESTING = 20  # lists and tables inside each other; a meeting file needs 6
+MAX_SCANNED_ENTRIES = 100_000  # files under config/ that `validate` looks at for skipped ones
 MAX_YAML_NODES = 200_000  # values of one YAML document, aliases expanded (a 1 MiB file holds fewer)
 
 # -- texts (characters) ------------------------------------------------------------------------

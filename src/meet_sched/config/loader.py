@@ -25,6 +25,7 @@ from ..model import Meeting
 from .build import build_meeting
 from .cache import CACHE_FILE, Cached, ConfigCache, settings_digest
 from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
+from .notes import Located
 from .schema import MeetingSpec, SettingsSpec, UnknownZone
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
@@ -38,6 +39,7 @@ class Config:
     meetings: tuple[Meeting, ...]
     files: int  # how many meeting files were read
     notes: tuple[Problem, ...] = ()  # not errors, but worth a warning (`validate` shows them)
+    located: tuple[Located, ...] = ()  # the meetings with their files and key lines, for `validate`'s notes
 
 
 def _problems_from(exc: ValidationError, source: Source, base: KeyPath) -> list[Problem]:
@@ -190,6 +192,7 @@ def load_config(
         )
         raise ConfigError(problems)
     meetings: list[Meeting] = []
+    located: list[Located] = []
     notes: list[Problem] = []
     seen: dict[str, str] = {}
     inside = (root.resolve(), settings.meetings_dir.resolve())  # the folder may itself be a link
@@ -216,6 +219,7 @@ def load_config(
                     source.line((*loc, "uid")),
                     dotted((*loc, "uid")),
                     bool(loc) and (*loc, "uid") not in source.lines,
+                    _key_lines(source, loc),
                 )
                 for loc, meeting in _meetings_in(source, settings, problems)
             ]
@@ -240,11 +244,17 @@ def load_config(
                 continue
             seen[uid] = item.where
             meetings.append(item.meeting)
+            located.append(Located(item.meeting, shown, item.lines))
     if problems:
         raise ConfigError(_reword_zones(problems, settings, meetings))
     if store is not None:
         store.save()
-    return Config(settings, tuple(meetings), len(files), tuple(notes))
+    return Config(settings, tuple(meetings), len(files), tuple(notes), tuple(located))
+
+
+def _key_lines(source: Source, loc: KeyPath) -> dict[str, int]:
+    found = {key: source.line((*loc, key)) for key in ("calendar", "start")}
+    return {"": source.line(loc) or 1, **{k: v for k, v in found.items() if v}}
 
 
 _UNKNOWN_ZONE = re.compile(r"^unknown time zone ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
