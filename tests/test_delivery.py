@@ -501,10 +501,15 @@ def test_outbox_command_shows_a_table(site_dir: SiteDir) -> None:
     site_dir.meeting("working-call.yaml", WORKING_CALL.replace("2026-12-10", soon))
     empty = site_dir.run("outbox", check=True)
     assert "the outbox is empty" in empty.stdout
+    site_dir.settings('timezone = "Asia/Seoul"\n')  # under the [calendar] the base settings open
     site_dir.run("sync", check=True)
     out = site_dir.run("outbox", "--limit", "4", check=True).stdout.splitlines()
-    assert out[0].split() == ["Due", "(UTC)", "Status", "Kind", "Recipient", "Meeting", "Tries", "Detail"]
-    assert len([line for line in out[2:] if line.strip()]) == 5  # 4 rows and the counts
+    header = ["Due", "(Asia/Seoul)", "Status", "Kind", "Recipient", "Meeting", "Title", "Tries", "Detail"]
+    assert out[0].split() == header
+    rows = [line for line in out[2:] if line.strip()][:-1]
+    assert len(rows) == 4  # 4 rows, then the counts
+    for row in rows:  # the due time in the site's zone, the title beside the UID
+        assert row.split()[2] == "KST" and "working-call@test.example  Daegu–Chengdu–Bac Ninh working call" in row
     assert out[-1] == "6 pending"
     bad = site_dir.run("outbox", "--status", "lost")
     assert bad.returncode == 2 and "invalid choice" in bad.stderr

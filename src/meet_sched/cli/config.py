@@ -12,6 +12,7 @@ from typing import Any
 from dateutil.relativedelta import relativedelta
 
 from ..config import Config, load_config
+from ..config.display import display_zone, local
 from ..config.notes import calendar_notes, past_notes, skipped_files
 from ..config.places import rules as place_rules
 from ..places.report import render_text, summary, to_json
@@ -159,8 +160,9 @@ def _deliver(s: Site, planned: str, *, verbose: bool) -> Any:
         print(f"  … and {len(report.events) - len(shown)} more (`meet-sched outbox` lists them)")
     entries, counts = s.outbox(OutboxStatus.PENDING, limit=1)
     if entries:
+        zone = display_zone(s.settings, (stored.meeting for stored in s.meetings()))
         print(
-            f"{counts.get('pending', 0)} pending; the next is due {entries[0].not_before:%Y-%m-%d %H:%M} UTC "
+            f"{counts.get('pending', 0)} pending; the next is due {local(entries[0].not_before, zone)} "
             "(`meet-sched serve` sends each at its time)"
         )
     return report

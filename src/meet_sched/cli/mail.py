@@ -6,6 +6,7 @@ import argparse
 import sys
 from datetime import timedelta
 
+from ..config.display import display_zone, local
 from ..model import format_duration
 from ..store.outbox import Status as OutboxStatus
 from .common import now, site
@@ -17,12 +18,18 @@ def cmd_invite(args: argparse.Namespace) -> int:
     return 0
 
 
+TITLE_WIDTH = 40  # outbox: a longer meeting title is cut, with an ellipsis
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     """The outbox as a table: what will be sent when, and what became of what was sent."""
     s = site(args)
     status = OutboxStatus(args.status) if args.status else None
     entries, counts = s.outbox(status, args.limit)
-    rows = [("Due (UTC)", "Status", "Kind", "Recipient", "Meeting", "Tries", "Detail")]
+    stored = s.meetings()
+    titles = {m.meeting.uid: m.meeting.title for m in stored}
+    zone = display_zone(s.settings, (m.meeting for m in stored))
+    rows = [(f"Due ({zone.key})", "Status", "Kind", "Recipient", "Meeting", "Title", "Tries", "Detail")]
     for e in entries:
         kind = e.kind
         if e.offset_seconds is not None:
@@ -31,7 +38,11 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         detail = e.detail or ""
         if e.status == "pending" and e.not_before > e.due_at:
             detail = f"retry ({detail})" if detail else "retry"
-        rows.append((f"{due:%Y-%m-%d %H:%M}", e.status, kind, e.recipient, e.meeting_uid, str(e.attempts), detail[:60]))
+        title = titles.get(e.meeting_uid or "", "")
+        title = title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
+        rows.append(
+            (local(due, zone), e.status, kind, e.recipient, e.meeting_uid, title, str(e.attempts), detail[:60])
+        )
     if len(rows) == 1:
         print("the outbox is empty" if not counts else f"no {args.status} messages")
     else:

@@ -428,6 +428,10 @@ class CalendarSection(Strict):
         timedelta(hours=1), description="How often clients should re-fetch feeds."
     )
     language: Language = Field("en", description="Language of feed text (the zone line in descriptions).")
+    timezone: Zone | None = Field(
+        None,
+        description="Zone the commands show times in; default: the organizer's, else the attendees' most common.",
+    )
     file_mode: FileMode | None = Field(
         None, description='Mode of the files in calendars/, e.g. "0640"; default: 0666 less the umask.'
     )
