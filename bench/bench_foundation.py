@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import platform
 import sqlite3
 import statistics
 import sys
@@ -33,6 +31,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Conference, Event, Timezone, vCalAddress
 from icalendar.prop import vDuration, vRecur
 
+from machine import machine
 from meet_sched.config import load_settings
 from meet_sched.ics import IcsRenderer
 from meet_sched.model import Attendee, Meeting, Person, Role, StoredMeeting, local_times
@@ -320,18 +319,6 @@ def bench_render(events: int, repeat: int) -> dict[str, float]:
         "baseline_kb": len(base) / 1024,
         "ours_kb": len(ours) / 1024,
     }
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> int:

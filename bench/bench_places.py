@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -29,6 +28,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from machine import machine
 from meet_sched.config.places import rules as place_rules
 from meet_sched.places.plan import Busy, candidates, first_midnight, resolve_places
 from meet_sched.site import Site
@@ -176,18 +176,6 @@ def bench_plan(base: Path, existing: int, repeat: int) -> None:
     )
     print(f"    CPU: command {statistics.median(cpu):.2f} s, imports {statistics.median(floor_cpu):.2f} s")
     print(f"    best: {ranked[0].start:%Y-%m-%d %H:%M} UTC, {len(ranked)} slots ranked")
-
-
-def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, {platform.system()}"
 
 
 def main() -> int:
