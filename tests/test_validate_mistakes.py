@@ -3,6 +3,7 @@ skipped files and zone suggestions that point the right way, each with its exact
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -162,6 +163,9 @@ def test_files_the_loader_skips_are_listed_and_near_misses_are_warnings(site_dir
         "skipped: config/meetings/upper.YAML: not read: the extension must be lower-case '.yaml'",
     ]
     assert not any(line.startswith("skipped: ") for line in site_dir.run("validate").stdout.splitlines())
+    body = json.loads(site_dir.run("validate", "--format", "json", check=True).stdout)
+    assert body["skipped"] == [line.removeprefix("skipped: ") for line in lines if line.startswith("skipped: ")]
+    assert body["notes"] == [line.removeprefix("warning: ") for line in lines if line.startswith("warning: ")]
 
 
 def test_the_sample_site_gets_none_of_these_warnings(sample_site: SiteDir) -> None:

@@ -34,7 +34,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     notes = [str(note) for note in every]
     if args.format == "json":
         body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
-        print(json.dumps({**body, "notes": notes}, ensure_ascii=False, indent=1))
+        extra = {"notes": notes, "skipped": listed, "past_records": records}
+        print(json.dumps({**body, **extra}, ensure_ascii=False, indent=1))
     else:
         print(f"ok: {len(config.meetings)} meetings in {config.files} files")
         for note in notes:
