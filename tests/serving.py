@@ -6,11 +6,13 @@ import os
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
@@ -18,6 +20,19 @@ import httpx
 
 LISTENING = re.compile(r"event=listening url=(http://\S+)")
 T = TypeVar("T")
+
+# The meeting most served sites hold; tests add reminders or attendees to it where they need them.
+COUNCIL = """
+uid: council
+calendar: city-hall
+title: Council session
+timezone: Asia/Seoul
+start: 2027-03-04T10:00
+duration: 1h
+attendees:
+  - { name: Ahn Mira, email: mira.ahn@test.example }
+"""
+BUI_LAN = "  - { name: Bui Lan, email: lan.bui@test.example, timezone: Asia/Ho_Chi_Minh }\n"  # a second attendee
 
 
 class Served:
@@ -69,6 +84,16 @@ class Served:
     def log(self) -> str:
         return "".join(self.lines)
 
+    @property
+    def address(self) -> tuple[str, int]:
+        """(host, port) it listens on, for tests that speak to it over a raw socket."""
+        host, port = self.url.removeprefix("http://").rsplit(":", 1)
+        return host, int(port)
+
+    def connect(self, timeout: float) -> socket.socket:
+        """A raw TCP connection to it: bytes exactly as a test writes them."""
+        return socket.create_connection(self.address, timeout=timeout)
+
     def stop(self) -> int:
         self.client.close()
         if self.proc.poll() is None:
@@ -80,6 +105,18 @@ class Served:
                 self.proc.kill()
         self._reader.join(timeout=5)
         return code
+
+
+@contextmanager
+def serving(root: Path, *, no_traceback: bool = False) -> Iterator[Served]:
+    """A served site for a fixture's lifetime; it must stop cleanly (exit 0), and log no traceback if asked."""
+    server = Served(root)
+    try:
+        yield server
+    finally:
+        assert server.stop() == 0, server.log
+        if no_traceback:
+            assert "Traceback" not in server.log, server.log
 
 
 def poll(fetch: Callable[[], T], done: Callable[[T], bool], timeout: float = 15, every: float = 0.1) -> T:

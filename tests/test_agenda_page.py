@@ -18,7 +18,7 @@ import pytest
 from meet_sched.workhours import day_off
 
 from .conftest import REPO, SiteDir
-from .serving import Served
+from .serving import Served, serving
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -171,11 +171,8 @@ def site(site_dir: SiteDir) -> SiteDir:
 
 @pytest.fixture
 def served(site: SiteDir) -> Iterator[Served]:
-    server = Served(site.root)
-    try:
+    with serving(site.root) as server:
         yield server
-    finally:
-        assert server.stop() == 0, server.log
 
 
 def test_the_page_shows_each_meeting_in_every_city(site: SiteDir, served: Served, tmp_path: Path) -> None:

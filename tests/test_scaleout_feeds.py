@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from .conftest import SiteDir
-from .serving import Served
+from .serving import BUI_LAN, Served
+from .serving import COUNCIL as SHARED_COUNCIL
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -21,18 +22,7 @@ base_url = "https://calendars.test.example"
 public_calendars = ["city-hall"]
 """
 
-COUNCIL = """
-uid: council
-calendar: city-hall
-title: Council session
-timezone: Asia/Seoul
-start: 2027-03-04T10:00
-duration: 1h
-reminders: [1d]
-attendees:
-  - { name: Ahn Mira, email: mira.ahn@test.example }
-  - { name: Bui Lan, email: lan.bui@test.example, timezone: Asia/Ho_Chi_Minh }
-"""
+COUNCIL = SHARED_COUNCIL.replace("duration: 1h\n", "duration: 1h\nreminders: [1d]\n") + BUI_LAN
 
 
 def sequence(url: str, uid: str) -> int:

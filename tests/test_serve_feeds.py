@@ -15,7 +15,8 @@ from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import create_engine, text
 
 from .conftest import PG_ADMIN_URL, SiteDir
-from .serving import Served, poll
+from .serving import BUI_LAN, Served, poll, serving
+from .serving import COUNCIL as SHARED_COUNCIL
 
 pytestmark = pytest.mark.slow
 
@@ -35,18 +36,12 @@ base_url = "https://calendars.test.example"
 public_calendars = ["city-hall", "not-yet-used"]
 """
 
-COUNCIL = """
-uid: council
-calendar: city-hall
-title: Council session
-timezone: Asia/Seoul
-start: 2027-03-04T10:00
-duration: 1h
-reminders: [1d, 10m]
-attendees:
-  - { name: Ahn Mira, email: mira.ahn@test.example, reminders: [2h] }
-  - { name: Bui Lan, email: lan.bui@test.example, timezone: Asia/Ho_Chi_Minh }
-"""
+COUNCIL = (
+    SHARED_COUNCIL.replace("duration: 1h\n", "duration: 1h\nreminders: [1d, 10m]\n").replace(
+        "mira.ahn@test.example }", "mira.ahn@test.example, reminders: [2h] }"
+    )
+    + BUI_LAN
+)
 
 BOARD = """
 uid: board
@@ -89,13 +84,8 @@ def site(site_dir: SiteDir) -> SiteDir:
 
 @pytest.fixture
 def served(site: SiteDir) -> Iterator[Served]:
-    server = Served(site.root)
-    try:
+    with serving(site.root, no_traceback=True) as server:
         yield server
-    finally:
-        code = server.stop()
-        assert code == 0, server.log
-        assert "Traceback" not in server.log, server.log
 
 
 def uids(body: bytes) -> set[str]:

@@ -15,7 +15,7 @@ import pytest
 from meet_sched.web.protocol import MAX_CONNECTIONS, MAX_HEAD, REQUEST_TIMEOUT
 
 from .conftest import SiteDir
-from .serving import Served
+from .serving import Served, serving
 from .test_serve_feeds import make_site, tokens
 
 pytestmark = pytest.mark.slow
@@ -30,16 +30,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> SiteDir:
 
 @pytest.fixture(scope="module")
 def served(site: SiteDir) -> Iterator[Served]:
-    server = Served(site.root)
-    try:
+    with serving(site.root) as server:
         yield server
-    finally:
-        assert server.stop() == 0, server.log
 
 
 def connect(served: Served, timeout: float = REQUEST_TIMEOUT + SLACK) -> socket.socket:
-    host, port = served.url.removeprefix("http://").rsplit(":", 1)
-    return socket.create_connection((host, int(port)), timeout=timeout)
+    return served.connect(timeout)
 
 
 def read_all(sock: socket.socket) -> bytes:

@@ -5,14 +5,13 @@ from __future__ import annotations
 import re
 import secrets
 import select
-import socket
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from .conftest import SiteDir
-from .serving import Served
+from .serving import Served, serving
 from .test_serve_feeds import make_site, tokens
 
 pytestmark = pytest.mark.slow
@@ -27,12 +26,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> SiteDir:
 
 @pytest.fixture(scope="module")
 def served(site: SiteDir) -> Iterator[Served]:
-    server = Served(site.root)
-    try:
+    with serving(site.root, no_traceback=True) as server:
         yield server
-    finally:
-        assert server.stop() == 0, server.log
-        assert "Traceback" not in server.log, server.log
 
 
 def raw(served: Served, request: bytes) -> tuple[int, bytes, bytes]:
@@ -41,8 +36,7 @@ def raw(served: Served, request: bytes) -> tuple[int, bytes, bytes]:
     The request goes out in small pieces and sending stops as soon as the server answers, the
     way a browser behaves, so that an early 4xx is read rather than lost to a connection reset.
     """
-    host, port = served.url.removeprefix("http://").rsplit(":", 1)
-    with socket.create_connection((host, int(port)), timeout=10) as sock:
+    with served.connect(10) as sock:
         for i in range(0, len(request), 4096):
             if select.select([sock], [], [], 0)[0]:
                 break

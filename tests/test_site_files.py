@@ -14,17 +14,9 @@ from pathlib import Path
 import pytest
 
 from .conftest import SiteDir
+from .serving import COUNCIL
 
-MEETING = """
-uid: council
-calendar: city-hall
-title: Council session
-timezone: Asia/Seoul
-start: 2027-03-04T10:00
-duration: 1h
-attendees:
-  - { name: Ahn Mira, email: mira.ahn@test.example }
-"""
+MEETING = COUNCIL
 
 MEMORY = 1024 * 1024 * 1024  # address space of the command under test: far more than it needs
 

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from .conftest import PG_ADMIN_URL, SiteDir
 from .mail_helpers import smtp_settings
-from .serving import Served, poll
+from .serving import COUNCIL, Served, poll
 from .smtp_sink import SmtpSink
 
 SETTINGS = """
@@ -34,16 +34,6 @@ listen = "127.0.0.1:0"
 public_calendars = ["city-hall"]
 """
 
-COUNCIL = """
-uid: council
-calendar: city-hall
-title: Council session
-timezone: Asia/Seoul
-start: 2027-03-04T10:00
-duration: 1h
-attendees:
-  - { name: Ahn Mira, email: mira.ahn@test.example }
-"""
 
 BROKEN = COUNCIL.replace("duration: 1h", "durration: 1h")  # an unknown key: the config is rejected
 

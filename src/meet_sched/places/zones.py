@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.core import get_global
-from babel.dates import get_timezone_location
 
 from .rules import tz_rows
 
@@ -123,9 +122,10 @@ def _places() -> dict[str, tuple[str, ...]]:
     for zone in _zone_names():
         if "/" in zone and not zone.startswith("Etc/"):
             add(zone.rsplit("/", 1)[-1].replace("_", " "), [canonical(zone)])
-    for zone in _countries():
-        for language in NAME_LANGUAGES:
-            add(str(get_timezone_location(zone, locale=language, return_city=True)), [zone])
+    for language in NAME_LANGUAGES:  # CLDR's exemplar cities (those not spelt as in the zone's name)
+        for zone, names in Locale.parse(language).time_zones.items():
+            if isinstance(names.get("city"), str) and canonical(zone) in _countries():
+                add(names["city"], [canonical(zone)])
     zones = _country_zones()
     for language in NAME_LANGUAGES:
         for code, name in Locale.parse(language).territories.items():
