@@ -50,6 +50,8 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
             local = occ.start.astimezone(zone)
             cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
         status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
+        if occ.moved_from is not None:
+            status += f" [moved from {occ.moved_from.astimezone(first_zone):%a %Y-%m-%d %H:%M}]"
         cells.append(occ.meeting.title + status)
         rows.append(cells)
     note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."

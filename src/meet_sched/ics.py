@@ -13,7 +13,7 @@ unchanged calendar is re-assembled from bytes instead of being rebuilt.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Conference, Event, vCalAddress
@@ -22,7 +22,7 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times, utc
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
@@ -110,8 +110,11 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         event["CONFERENCE"].params["FEATURE"] = ["VIDEO", "AUDIO"]
     if m.recurrence:
         event.add("rrule", vRecur.from_ical(m.recurrence))
-        if m.exdates:
-            event.add("exdate", list(m.exdates))
+        # A cancelled occurrence is an EXDATE of the series, like a skipped one: every client honours
+        # EXDATE, while an override with STATUS:CANCELLED is shown as an ordinary meeting by some.
+        skipped = sorted({*m.exdates, *(o.occurrence for o in m.overrides if o.cancelled)})
+        if skipped:
+            event.add("exdate", skipped)
         for extra in m.rdates:  # one value per line: some parsers (vobject) read only the first of several
             event.add("rdate", extra)
     for offset in alarms:
@@ -121,6 +124,25 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
             uid=f"{m.uid}#alarm-{int(offset.total_seconds())}",
         )
         event.add_component(alarm)
+    return event
+
+
+def build_instance(
+    stored: StoredMeeting, occurrence: datetime, *, alarms: Sequence[timedelta] = (), attendees: bool = True
+) -> Event:
+    """The VEVENT of one occurrence of a series (RFC 5545 section 3.8.4.4): the same UID, a
+    ``RECURRENCE-ID`` with the master's TZID naming the occurrence as the series gives it, and the
+    occurrence's own values, SEQUENCE and DTSTAMP.  An occurrence without an override (one that was
+    reverted to the series) gets the series' values; a cancelled one ``STATUS:CANCELLED``."""
+    m = stored.meeting
+    override = m.override_of(occurrence)
+    instance = m.instance(override) if override is not None else m.plain_instance(occurrence)
+    version = stored.instance_version(occurrence)
+    variant = replace(stored, meeting=instance, sequence=version.sequence, last_modified=version.last_modified)
+    event = build_event(variant, alarms=alarms, attendees=attendees)
+    event.add("recurrence-id", occurrence.astimezone(m.timezone))
+    for alarm in event.walk("VALARM"):  # an alarm's UID names the occurrence too (RFC 9074: unique)
+        alarm["UID"] = f"{alarm['UID']}@{utc(occurrence):%Y%m%dT%H%M%SZ}"
     return event
 
 
@@ -142,7 +164,7 @@ def zone_span(m: Meeting) -> tuple[str, date, date] | None:
     tzid = tzid_from_tzinfo(m.timezone)
     if tzid is None or tzid == "UTC":
         return None
-    first = m.start.date() - timedelta(days=1)
+    first = min([m.start, *(o.start for o in m.overrides)]).date() - timedelta(days=1)
     last_end = m.end_bound()  # a series ending by UNTIL is not expanded: the rules may cover a few days more
     if last_end is None:  # an open series is published for as long as it runs: every supported year
         return tzid, first, ZONES_UNTIL
@@ -192,7 +214,11 @@ class IcsRenderer:
         key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees)
         cached = self._events.get(key)
         if cached is None:
-            cached = build_event(stored, alarms=alarms, attendees=attendees).to_ical()
+            parts = [build_event(stored, alarms=alarms, attendees=attendees).to_ical()]
+            for o in stored.meeting.overrides:  # a cancelled occurrence is an EXDATE of the master
+                if not o.cancelled:
+                    parts.append(build_instance(stored, o.occurrence, alarms=alarms, attendees=attendees).to_ical())
+            cached = b"".join(parts)
             self._events[key] = cached
         return cached
 
@@ -281,9 +307,24 @@ class IcsRenderer:
         return self._assemble("PUBLISH", title, [(stored, alarms)], attendees=False)
 
     def invitation(self, stored: StoredMeeting) -> bytes:
-        """The iTIP object for one meeting: REQUEST, or CANCEL once it is cancelled (RFC 5546)."""
+        """The iTIP object for one meeting: REQUEST (a series with its overrides), or CANCEL once it is
+        cancelled (RFC 5546)."""
         method = "CANCEL" if stored.meeting.status is Status.CANCELLED else "REQUEST"
         return self._assemble(method, None, [(stored, ())])
+
+    def occurrence_invitation(self, stored: StoredMeeting, occurrence: datetime) -> bytes:
+        """The iTIP object for one occurrence of a series: a REQUEST with only that occurrence's VEVENT
+        (RFC 5546 section 3.2.2, an update of one instance), or a CANCEL with only its RECURRENCE-ID
+        (section 3.2.5) when it is cancelled."""
+        override = stored.meeting.override_of(occurrence)
+        method = "CANCEL" if override is not None and override.cancelled else "REQUEST"
+        parts = [self._header(method, None)]
+        span = self.zone_span(stored)
+        if span is not None:
+            parts.append(self.timezone_bytes(*span))
+        parts.append(build_instance(stored, occurrence).to_ical())
+        parts.append(END_CALENDAR)
+        return b"".join(parts)
 
 
 def _find(meeting: Meeting, email: str) -> Attendee | None:

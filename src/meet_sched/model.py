@@ -12,7 +12,7 @@ import heapq
 import json
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -172,6 +172,108 @@ ExDate = date | datetime
 
 
 @dataclass(frozen=True)
+class Override:
+    """One occurrence of a series changed or cancelled, "this event only" (a VEVENT with RECURRENCE-ID).
+
+    ``occurrence`` is the start the series gives it (its RECURRENCE-ID); ``start``/``end`` are where it
+    is now (the same when it did not move).  ``None`` fields are the series' own.
+    """
+
+    occurrence: datetime  # aware, in the meeting's zone
+    start: datetime  # aware, in the meeting's zone
+    end: datetime  # aware, in the meeting's zone
+    cancelled: bool = False
+    title: str | None = None
+    description: str | None = None
+    location: str | None = None
+    video_url: str | None = None
+    attendees: tuple[Attendee, ...] | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("occurrence", "start", "end"):
+            value = getattr(self, name)
+            if value.tzinfo is None:
+                raise ValueError(f"override {name} must be an aware datetime")
+            if (why := outside_years(value)) is not None:
+                raise ValueError(f"override {name}: {why}")
+        if self.end <= self.start:
+            raise ValueError("override end must be after its start")
+        for what in ("title", "description", "location"):
+            _check_text(what, getattr(self, what))
+        _check_verbatim("video_url", self.video_url)
+
+    @property
+    def moved(self) -> bool:
+        return self.start != self.occurrence
+
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "occurrence": self.occurrence.replace(tzinfo=None).isoformat(),
+            "start": self.start.replace(tzinfo=None).isoformat(),
+            "end": self.end.replace(tzinfo=None).isoformat(),
+            "cancelled": self.cancelled,
+        }
+        for key in ("title", "description", "location", "video_url"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.attendees is not None:
+            data["attendees"] = [_attendee_data(a) for a in self.attendees]
+        return data
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], zone: ZoneInfo) -> Override:
+        def wall(s: str) -> datetime:
+            return datetime.fromisoformat(s).replace(tzinfo=zone)
+
+        people = data.get("attendees")
+        return cls(
+            occurrence=wall(data["occurrence"]),
+            start=wall(data["start"]),
+            end=wall(data["end"]),
+            cancelled=bool(data.get("cancelled", False)),
+            title=data.get("title"),
+            description=data.get("description"),
+            location=data.get("location"),
+            video_url=data.get("video_url"),
+            attendees=None if people is None else tuple(_attendee_from(a) for a in people),
+        )
+
+    def content_hash(self) -> str:
+        """Changes exactly when what this one occurrence shows changes (its own SEQUENCE follows it)."""
+        blob = json.dumps(self.to_data(), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def _attendee_data(a: Attendee) -> dict[str, Any]:
+    return {
+        "name": a.name,
+        "email": a.email,
+        "timezone": a.timezone.key,
+        "language": a.language,
+        "city": a.city,
+        "role": a.role.value,
+        "reminders": None if a.reminders is None else [int(r.total_seconds()) for r in a.reminders],
+        # only when given, so that meetings without them keep their content hash
+        **({"country": a.country} if a.country else {}),
+        **({"place": a.place} if a.place else {}),
+    }
+
+
+def _attendee_from(a: dict[str, Any]) -> Attendee:
+    return Attendee(
+        name=a["name"],
+        email=a["email"],
+        timezone=ZoneInfo(a["timezone"]),
+        language=a["language"],
+        city=a.get("city"),
+        role=Role(a.get("role", "required")),
+        reminders=None if a["reminders"] is None else tuple(timedelta(seconds=s) for s in a["reminders"]),
+        country=a.get("country"),
+        place=a.get("place"),
+    )
+
+
+@dataclass(frozen=True)
 class Meeting:
     """One meeting (a single event or a recurring series) as the config describes it."""
 
@@ -192,6 +294,7 @@ class Meeting:
     status: Status = Status.CONFIRMED
     attendees: tuple[Attendee, ...] = ()
     reminders: tuple[timedelta, ...] = ()
+    overrides: tuple[Override, ...] = ()  # by occurrence: single occurrences changed or cancelled
     source: str = field(default="", compare=False)  # path:line of the config it came from
 
     def __post_init__(self) -> None:
@@ -242,9 +345,46 @@ class Meeting:
                 yield self.start
             return
         excluded = set(self.exdates)
-        for start in self.expand(before):
-            if start >= after and start not in excluded:
-                yield start
+        changed = {o.occurrence for o in self.overrides if o.cancelled or o.moved}
+        moved = sorted(o.start for o in self.overrides if o.moved and not o.cancelled and after <= o.start < before)
+        series = (s for s in self.expand(before) if s >= after and s not in excluded and s not in changed)
+        yield from heapq.merge(series, moved)
+
+    def override_at(self, start: datetime) -> Override | None:
+        """The override of the occurrence that starts at ``start`` now (moved there, or changed in place)."""
+        return next((o for o in self.overrides if o.start == start and not o.cancelled), None)
+
+    def override_of(self, occurrence: datetime) -> Override | None:
+        """The override of the occurrence the series starts at ``occurrence`` (its RECURRENCE-ID)."""
+        return next((o for o in self.overrides if o.occurrence == occurrence), None)
+
+    def instance(self, override: Override | None) -> Meeting:
+        """One occurrence as a single meeting: the series' values with ``override``'s on top (no recurrence)."""
+        if override is None:
+            return self
+        return replace(
+            self,
+            start=override.start,
+            end=override.end,
+            title=self.title if override.title is None else override.title,
+            description=self.description if override.description is None else override.description,
+            location=self.location if override.location is None else override.location,
+            video_url=self.video_url if override.video_url is None else override.video_url,
+            attendees=self.attendees if override.attendees is None else override.attendees,
+            status=Status.CANCELLED if override.cancelled else self.status,
+            recurrence=None,
+            exdates=(),
+            rdates=(),
+            overrides=(),
+        )
+
+    def at(self, start: datetime) -> Meeting:
+        """The occurrence starting at ``start`` (as :meth:`occurrences` gives it): its override's, or the series'."""
+        return self.instance(self.override_at(start))
+
+    def plain_instance(self, occurrence: datetime) -> Meeting:
+        """The occurrence the series starts at ``occurrence`` with no override: the series' values."""
+        return self.instance(Override(occurrence, occurrence, occurrence + self.duration))
 
     def expand(self, before: datetime | None = None) -> Iterator[datetime]:
         """Every start of the rule from the first one up to ``before`` (default: the end of the
@@ -293,7 +433,10 @@ class Meeting:
         last = None
         for last in self.expand():  # noqa: B007 - bounded by COUNT/UNTIL and the supported years
             pass
-        return None if last is None else last + self.duration
+        ends = [o.end for o in self.overrides if not o.cancelled]  # a moved occurrence may end later
+        if last is not None:
+            ends.append(last + self.duration)
+        return max(ends, default=None)
 
     def end_bound(self) -> datetime | None:
         """No earlier than :meth:`last_end`, without expanding a series that ends by UNTIL (None: open)."""
@@ -301,7 +444,8 @@ class Meeting:
             return self.last_end()
         until: datetime = self.rule()._until  # type: ignore[attr-defined]
         until = max(until, *self.rdates) if self.rdates else until
-        return min(until, RANGE_END.replace(tzinfo=self.timezone)) + self.duration
+        bound = min(until, RANGE_END.replace(tzinfo=self.timezone)) + self.duration
+        return max([bound, *(o.end for o in self.overrides if not o.cancelled)])
 
     # -- zones and identity -------------------------------------------------
 
@@ -342,22 +486,16 @@ class Meeting:
             **({"rdates": [r.replace(tzinfo=None).isoformat() for r in self.rdates]} if self.rdates else {}),
             "status": self.status.value,
             "reminders": [int(r.total_seconds()) for r in self.reminders],
-            "attendees": [
-                {
-                    "name": a.name,
-                    "email": a.email,
-                    "timezone": a.timezone.key,
-                    "language": a.language,
-                    "city": a.city,
-                    "role": a.role.value,
-                    "reminders": None if a.reminders is None else [int(r.total_seconds()) for r in a.reminders],
-                    # only when given, so that meetings without them keep their content hash
-                    **({"country": a.country} if a.country else {}),
-                    **({"place": a.place} if a.place else {}),
-                }
-                for a in self.attendees
-            ],
+            "attendees": [_attendee_data(a) for a in self.attendees],
+            # only when given, so that meetings without them keep their content hash
+            **({"overrides": [o.to_data() for o in self.overrides]} if self.overrides else {}),
         }
+
+    def series_data(self) -> dict[str, Any]:
+        """:meth:`to_data` without the overrides: what the series' own VEVENT (and SEQUENCE) follows."""
+        data = self.to_data()
+        data.pop("overrides", None)
+        return data
 
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "") -> Meeting:
@@ -386,20 +524,8 @@ class Meeting:
             rdates=tuple(wall(r) for r in data.get("rdates", ())),
             status=Status(data["status"]),
             reminders=offsets(data["reminders"]),
-            attendees=tuple(
-                Attendee(
-                    name=a["name"],
-                    email=a["email"],
-                    timezone=ZoneInfo(a["timezone"]),
-                    language=a["language"],
-                    city=a.get("city"),
-                    role=Role(a.get("role", "required")),
-                    reminders=None if a["reminders"] is None else offsets(a["reminders"]),
-                    country=a.get("country"),
-                    place=a.get("place"),
-                )
-                for a in data["attendees"]
-            ),
+            attendees=tuple(_attendee_from(a) for a in data["attendees"]),
+            overrides=tuple(Override.from_data(o, tz) for o in data.get("overrides", ())),
             source=source,
         )
 
@@ -414,6 +540,34 @@ class Meeting:
 
 
 @dataclass(frozen=True)
+class InstanceVersion:
+    """The versioning state of one occurrence that has (or had) an override: RFC 5545 lets each
+    RECURRENCE-ID instance carry its own SEQUENCE and DTSTAMP."""
+
+    occurrence: datetime  # aware: the RECURRENCE-ID
+    sequence: int
+    last_modified: datetime  # UTC
+    digest: str  # Override.content_hash() of what it was set to ("" once reverted to the series)
+
+    def to_data(self) -> dict[str, Any]:
+        return {
+            "occurrence": utc(self.occurrence).isoformat(),
+            "sequence": self.sequence,
+            "last_modified": utc(self.last_modified).isoformat(),
+            "digest": self.digest,
+        }
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any], zone: ZoneInfo) -> InstanceVersion:
+        return cls(
+            occurrence=datetime.fromisoformat(data["occurrence"]).astimezone(zone),
+            sequence=int(data["sequence"]),
+            last_modified=datetime.fromisoformat(data["last_modified"]).astimezone(UTC),
+            digest=str(data["digest"]),
+        )
+
+
+@dataclass(frozen=True)
 class StoredMeeting:
     """A meeting with the versioning state the database keeps for it (RFC 5545 SEQUENCE, LAST-MODIFIED)."""
 
@@ -422,10 +576,16 @@ class StoredMeeting:
     created_at: datetime  # UTC
     last_modified: datetime  # UTC; also the DTSTAMP of everything rendered from this version
     removed: bool  # its config file is gone; kept as cancelled
+    instances: tuple[InstanceVersion, ...] = ()  # versioning of single occurrences changed since first sent
 
     @property
     def uid(self) -> str:
         return self.meeting.uid
+
+    def instance_version(self, occurrence: datetime) -> InstanceVersion:
+        """SEQUENCE and DTSTAMP of one occurrence's own VEVENT (RECURRENCE-ID ``occurrence``)."""
+        found = next((v for v in self.instances if v.occurrence == occurrence), None)
+        return found or InstanceVersion(occurrence, self.sequence, self.last_modified, "")
 
     @property
     def cache_key(self) -> tuple[str, int, datetime]:

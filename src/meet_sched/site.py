@@ -76,10 +76,21 @@ class ExportReport:
 class Occurrence:
     stored: StoredMeeting
     start: datetime  # aware, in the meeting's zone
+    cancelled: bool = False  # this occurrence alone is cancelled (shown as such, not left out)
 
     @property
     def meeting(self) -> Meeting:
-        return self.stored.meeting
+        """This occurrence's values: a moved or changed one's own title, length, place and attendees."""
+        m = self.stored.meeting
+        if self.cancelled:
+            return m.instance(m.override_of(self.start))
+        return m.at(self.start)
+
+    @property
+    def moved_from(self) -> datetime | None:
+        """The start the series gives this occurrence, when it was moved from there."""
+        found = self.stored.meeting.override_at(self.start)
+        return found.occurrence if found is not None and found.moved else None
 
     @property
     def end(self) -> datetime:
@@ -265,7 +276,12 @@ class Site:
             except Exception as exc:  # one meeting's expansion must not take the agenda down
                 self.report_failure(s, exc)
                 continue
-            out += [Occurrence(s, start) for start in starts if start + s.meeting.duration > after]
+            out += [Occurrence(s, start) for start in starts if start + s.meeting.at(start).duration > after]
+            out += [
+                Occurrence(s, o.occurrence, cancelled=True)
+                for o in s.meeting.overrides
+                if o.cancelled and o.occurrence < before and o.occurrence + s.meeting.duration > after
+            ]
         return sorted(out, key=lambda o: (utc(o.start), o.meeting.uid))
 
     def planning(
@@ -288,7 +304,8 @@ class Site:
             if not who:
                 continue
             for start in m.occurrences(after - m.duration, before):
-                busy.extend((w, start, start + m.duration, m.title) for w in who)
+                one = m.at(start)  # a moved or changed occurrence keeps people busy for its own length
+                busy.extend((w, start, start + one.duration, one.title) for w in who)
         return PlanningData(busy, cities)
 
     # -- database → files ---------------------------------------------------------

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,8 +22,9 @@ from ..model import (
 )
 from .dates import check_rrule, wall_problem
 from .limits import MAX_MEETING_DURATION
+from .overrides import build_overrides
 from .places import resolve_place
-from .schema import MeetingSpec
+from .schema import AttendeeSpec, MeetingSpec
 from .settings import MEETINGS_DIR, Settings
 from .sources import KeyPath, Source
 
@@ -116,30 +118,13 @@ def build_meeting(
         rdates.append(moment.replace(tzinfo=zone))
 
     reminders = spec.reminders if spec.reminders is not None else settings.spec.reminders.default
-    attendees = []
-    emails: dict[str, int] = {}
-    for i, a in enumerate(spec.attendees):
-        key = a.email.lower()
-        if key in emails:
-            bad(("attendees", i, "email"), f"{a.email} is already attendee {emails[key] + 1}")
-            continue
-        emails[key] = i
-        where = resolve_place(a, zone, settings.spec, _at(bad, ("attendees", i)))
-        if where is None:
-            continue
-        attendees.append(
-            Attendee(
-                name=a.name,
-                email=a.email,
-                timezone=where[0],
-                language=a.language.replace("_", "-"),
-                city=a.city,
-                role=Role(a.role),
-                reminders=None if a.reminders is None else _offsets(a.reminders),
-                country=where[1],
-                place=where[2],
-            )
-        )
+
+    def people(specs: Sequence[AttendeeSpec], at: KeyPath) -> tuple[Attendee, ...] | None:
+        count = len(problems)
+        found = _attendees(specs, zone, settings, lambda key, message: bad((*at, *key), message))
+        return None if len(problems) > count else found
+
+    attendees = people(spec.attendees, ("attendees",)) or ()
     if len(problems) > before:
         return None
     uid = spec.uid or default_uid(source.path, loc, settings.spec.calendar.domain)
@@ -149,7 +134,7 @@ def build_meeting(
         bad("uid", f"the UID is {len(uid)} characters long, at most {UID_MAX_LENGTH} fit (give a shorter 'uid')")
         return None
     organizer = Person(spec.organizer.name, spec.organizer.email) if spec.organizer else settings.organizer
-    return Meeting(
+    series = Meeting(
         uid=uid,
         calendar=spec.calendar,
         title=spec.title,
@@ -169,6 +154,41 @@ def build_meeting(
         reminders=_offsets(reminders),
         source=f"{source.path}:{source.line(loc) or 1}",
     )
+    overrides = build_overrides(spec.overrides, series, bad, people)
+    if len(problems) > before:
+        return None
+    return replace(series, overrides=overrides) if overrides else series
+
+
+def _attendees(
+    specs: Sequence[AttendeeSpec], zone: ZoneInfo, settings: Settings, bad: Callable[[KeyPath, str], None]
+) -> tuple[Attendee, ...]:
+    """The attendees of a meeting (or of one occurrence), each checked; problems go to ``bad``."""
+    attendees = []
+    emails: dict[str, int] = {}
+    for i, a in enumerate(specs):
+        key = a.email.lower()
+        if key in emails:
+            bad((i, "email"), f"{a.email} is already attendee {emails[key] + 1}")
+            continue
+        emails[key] = i
+        where = resolve_place(a, zone, settings.spec, _at(bad, (i,)))
+        if where is None:
+            continue
+        attendees.append(
+            Attendee(
+                name=a.name,
+                email=a.email,
+                timezone=where[0],
+                language=a.language.replace("_", "-"),
+                city=a.city,
+                role=Role(a.role),
+                reminders=None if a.reminders is None else _offsets(a.reminders),
+                country=where[1],
+                place=where[2],
+            )
+        )
+    return tuple(attendees)
 
 
 def _at(bad: Callable[[KeyPath, str], None], loc: KeyPath) -> Callable[[str, str], None]:

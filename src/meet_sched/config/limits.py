@@ -30,6 +30,8 @@ MAX_ATTENDEES = 500  # attendees of one meeting
 MAX_REMINDERS = 20  # reminder offsets of a meeting, an attendee or [reminders] default
 MAX_EXDATES = 1_000  # skipped occurrences of one meeting
 MAX_RDATES = 1_000  # extra occurrences of one meeting
+MAX_OVERRIDES = 1_000  # single occurrences of one meeting changed or cancelled
+MAX_OVERRIDE_SUGGESTIONS = 3  # nearest occurrences named when an override's occurrence is not one
 
 # -- durations, each kind its own maximum ----------------------------------------------------
 MAX_MEETING_DURATION = timedelta(days=31)  # a meeting's `duration`

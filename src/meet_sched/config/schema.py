@@ -382,6 +382,30 @@ class _OrText:
 Attendee = Annotated[AttendeeSpec, BeforeValidator(attendee_from_text), _OrText()]
 
 
+class OverrideSpec(Strict):
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        str_strip_whitespace=True,
+        json_schema_extra={"not": {"required": ["duration", "end"]}},  # one of them, not both
+    )
+
+    occurrence: WallTime = Field(
+        description="The occurrence changed, as the series gives it: its local date, or date and time."
+    )
+    status: Literal["confirmed", "cancelled"] = Field("confirmed", description="cancelled: this occurrence only.")
+    start: WallTime | None = Field(None, description="Where it moves: a local wall time in the meeting's zone.")
+    duration: MeetingDuration | None = None
+    end: WallTime | None = None
+    title: Line | None = None
+    description: Text | None = None
+    location: Line | None = None
+    video_url: Url | None = None
+    attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] | None = Field(
+        None, description="Who is invited to this occurrence (instead of the meeting's attendees)."
+    )
+
+
 class MeetingSpec(Strict):
     model_config = ConfigDict(
         extra="forbid",
@@ -407,6 +431,9 @@ class MeetingSpec(Strict):
     recurrence: RRule | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
     exdates: Annotated[list[WallTime], at_most_items(limits.MAX_EXDATES, "exdates")] = Field(default_factory=list)
     rdates: Annotated[list[WallTime], at_most_items(limits.MAX_RDATES, "rdates")] = Field(default_factory=list)
+    overrides: Annotated[list[OverrideSpec], at_most_items(limits.MAX_OVERRIDES, "overrides")] = Field(
+        default_factory=list, description="Single occurrences of the series moved, changed or cancelled."
+    )
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
     attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(default_factory=list)
     reminders: Reminders | None = Field(None, description="Offsets before start; default from settings.")

@@ -402,6 +402,8 @@ class Dispatcher:
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
+        if job.occurrence is not None:  # about one occurrence of a series
+            return self.mail.occurrence_invitation(stored, to, job.occurrence, message_id=mid, now=now)
         return self.mail.invitation(stored, to, message_id=mid, now=now, update=job.kind is Kind.UPDATE)
 
     def _failed(self, job: Job, error: SendError) -> Outcome:

@@ -274,13 +274,57 @@ class MailRenderer:
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 
+    def occurrence_invitation(
+        self, stored: StoredMeeting, to: Recipient, occurrence: datetime, *, message_id: str, now: datetime
+    ) -> Outgoing:
+        """About one occurrence of a series only (its RECURRENCE-ID ``occurrence``): a REQUEST with that
+        occurrence as it is now (RFC 5546 section 3.2.2), or a CANCEL of it alone (section 3.2.5) when it
+        is cancelled or ``to`` is not invited to it."""
+        m = stored.meeting
+        occurrence = occurrence.astimezone(m.timezone)
+        override = m.override_of(occurrence)
+        instance = m.instance(override) if override is not None else m.plain_instance(occurrence)
+        invited = any(a.email.lower() == to.email.lower() for a in instance.attendees)
+        cancelled = instance.cancelled or not invited
+        kind = "cancel" if cancelled else "update"
+        method = "CANCEL" if cancelled else "REQUEST"
+        w = words(to.language)
+        start = occurrence if cancelled else instance.start  # a cancellation names the occurrence it cancels
+        when = w.when(start.astimezone(to.timezone), now)
+        zone, city, rid = to.timezone.key, to.city, utc(occurrence)
+        key: tuple[Any, ...] | None = ("occurrence", kind, *stored.cache_key, rid, w.language, zone, city, when)
+        variant = stored
+        if cancelled and not instance.cancelled and override is not None:  # uninvited from this one occurrence
+            gone = dataclasses.replace(override, cancelled=True, attendees=(to.as_attendee(),))
+            others = tuple(o for o in m.overrides if o.occurrence != occurrence)
+            variant = dataclasses.replace(stored, meeting=dataclasses.replace(m, overrides=(*others, gone)))
+            key = None
+
+        def calendar() -> tuple[Message, ...]:
+            body = self.ics.occurrence_invitation(variant, occurrence)
+            return (
+                _part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
+                _part(body, "application", "ics", filename="invite.ics"),
+            )
+
+        def build() -> _Draft:
+            rows = self._rows(w, instance, to, start, now, series=False)
+            subject = w(f"subject.{kind}", title=one_line(instance.title), when=when)
+            note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
+            parts = calendar() if key is None else self._parts(("itip-one", method, *key[2:]), calendar)
+            inline, attached = parts
+            lead = w(f"lead.{kind}", title=one_line(instance.title))
+            return self._message(w, subject, instance, lead, rows, note, inline, attached)
+
+        return self._outgoing(self._template(key, build, method), to, message_id, now)
+
     def reminder(
         self, stored: StoredMeeting, to: Recipient, occurrence: datetime, *, message_id: str, now: datetime
     ) -> Outgoing:
         """``Reminder: <title> — tomorrow 10:00 KST``, in ``to``'s language and zone, with an .ics attached."""
-        m = stored.meeting
+        start = occurrence.astimezone(stored.meeting.timezone)
+        m = stored.meeting.at(start)  # a moved or changed occurrence: its own title, place and length
         w = words(to.language)
-        start = occurrence.astimezone(m.timezone)
         when = w.when(start.astimezone(to.timezone), now)
         relative = w.relative(utc(start) - utc(now))
         attendee = self.attendee(stored, to.email)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..model import Meeting, StoredMeeting, zone_abbreviation
+from ..model import Meeting, Override, StoredMeeting, format_duration, zone_abbreviation
 from ..site import SyncReport
 from ..store.meetings import Change, ChangeKind
 from ..store.outbox import Mail
@@ -102,7 +102,7 @@ def _meeting(change: Change) -> MeetingDiff:
     return diff
 
 
-IGNORED = {"uid", "start", "end", "attendees"}  # shown their own way
+IGNORED = {"uid", "start", "end", "attendees", "overrides"}  # shown their own way
 
 
 def fields(old: Meeting, new: Meeting) -> list[FieldChange]:
@@ -116,6 +116,7 @@ def fields(old: Meeting, new: Meeting) -> list[FieldChange]:
     for key in sorted(set(a) | set(b)):
         if key not in IGNORED and a.get(key) != b.get(key):
             out.append(FieldChange(key, a.get(key), b.get(key)))
+    out += occurrence_changes(old, new)
     before = {x["email"].lower(): x for x in a["attendees"]}
     now = {x["email"].lower(): x for x in b["attendees"]}
     for email in sorted(set(before) | set(now)):
@@ -127,6 +128,42 @@ def fields(old: Meeting, new: Meeting) -> list[FieldChange]:
             for key in sorted(set(before[email]) | set(now[email])):
                 if before[email].get(key) != now[email].get(key):
                     out.append(FieldChange(f"attendee {email} {key}", before[email].get(key), now[email].get(key)))
+    return out
+
+
+def _occurrence_state(m: Meeting, o: Override | None) -> str:
+    if o is None:
+        return "as the series"
+    if o.cancelled:
+        return "cancelled"
+    shown = [f"moved to {_wall(o.start)}"] if o.moved else []
+    if o.end - o.start != m.duration:
+        shown.append(f"lasts {format_duration(o.end - o.start)}")
+    changed = [k for k in ("title", "description", "location", "video_url") if getattr(o, k) is not None]
+    if o.attendees is not None:
+        changed.append("attendees")
+    if changed:
+        shown.append("own " + ", ".join(changed))
+    return "; ".join(shown) or "as the series"
+
+
+def occurrence_changes(old: Meeting, new: Meeting) -> list[FieldChange]:
+    """Each single occurrence moved, changed, cancelled or given back to the series: ``occurrence <start>``."""
+    before = {o.occurrence: o for o in old.overrides}
+    after = {o.occurrence: o for o in new.overrides}
+    out = []
+    for when in sorted(set(before) | set(after)):
+        o, n = before.get(when), after.get(when)
+        if o == n:
+            continue
+        label = f"occurrence {_wall(when)}"
+        if o is None or n is None or o.cancelled != n.cancelled:
+            out.append(FieldChange(label, _occurrence_state(old, o), _occurrence_state(new, n)))
+            continue
+        a, b = o.to_data(), n.to_data()
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                out.append(FieldChange(f"{label} {key}", a.get(key), b.get(key)))
     return out
 
 
@@ -164,6 +201,15 @@ def _recipients(mails: list[Mail]) -> str:
     return shown + (f" and {len(people) - SHOWN_RECIPIENTS} more" if len(people) > SHOWN_RECIPIENTS else "")
 
 
+def _about(mails: list[Mail]) -> str:
+    """`` for the occurrence of <start UTC>`` when the messages are about single occurrences of a series."""
+    days = sorted({m.occurrence for m in mails if m.occurrence is not None})
+    if not days:
+        return ""
+    shown = ", ".join(f"{d:%Y-%m-%d %H:%M} UTC" for d in days)
+    return f" about the occurrence{'s' if len(days) > 1 else ''} of {shown} only"
+
+
 def render_text(diff: Diff) -> list[str]:
     lines: list[str] = []
     for d in diff.meetings:
@@ -184,7 +230,8 @@ def render_text(diff: Diff) -> list[str]:
         for kind in ("request", "update", "cancel"):
             mails = [m for m in d.planned if m.kind == kind]
             if mails:
-                lines.append(f"    email: {_plural(len(mails), MAIL_NAMES[kind])} to {_recipients(mails)}")
+                what = f"{_plural(len(mails), MAIL_NAMES[kind])} to {_recipients(mails)}"
+                lines.append(f"    email: {what}{_about(mails)}")
             gone = [m for m in d.dropped if m.kind == kind]
             if gone:
                 what = _plural(len(gone), "pending " + MAIL_NAMES[kind])

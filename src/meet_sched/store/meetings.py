@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..model import Meeting, Status, StoredMeeting
+from ..model import InstanceVersion, Meeting, Status, StoredMeeting
 from .tables import MeetingRow
 
 
@@ -57,13 +57,45 @@ def describe(exc: BaseException) -> str:
 
 
 def _stored(row: MeetingRow) -> StoredMeeting:
+    meeting = Meeting.from_data(row.data, source=row.source)
     return StoredMeeting(
-        meeting=Meeting.from_data(row.data, source=row.source),
+        meeting=meeting,
         sequence=row.sequence,
         created_at=row.created_at,
         last_modified=row.last_modified,
         removed=row.removed,
+        instances=instance_versions(row.instances, meeting),
     )
+
+
+def instance_versions(data: list[Any] | None, meeting: Meeting) -> tuple[InstanceVersion, ...]:
+    return tuple(InstanceVersion.from_data(v, meeting.timezone) for v in data or ())
+
+
+def _next_versions(
+    before: StoredMeeting | None, meeting: Meeting, sequence: int, series_changed: bool, now: datetime
+) -> list[Any] | None:
+    """The instance versions after a sync: an override that is new or changed gets SEQUENCE+1 and
+    DTSTAMP ``now``; one removed again (the occurrence is the series' again) is kept, reverted, with
+    SEQUENCE+1.  When the series itself changed, its SEQUENCE covers every occurrence it carries."""
+    old = {v.occurrence: v for v in (before.instances if before else ())}
+    out: list[InstanceVersion] = []
+    for o in meeting.overrides:
+        digest = o.content_hash()
+        prev = old.pop(o.occurrence, None)
+        if prev is None:
+            out.append(InstanceVersion(o.occurrence, sequence + (0 if series_changed else 1), now, digest))
+        elif prev.digest != digest:
+            out.append(InstanceVersion(o.occurrence, max(prev.sequence + 1, sequence), now, digest))
+        else:
+            out.append(InstanceVersion(o.occurrence, max(prev.sequence, sequence), prev.last_modified, digest))
+    if not series_changed and before is not None:
+        for prev in old.values():  # overrides taken out: the occurrence goes back to the series
+            if prev.digest:
+                out.append(InstanceVersion(prev.occurrence, prev.sequence + 1, now, ""))
+            else:
+                out.append(prev)
+    return [v.to_data() for v in sorted(out, key=lambda v: v.occurrence)] or None
 
 
 def _bounds(meeting: Meeting) -> tuple[datetime, datetime | None]:
@@ -108,6 +140,7 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
         if meeting.uid not in state:
             new = MeetingRow(uid=meeting.uid, sequence=0, removed=False, created_at=now, last_modified=now)
             _fill(new, meeting, digest)
+            new.instances = _next_versions(None, meeting, 0, True, now)
             session.add(new)
             changes.append(Change(ChangeKind.ADDED, None, _stored(new)))
             continue
@@ -119,10 +152,14 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
             continue
         before = _readable(row)
         kind = ChangeKind.RESTORED if row.removed else ChangeKind.UPDATED
+        # Only single occurrences changed: the series keeps its SEQUENCE, each occurrence has its own.
+        series_changed = before is None or row.removed or before.meeting.series_data() != meeting.series_data()
         _fill(row, meeting, digest)
-        row.sequence += 1
+        if series_changed:
+            row.sequence += 1
         row.removed = False
         row.last_modified = max(now, row.last_modified)
+        row.instances = _next_versions(before, meeting, row.sequence, series_changed, row.last_modified)
         changes.append(Change(kind, before, _stored(row)))
     for uid, row in rows.items():
         if uid in seen:
@@ -171,6 +208,7 @@ def all_meetings(
         MeetingRow.created_at,
         MeetingRow.last_modified,
         MeetingRow.removed,
+        MeetingRow.instances,
     ).order_by(MeetingRow.first_start, MeetingRow.uid)
     if calendar is not None:
         query = query.where(MeetingRow.calendar == calendar)
@@ -189,6 +227,7 @@ def read_meetings(session: Session, uids: Sequence[str], unreadable: list[Unread
             MeetingRow.created_at,
             MeetingRow.last_modified,
             MeetingRow.removed,
+            MeetingRow.instances,
         ).where(MeetingRow.uid.in_(uids[i : i + 500]))
         out += _read(session.execute(query), unreadable)
     return out
@@ -196,15 +235,16 @@ def read_meetings(session: Session, uids: Sequence[str], unreadable: list[Unread
 
 def _read(rows: Iterable[Any], unreadable: list[Unreadable] | None) -> list[StoredMeeting]:
     out = []
-    for uid, data, source, sequence, created_at, last_modified, removed in rows:
+    for uid, data, source, sequence, created_at, last_modified, removed, instances in rows:
         try:
             meeting = Meeting.from_data(data, source=source)
+            versions = instance_versions(instances, meeting)
         except ROW_ERRORS as exc:
             if unreadable is None:
                 raise
             unreadable.append(Unreadable(uid, sequence, last_modified, describe(exc)))
             continue
-        out.append(StoredMeeting(meeting, sequence, created_at, last_modified, removed))
+        out.append(StoredMeeting(meeting, sequence, created_at, last_modified, removed, versions))
     return out
 
 

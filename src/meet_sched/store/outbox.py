@@ -33,7 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from ..model import Attendee, Meeting, Role, StoredMeeting, utc
-from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting
+from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting, instance_versions
 from .tables import MeetingRow, OutboxRow
 
 
@@ -122,7 +122,7 @@ def message_key(
     """The identity of one message; the unique constraint on it makes a duplicate impossible.
 
     ``reminder/<occurrence UTC>/<offset>s/<recipient>/<uid>``, or ``<kind>/<SEQUENCE>/<recipient>/<uid>``
-    for invitations (request, update, cancel).
+    for invitations (request, update, cancel), ``…/<uid>/<occurrence UTC>`` for one occurrence of a series.
     """
     recipient = recipient.lower()
     if kind == Kind.REMINDER:
@@ -132,7 +132,8 @@ def message_key(
         return f"reminder/{utc(occurrence):%Y%m%dT%H%M%SZ}/{seconds}s/{recipient}/{uid}"
     if sequence is None:
         raise ValueError("an invitation key needs the SEQUENCE it announces")
-    return f"{Kind(kind).value}/{sequence}/{recipient}/{uid}"
+    key = f"{Kind(kind).value}/{sequence}/{recipient}/{uid}"
+    return key if occurrence is None else f"{key}/{utc(occurrence):%Y%m%dT%H%M%SZ}"  # one occurrence of a series
 
 
 def message_id(key: str, domain: str) -> str:
@@ -144,7 +145,7 @@ def message_id(key: str, domain: str) -> str:
 
 def invitation_version(meeting: Meeting) -> str:
     """Changes exactly when what an invitation shows changes (not for reminders or the feed name)."""
-    data = meeting.to_data()
+    data = meeting.series_data()  # a changed occurrence is announced on its own (RFC 5546 section 3.2.2)
     for key in ("calendar", "reminders"):
         data.pop(key, None)
     data["attendees"] = [{k: v for k, v in a.items() if k != "reminders"} for a in data["attendees"]]
@@ -167,6 +168,8 @@ class _Existing:
     recipient: str
     status: str
     version: str | None
+    occurrence: datetime | None = None  # invitations: set for one occurrence of a series
+    finished_at: datetime | None = None
 
 
 Troubled = Callable[[Unreadable], None]
@@ -256,6 +259,7 @@ def _live_meetings(
             MeetingRow.created_at,
             MeetingRow.last_modified,
             MeetingRow.removed,
+            MeetingRow.instances,
         ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
     ).all()
     parse = [r.uid for r in rows if r.removed or r.uid not in current]
@@ -273,17 +277,20 @@ def _live_meetings(
                 bad[uid] = describe(exc)
     if unreadable is not None:
         unreadable += [Unreadable(r.uid, r.sequence, r.last_modified, bad[r.uid]) for r in rows if r.uid in bad]
-    return [
-        StoredMeeting(
-            meeting=parsed[r.uid] if r.uid in parsed else current[r.uid],
-            sequence=r.sequence,
-            created_at=r.created_at,
-            last_modified=r.last_modified,
-            removed=r.removed,
-        )
-        for r in rows
-        if r.uid not in bad
-    ]
+    out = []
+    for r in rows:
+        if r.uid in bad:
+            continue
+        meeting = parsed[r.uid] if r.uid in parsed else current[r.uid]
+        try:
+            versions = instance_versions(r.instances, meeting)
+        except ROW_ERRORS as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(Unreadable(r.uid, r.sequence, r.last_modified, describe(exc)))
+            continue
+        out.append(StoredMeeting(meeting, r.sequence, r.created_at, r.last_modified, r.removed, versions))
+    return out
 
 
 def _rows(session: Session, uids: Sequence[str], where: Any) -> Iterable[Any]:
@@ -295,13 +302,17 @@ def _rows(session: Session, uids: Sequence[str], where: Any) -> Iterable[Any]:
         OutboxRow.recipient,
         OutboxRow.status,
         OutboxRow.version,
+        OutboxRow.occurrence,
+        OutboxRow.finished_at,
     ]
     for chunk in _chunks(list(uids), 500):
         yield from session.execute(select(*columns).where(where, OutboxRow.meeting_uid.in_(chunk)))
 
 
 def _existing(row: Row[Any]) -> _Existing:
-    return _Existing(row.id, row.key, row.kind, row.recipient, row.status, row.version)
+    occurrence = None if row.occurrence is None else utc(row.occurrence)
+    finished = None if row.finished_at is None else utc(row.finished_at)
+    return _Existing(row.id, row.key, row.kind, row.recipient, row.status, row.version, occurrence, finished)
 
 
 _VERSIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
@@ -329,9 +340,14 @@ def _plan_invitations(
     active = not (stored.removed or m.cancelled)
     invited = {a.email.lower(): a for a in m.attendees}
     by_recipient: dict[str, list[_Existing]] = {}
+    single: list[_Existing] = []  # messages about one occurrence
     for row in sorted(rows, key=lambda r: r.id):
-        by_recipient.setdefault(row.recipient, []).append(row)
+        if row.occurrence is None:
+            by_recipient.setdefault(row.recipient, []).append(row)
+        else:
+            single.append(row)
     version = _version(stored)
+    whole: set[str] = set()  # recipients the series' own REQUEST is about to reach
     for recipient in sorted(set(invited) | set(by_recipient)):
         history = by_recipient.get(recipient, [])
         target: tuple[Kind, str] | None = None
@@ -347,6 +363,8 @@ def _plan_invitations(
         for row in history:
             if row.status == Status.PENDING and (target is None or row.key != target[1]):
                 drop.append(row.id)
+        if target is not None and target[0].itip_request:
+            whole.add(recipient)
         if target is None or any(row.key == target[1] for row in history):
             continue
         kind, key = target
@@ -363,6 +381,83 @@ def _plan_invitations(
                 version=version if kind.itip_request else None,
             )
         )
+    _plan_occurrences(stored, by_recipient, whole, single, now, inserts, drop, active)
+
+
+def _plan_occurrences(
+    stored: StoredMeeting,
+    series_rows: dict[str, list[_Existing]],
+    whole: set[str],
+    rows: list[_Existing],
+    now: datetime,
+    inserts: list[dict[str, Any]],
+    drop: list[int],
+    active: bool,
+) -> None:
+    """Updates and cancellations of single occurrences, to people who hold the series.
+
+    Someone holds an occurrence as the series' REQUEST they received last carried it (sent after
+    the occurrence last changed), or as the last message about that occurrence alone said.  Whoever
+    does not hold it as it is now gets one message: a REQUEST of that occurrence alone (RFC 5546
+    section 3.2.2), or a CANCEL of it (section 3.2.5) when it is cancelled or they are no longer
+    invited to it.  Someone invited to that occurrence only gets a REQUEST of it.  Past occurrences
+    are left alone, and nothing goes out while the series' own invitation is still to be sent.
+    """
+    m = stored.meeting
+    mine: dict[tuple[str, datetime], list[_Existing]] = {}
+    for row in rows:
+        assert row.occurrence is not None
+        mine.setdefault((row.recipient, row.occurrence), []).append(row)
+    wanted: set[str] = set()
+    series_people = {a.email.lower(): a for a in m.attendees}
+    for version in stored.instances if active else ():
+        occurrence = version.occurrence
+        override = m.override_of(occurrence)
+        instance = m.instance(override) if override else m.plain_instance(occurrence)
+        if utc(instance.end) <= now:
+            continue
+        people = {} if instance.cancelled else {a.email.lower(): a for a in instance.attendees}
+        for recipient in sorted(set(series_people) | set(people)):
+            if recipient in whole:
+                continue  # the series' REQUEST, still to be sent, carries the occurrence as it is then
+            history = series_rows.get(recipient, [])
+            full = _last(history, (Status.SENT, Status.SENDING))
+            holds_series = full is not None and Kind(full.kind).itip_request
+            last = _last(mine.get((recipient, utc(occurrence)), []), (Status.SENT, Status.SENDING, Status.FAILED))
+            if holds_series and full is not None:
+                if (last is None or last.id < full.id) and (
+                    full.status == Status.SENDING or (full.finished_at or now) >= utc(version.last_modified)
+                ):
+                    continue  # the series' REQUEST carried this occurrence as it is
+                kind = Kind.UPDATE if recipient in people else Kind.CANCEL
+            elif recipient in people and recipient not in series_people:
+                kind = Kind.REQUEST  # invited to this occurrence alone
+            else:
+                continue  # the series' own invitation (pending) carries it
+            if last is not None and Kind(last.kind) is kind and (kind is Kind.CANCEL or last.version == version.digest):
+                continue  # holds it as it is (a cancelled occurrence stays cancelled, whatever else it says)
+            if kind is Kind.CANCEL and last is None and recipient not in series_people:
+                continue
+            key = message_key(kind, m.uid, recipient, sequence=version.sequence, occurrence=occurrence)
+            wanted.add(key)
+            if any(row.key == key for row in mine.get((recipient, utc(occurrence)), [])):
+                continue
+            who = people.get(recipient) or series_people.get(recipient)
+            inserts.append(
+                _new_row(
+                    key,
+                    kind,
+                    stored,
+                    recipient,
+                    attendee_data(who) if who else {"name": "", "email": recipient, "timezone": m.timezone.key},
+                    due=now,
+                    now=now,
+                    version=version.digest,
+                    occurrence=utc(occurrence),
+                    sequence=version.sequence,
+                )
+            )
+    drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
 
 
 def _previous_attendee(
@@ -393,14 +488,16 @@ def _plan_reminders(
     m = stored.meeting
     wanted: dict[str, tuple[datetime, Attendee, timedelta]] = {}
     if not (stored.removed or m.cancelled):
-        people = [a for a in m.attendees if a.role is not Role.NON_PARTICIPANT]
-        offsets = {a.email.lower(): m.reminders_for(a) for a in people}
+        everyone = [*m.attendees, *(a for o in m.overrides for a in (o.attendees or ()))]
+        offsets = {a.email.lower(): m.reminders_for(a) for a in everyone}
         longest = max((o for offs in offsets.values() for o in offs), default=timedelta(0))
         for start in m.occurrences(now, now + horizon + longest):
             if utc(start) <= now:
                 continue
+            # a moved occurrence is reminded of at its new time (and to its own attendees)
+            people = [a for a in m.at(start).attendees if a.role is not Role.NON_PARTICIPANT]
             for a in people:
-                for offset in offsets[a.email.lower()]:
+                for offset in m.reminders_for(a):
                     key = message_key(Kind.REMINDER, m.uid, a.email, occurrence=start, offset=offset)
                     wanted[key] = (start, a, offset)
     existing = {row.key for row in rows}
@@ -438,6 +535,7 @@ def _new_row(
     version: str | None = None,
     occurrence: datetime | None = None,
     offset: timedelta | None = None,
+    sequence: int | None = None,
 ) -> dict[str, Any]:
     return {
         "key": key,
@@ -445,7 +543,7 @@ def _new_row(
         "meeting_uid": stored.uid,
         "recipient": recipient,
         "attendee": attendee,
-        "sequence": stored.sequence,
+        "sequence": stored.sequence if sequence is None else sequence,
         "version": version,
         "occurrence": occurrence,
         "offset_seconds": None if offset is None else int(offset.total_seconds()),

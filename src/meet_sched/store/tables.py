@@ -55,6 +55,8 @@ class MeetingRow(Base):
     last_end: Mapped[datetime | None]  # None: a series without an end
     created_at: Mapped[datetime]
     last_modified: Mapped[datetime]
+    # InstanceVersion.to_data() of each occurrence overridden since the series was last sent whole
+    instances: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
 
 
 class FeedToken(Base):

@@ -41,6 +41,7 @@ class Item:
     anchor: str
     title: str
     status: str
+    moved_from: str | None  # this occurrence alone was moved: from when, in the meeting's zone
     calendar: str
     start: datetime
     date: str
@@ -115,6 +116,7 @@ def _item(site: Site, occ: Occurrence, week: Workweek) -> Item:
         anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
         title=m.title,
         status=m.status.value,
+        moved_from=None if occ.moved_from is None else f"{occ.moved_from.astimezone(m.timezone):%A %d %B %Y %H:%M}",
         calendar=site.calendar_title(m.calendar),
         start=occ.start,
         date=f"{local:%A %d %B %Y}",

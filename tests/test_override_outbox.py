@@ -1,0 +1,118 @@
+"""Overrides in the outbox on SQLite and PostgreSQL: one message per attendee about that occurrence only (RFC 5546
+3.2.2, 3.2.5), the series' SEQUENCE kept, each occurrence's own SEQUENCE, reminders moved with it."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from meet_sched.model import Attendee, Meeting, Override, Person, Role
+from meet_sched.store.db import Database
+from meet_sched.store.meetings import get_meeting, sync_meetings
+from meet_sched.store.outbox import Kind, PlanPolicy, assume_sent, message_key, plan_outbox
+from meet_sched.store.tables import OutboxRow
+
+SEOUL = ZoneInfo("Asia/Seoul")
+NOW = datetime(2026, 12, 1, tzinfo=UTC)
+POLICY = PlanPolicy(horizon=timedelta(days=60))
+FIRST = datetime(2026, 12, 10, 10, 0, tzinfo=SEOUL)
+SECOND = FIRST + timedelta(days=7)
+PEOPLE = ("p0@test.example", "p1@test.example")
+
+
+def series(*overrides: Override, title: str = "Working call") -> Meeting:
+    return Meeting(
+        uid="m@test.example",
+        title=title,
+        start=FIRST,
+        end=FIRST + timedelta(hours=1),
+        timezone=SEOUL,
+        organizer=Person("Office", "office@test.example"),
+        recurrence="FREQ=WEEKLY;COUNT=4",
+        attendees=tuple(Attendee(f"P{i}", e, SEOUL, "ko", role=Role.REQUIRED) for i, e in enumerate(PEOPLE)),
+        reminders=(timedelta(hours=1),),
+        overrides=overrides,
+    )
+
+
+def moved(occurrence: datetime = SECOND, to: datetime = SECOND + timedelta(days=1, hours=5)) -> Override:
+    return Override(occurrence, to, to + timedelta(hours=1), description="Moved")
+
+
+def apply(db: Database, meeting: Meeting, now: datetime) -> list[tuple[str, str, datetime | None, int]]:
+    """One sync and plan; the messages planned, as (kind, recipient, occurrence, SEQUENCE); then all sent."""
+    with db.transaction(write=True) as session:
+        sync_meetings(session, [meeting], now)
+        report = plan_outbox(session, now, POLICY, {meeting.uid: meeting})
+        assume_sent(session, now)
+    return sorted((m.kind, m.recipient, m.occurrence, m.sequence) for m in report.added if m.kind != "reminder")
+
+
+def pending_reminders(db: Database) -> set[str]:
+    with db.transaction() as session:
+        query = select(OutboxRow.key).where(OutboxRow.kind == "reminder", OutboxRow.status == "pending")
+        return set(session.scalars(query))
+
+
+@pytest.fixture
+def db(db_url: str) -> Database:
+    database = Database(db_url)
+    database.upgrade()
+    yield database  # type: ignore[misc]
+    database.dispose()
+
+
+def test_a_moved_occurrence_sends_one_update_of_it_alone_and_moves_its_reminders(db: Database) -> None:
+    assert [k for k, *_ in apply(db, series(), NOW)] == ["request", "request"]
+    before = pending_reminders(db)
+    old = {
+        message_key(Kind.REMINDER, "m@test.example", p, occurrence=SECOND, offset=timedelta(hours=1)) for p in PEOPLE
+    }
+    assert old <= before
+
+    later = NOW + timedelta(hours=1)
+    planned = apply(db, series(moved()), later)
+    assert planned == [("update", p, SECOND.astimezone(UTC), 1) for p in PEOPLE]  # the occurrence's own SEQUENCE
+    with db.transaction() as session:
+        stored = get_meeting(session, "m@test.example")
+    assert stored is not None and stored.sequence == 0  # the series itself did not change
+    version = stored.instance_version(SECOND)
+    assert (version.sequence, version.last_modified) == (1, later)
+
+    new_start = SECOND + timedelta(days=1, hours=5)
+    new = {
+        message_key(Kind.REMINDER, "m@test.example", p, occurrence=new_start, offset=timedelta(hours=1)) for p in PEOPLE
+    }
+    after = pending_reminders(db)
+    assert new <= after and not (old & after)
+    assert after - new == before - old  # the other occurrences' reminders are untouched
+
+    assert apply(db, series(moved()), later + timedelta(minutes=5)) == []  # planning again changes nothing
+
+
+def test_a_cancelled_occurrence_sends_one_cancel_and_loses_its_reminders(db: Database) -> None:
+    apply(db, series(), NOW)
+    off = Override(SECOND, SECOND, SECOND + timedelta(hours=1), cancelled=True)
+    planned = apply(db, series(off), NOW + timedelta(hours=1))
+    assert planned == [("cancel", p, SECOND.astimezone(UTC), 1) for p in PEOPLE]
+    assert not any("20261217T010000Z" in key for key in pending_reminders(db))
+    # Changing what a cancelled occurrence says sends no second cancellation.
+    assert apply(db, series(dataclasses.replace(off, title="Off")), NOW + timedelta(hours=2)) == []
+    # Taking the override out gives the occurrence back: one REQUEST of it, a higher SEQUENCE.
+    assert apply(db, series(), NOW + timedelta(hours=3)) == [("update", p, SECOND.astimezone(UTC), 3) for p in PEOPLE]
+
+
+def test_a_new_series_with_overrides_gets_one_invitation_carrying_them(db: Database) -> None:
+    assert apply(db, series(moved()), NOW) == [("request", p, None, 0) for p in PEOPLE]
+
+
+def test_a_change_of_the_series_is_one_update_of_the_whole_series(db: Database) -> None:
+    apply(db, series(), NOW)
+    later = NOW + timedelta(hours=1)
+    planned = apply(db, series(moved(), title="Renamed"), later)
+    assert planned == [("update", p, None, 1) for p in PEOPLE]  # it carries the override: nothing else is sent
+    assert apply(db, series(moved(), title="Renamed"), later + timedelta(minutes=1)) == []
