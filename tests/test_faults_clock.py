@@ -4,7 +4,6 @@ an injected clock against a real SQLite outbox and a real SMTP server: nothing t
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -17,6 +16,7 @@ from meet_sched.site import Site
 from meet_sched.store.outbox import Status, message_id
 
 from .conftest import SiteDir
+from .db_helpers import query
 from .mail_helpers import Clock, smtp_settings
 from .smtp_sink import SmtpSink
 
@@ -57,14 +57,12 @@ def run(
 
 def statuses(root: Path) -> dict[tuple[str, str, int], str]:
     """(meeting, recipient, offset in minutes) → status."""
-    with sqlite3.connect(root / "var" / "meet-sched.db") as db:
-        rows = db.execute("SELECT meeting_uid, recipient, offset_seconds, status FROM outbox WHERE kind = 'reminder'")
-        return {(m.split("@")[0], r, o // 60): s for m, r, o, s in rows}
+    rows = query(root, "SELECT meeting_uid, recipient, offset_seconds, status FROM outbox WHERE kind = 'reminder'")
+    return {(m.split("@")[0], r, o // 60): s for m, r, o, s in rows}
 
 
 def keys(root: Path) -> dict[str, str]:
-    with sqlite3.connect(root / "var" / "meet-sched.db") as db:
-        return {message_id(k, DOMAIN): k for (k,) in db.execute("SELECT key FROM outbox")}
+    return {message_id(k, DOMAIN): k for (k,) in query(root, "SELECT key FROM outbox")}
 
 
 def test_a_jump_forward_of_an_hour_sends_only_what_the_rules_allow(site_dir: SiteDir, smtp_server: SmtpSink) -> None:

@@ -7,7 +7,6 @@ import errno
 import mailbox
 import os
 import re
-import sqlite3
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ import httpx
 import pytest
 
 from .conftest import SiteDir
+from .db_helpers import query
 from .serving import Served, poll
 
 MEETING = """
@@ -86,8 +86,7 @@ def small_disk(site_dir: SiteDir, request: pytest.FixtureRequest) -> Iterator[Sm
 
 
 def outbox(root: Path) -> dict[str, str]:
-    with sqlite3.connect(root / "var" / "meet-sched.db") as db:
-        return {f"{kind} {to}": status for kind, to, status in db.execute("SELECT kind, recipient, status FROM outbox")}
+    return {f"{kind} {to}": status for kind, to, status in query(root, "SELECT kind, recipient, status FROM outbox")}
 
 
 def leftovers(folder: Path) -> list[str]:

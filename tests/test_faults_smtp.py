@@ -4,7 +4,6 @@ down, going down mid-burst, per-recipient 5xx/4xx/421 answers, stalls, untrusted
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -17,6 +16,7 @@ from meet_sched.site import Site
 from meet_sched.store.outbox import Status, message_id
 
 from .conftest import SiteDir
+from .db_helpers import query
 from .mail_helpers import Clock, smtp_settings
 from .smtp_sink import SilentServer, SmtpSink, self_signed, server_context
 from .test_delivery import scenario
@@ -40,18 +40,16 @@ def reminder_site(
 
 
 def outbox_rows(root: Path) -> dict[str, tuple[str, str, int, str]]:
-    """recipient → (status, detail, attempts, not_before), straight from the SQLite file."""
-    with sqlite3.connect(root / "var" / "meet-sched.db") as db:
-        return {
-            r: (s, d or "", n, nb)
-            for r, s, d, n, nb in db.execute("SELECT recipient, status, detail, attempts, not_before FROM outbox")
-        }
+    """recipient → (status, detail, attempts, not_before), straight from the database."""
+    return {
+        r: (s, d or "", n, nb)
+        for r, s, d, n, nb in query(root, "SELECT recipient, status, detail, attempts, not_before FROM outbox")
+    }
 
 
 def ids_of(root: Path) -> dict[str, str]:
     """recipient → the Message-ID its outbox key gives."""
-    with sqlite3.connect(root / "var" / "meet-sched.db") as db:
-        return {r: message_id(k, DOMAIN) for r, k in db.execute("SELECT recipient, key FROM outbox")}
+    return {r: message_id(k, DOMAIN) for r, k in query(root, "SELECT recipient, key FROM outbox")}
 
 
 def assert_no_claim_left(root: Path) -> None:
@@ -126,7 +124,8 @@ def test_each_recipient_ends_in_the_state_its_answer_calls_for(site_dir: SiteDir
         assert "550 5.1.1 <gone@daegu.example>: Recipient address rejected: User unknown" in detail  # its words
         status, detail, attempts, retry_at = rows[full]
         assert (status, attempts) == ("pending", 1) and "452 4.2.2 Mailbox full, try later" in detail
-        assert datetime.fromisoformat(retry_at).replace(tzinfo=UTC) >= DUE + timedelta(seconds=30)  # backoff
+        retry = retry_at if isinstance(retry_at, datetime) else datetime.fromisoformat(retry_at).replace(tzinfo=UTC)
+        assert retry >= DUE + timedelta(seconds=30)  # backoff
         status, detail, attempts, _ = rows[closing]
         assert (status, attempts) == ("pending", 1) and "421 4.3.2 Service shutting down" in detail
         assert_no_claim_left(site_dir.root)

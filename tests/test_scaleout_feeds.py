@@ -93,7 +93,6 @@ def test_the_same_edit_synced_by_two_instances_at_once_bumps_sequence_once(
     assert synced == 2, "the first start created the meeting, then one of the two found the edit to sync"
 
 
-@pytest.mark.xfail(strict=True, reason="a feed is re-rendered only after a sync of this process changes something")
 def test_an_edit_synced_by_another_instance_reaches_every_feed(
     two: tuple[list[SiteDir], list[Served]], pg_url: str
 ) -> None:

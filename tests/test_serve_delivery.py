@@ -5,7 +5,6 @@ SIGTERM mid-burst releases what it had not sent."""
 from __future__ import annotations
 
 import signal
-import sqlite3
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 from meet_sched.store.outbox import message_id
 
 from .conftest import SiteDir
+from .db_helpers import query
 from .mail_helpers import smtp_settings
 from .serving import Served
 from .smtp_sink import SmtpSink
@@ -44,12 +44,11 @@ def meeting_due_in(seconds: float, attendees: list[str], *, title: str = "Workin
 
 
 def rows(root: Path) -> dict[str, list[str]]:
-    """Outbox keys by status, read straight from the SQLite file."""
-    with sqlite3.connect(root / "var" / "meet-sched.db") as db:
-        out: dict[str, list[str]] = {}
-        for key, status in db.execute("SELECT key, status FROM outbox"):
-            out.setdefault(status, []).append(key)
-        return out
+    """Outbox keys by status, read straight from the database."""
+    out: dict[str, list[str]] = {}
+    for key, status in query(root, "SELECT key, status FROM outbox"):
+        out.setdefault(status, []).append(key)
+    return out
 
 
 def test_serve_sends_invitations_at_once_reminders_on_time_and_updates(

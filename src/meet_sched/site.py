@@ -25,7 +25,7 @@ from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .places.rules import participants
 from .store import feeds as feed_store
-from .store.db import Database
+from .store.db import MEETINGS_CHANNEL, Database, notify_at_commit
 from .store.meetings import (
     ROW_ERRORS,
     Change,
@@ -215,6 +215,8 @@ class Site:
             config = dry() if dry_run else self.load(progress)
         with self.db.transaction(lock="meet-sched sync", rollback=dry_run) as session:
             changes = sync_meetings(session, config.meetings, utc(now))
+            if changes:  # every process serving feeds of this database renders them again (PostgreSQL)
+                notify_at_commit(session, MEETINGS_CHANNEL)
             current = {m.uid: m for m in config.meetings}
             outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
@@ -417,6 +419,11 @@ class Site:
         person = Person(next((n for n in names if n), ""), email)
         title = f"{self.settings.spec.calendar.name} · {person.name or person.email}"
         return Feed(self.renderer.personal_feed(title, email, stored), _newest(stored))
+
+    def feed_state(self) -> feed_store.FeedState:
+        """A cheap fingerprint of what the feeds show: it changes whenever a sync (of any process) changed a meeting."""
+        with self.db.transaction() as session:
+            return feed_store.feed_state(session)
 
     def feed_owner(self, token: str) -> str | None:
         """Whose personal feed ``token`` opens, or None (malformed, unknown or revoked)."""

@@ -28,6 +28,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 CONNECT_TIMEOUT = 10  # seconds to wait for a database server to accept a connection
 MIGRATION_LOCK = "meet-sched migrations"  # the PostgreSQL advisory lock held while a process migrates
 OUTBOX_CHANNEL = "meet_sched_outbox"  # PostgreSQL NOTIFY channel: another process changed the outbox
+MEETINGS_CHANNEL = "meet_sched_meetings"  # PostgreSQL NOTIFY channel: a sync changed the meetings (feeds are stale)
 LISTEN_POLL = 1.0  # seconds a listener waits for a notification before it checks whether to stop
 LISTEN_RETRY_MAX = 30.0  # seconds: a lost listening connection is reopened after 1 s, doubling up to this
 
@@ -204,16 +205,23 @@ class Database:
             return False
         return self.upgrade()
 
-    def notify(self, payload: str = "") -> None:
-        """Tell every process listening on :data:`OUTBOX_CHANNEL` that the outbox changed (PostgreSQL only;
+    def notify(self, payload: str = "", channel: str = OUTBOX_CHANNEL) -> None:
+        """Tell every process listening on ``channel`` that what it watches changed (PostgreSQL only;
         one process on SQLite wakes itself).  Delivered at commit, so a listener sees the new rows."""
         if self.dialect != "postgresql":
             return
         with self.transaction() as session:
-            session.execute(text("SELECT pg_notify(:c, :p)"), {"c": OUTBOX_CHANNEL, "p": payload})
+            notify_at_commit(session, channel, payload)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def notify_at_commit(session: Session, channel: str, payload: str = "") -> None:
+    """NOTIFY ``channel`` as part of the session's transaction: sent at its commit, never if it rolls
+    back (PostgreSQL; nothing on SQLite)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_notify(:c, :p)"), {"c": channel, "p": payload})
 
 
 def listens(url: str) -> bool:
@@ -224,8 +232,10 @@ def listens(url: str) -> bool:
         return False
 
 
-def listen(url: str, on_notify: Callable[[str], None], stop: threading.Event) -> None:
-    """Call ``on_notify(payload)`` for each notification on :data:`OUTBOX_CHANNEL` until ``stop`` is set.
+def listen(
+    url: str, on_notify: Callable[[str], None], stop: threading.Event, channel: str = OUTBOX_CHANNEL
+) -> None:
+    """Call ``on_notify(payload)`` for each notification on ``channel`` until ``stop`` is set.
 
     Runs on a thread of its own with its own connection (psycopg, autocommit).  A lost
     connection is reopened with a backoff; meanwhile the caller's timer still wakes it, so a
@@ -240,7 +250,7 @@ def listen(url: str, on_notify: Callable[[str], None], stop: threading.Event) ->
     while not stop.is_set():
         try:
             with psycopg.connect(conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT) as conn:
-                conn.execute(f"LISTEN {OUTBOX_CHANNEL}")
+                conn.execute(f"LISTEN {channel}")  # one of our constants, never outside text
                 delay = 1.0
                 on_notify("")  # (re)connected: whatever was notified meanwhile is looked at now
                 while not stop.is_set():

@@ -13,7 +13,7 @@ import re
 import secrets
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from .tables import FeedToken, MeetingRow
@@ -77,3 +77,21 @@ def meeting_versions(session: Session, calendar: str | None = None) -> list[tupl
     if calendar is not None:
         query = query.where(MeetingRow.calendar == calendar)
     return [(uid, sequence, modified) for uid, sequence, modified in session.execute(query)]
+
+
+FeedState = tuple[int, int, datetime | None]
+
+
+def feed_state(session: Session) -> FeedState:
+    """(meetings, sum of SEQUENCEs, newest LAST-MODIFIED): one aggregate over the meetings table that
+    changes with every sync that changes what a feed shows.  Rows are never deleted and a SEQUENCE
+    never goes down, so a meeting added, edited or removed always moves the first two numbers; two
+    processes that read the same state read the same triple."""
+    count, sequences, newest = session.execute(
+        select(
+            func.count(MeetingRow.id),
+            func.coalesce(func.sum(MeetingRow.sequence), 0),
+            func.max(MeetingRow.last_modified),
+        )
+    ).one()
+    return int(count), int(sequences), newest

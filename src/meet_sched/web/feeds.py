@@ -3,7 +3,8 @@
 A feed is rendered (in a worker thread) the first time it is asked for after a change,
 then every request is answered from memory: a 304 costs a dictionary lookup and a
 string comparison.  :meth:`FeedCache.invalidate` is called after each sync that changed
-something; the next request renders again, and the ETag changes only if the bytes do.
+something, this process's or another's (:mod:`.freshness`); the next request renders again,
+and the ETag changes only if the bytes do.
 """
 
 from __future__ import annotations

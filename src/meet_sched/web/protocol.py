@@ -1,17 +1,22 @@
 """uvicorn's h11 protocol with the limits a public listener needs: a deadline for each request,
-a bound on the size of its head, and a cap on open connections.
+a bound on the size of its head, a cap on open connections, and a deadline for an answer the
+client stopped reading.
 
 uvicorn gives none of the three: its keep-alive timer is reset by every byte received and never
 runs before the first request (a client sending ``GET /heal`` and nothing more holds a
 connection for as long as it likes, one header a second for ever); h11's
 ``max_incomplete_event_size`` only bounds a head still incomplete, so a 100 KB head arriving in
 one read passes; ``limit_concurrency`` answers 503 to requests while the connections holding
-the slots stay open.  Each limit has a name below and a line in the README.
+the slots stay open; and a client that asks for a large feed and then reads nothing holds its
+connection (and one of the ``MAX_CONNECTIONS`` slots) for as long as it likes, since uvicorn
+waits for the transport to drain without a timer.  Each limit has a name below and a line in
+the README.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import h11
@@ -22,6 +27,9 @@ KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's ti
 MAX_HEAD = 16 * 1024  # bytes of request line and header fields; more is 431
 MAX_CONNECTIONS = 200  # open connections; one more gets a 503 and is closed
 REFUSED_GRACE = 1.0  # seconds a refused connection stays open so that the client reads its 503
+WRITE_TIMEOUT = 10.0  # seconds an answer may wait with its buffer full and not a byte taken by the client
+
+log = logging.getLogger("meet_sched.web")
 
 WAITING = (h11.IDLE, h11.SEND_BODY)  # the client's side of a request not yet fully received
 
@@ -82,6 +90,8 @@ class BoundedH11Protocol(H11Protocol):
         self.conn = self.bounded = BoundedConnection()
         self._deadline: asyncio.TimerHandle | None = None
         self._refused = False
+        self._stall: asyncio.TimerHandle | None = None
+        self._stall_left = 0  # bytes still buffered when the stall timer was armed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -109,7 +119,40 @@ class BoundedH11Protocol(H11Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
+        self._unstall()
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        """The transport's buffer is full (the kernel's too): the client is not keeping up."""
+        super().pause_writing()
+        self._watch_stall()
+
+    def resume_writing(self) -> None:
+        self._unstall()
+        super().resume_writing()
+
+    def _watch_stall(self) -> None:
+        self._unstall()
+        self._stall_left = self.transport.get_write_buffer_size()
+        self._stall = self.loop.call_later(WRITE_TIMEOUT, self._stalled)
+
+    def _unstall(self) -> None:
+        if self._stall is not None:
+            self._stall.cancel()
+            self._stall = None
+
+    def _stalled(self) -> None:
+        """``WRITE_TIMEOUT`` after the buffer filled (or after the last look): a client that took some
+        bytes meanwhile is only slow and gets another ``WRITE_TIMEOUT``; one that took none is cut off.
+        Aborted, not closed: a close would wait for the buffer it is not reading to drain."""
+        self._stall = None
+        if self.transport.is_closing():
+            return
+        if self.transport.get_write_buffer_size() < self._stall_left:
+            self._watch_stall()
+            return
+        log.info("event=write-stalled seconds=%g buffered=%d", WRITE_TIMEOUT, self._stall_left)
+        self.transport.abort()
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer to a request h11 refused, with the status h11 (or our head limit) gives."""

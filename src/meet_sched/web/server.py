@@ -14,6 +14,7 @@ from ..errors import MeetSchedError
 from ..site import Site, SyncReport
 from .app import Guard, Web, create_app, render_feed
 from .feeds import FeedCache
+from .freshness import Freshness
 from .page import PageRenderer
 from .protocol import KEEP_ALIVE, BoundedH11Protocol
 
@@ -77,6 +78,7 @@ class WebServer:
         self._socket: socket.socket | None = None
         self._loop_task: asyncio.Task[None] | None = None
         self._warm_task: asyncio.Task[None] | None = None
+        self.freshness: Freshness | None = None
 
     async def start(self, service: Service) -> None:
         sock = bind(self.site.settings.spec.server.listen)
@@ -111,19 +113,20 @@ class WebServer:
         await server.startup(sockets=[sock])
         self._server = server
         self._loop_task = asyncio.create_task(server.main_loop(), name="web-server")
-        self._warm_task = asyncio.create_task(self._first_warm(web), name="web-warm")
+        self.freshness = freshness = Freshness(self.site, web)
+        await freshness.start()
+        self._warm_task = asyncio.create_task(self._first_warm(web, freshness), name="web-warm")
         log.info("event=listening url=%s base_url=%s", url, base_url)
 
     @staticmethod
-    async def _first_warm(web: Web) -> None:
+    async def _first_warm(web: Web, freshness: Freshness) -> None:
         await web.check_public_calendars()
-        await web.warm()
+        await freshness.check(changed=True)  # the first look at the database, and the first render
 
     async def _refreshed(self, report: SyncReport) -> None:
-        if not report.changes or self.web is None:
+        if not report.changes or self.freshness is None:
             return
-        self.web.invalidate()
-        self._warm_task = asyncio.create_task(self.web.warm(), name="web-warm")
+        await self.freshness.check(changed=True)
 
     async def stop(self) -> None:
         server = self._server
@@ -135,5 +138,7 @@ class WebServer:
         await server.shutdown(sockets=[self._socket] if self._socket else None)
         if self._warm_task is not None and not self._warm_task.done():
             self._warm_task.cancel()
+        if self.freshness is not None:
+            await self.freshness.stop()
         self._server = None
         log.info("event=web-stopped")
