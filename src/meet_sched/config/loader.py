@@ -24,6 +24,7 @@ from .build import build_meeting
 from .cache import CACHE_FILE, Cached, ConfigCache, settings_digest
 from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
 from .schema import MeetingSpec, SettingsSpec
+from .series import series_problems
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
@@ -238,6 +239,7 @@ def load_config(
                 continue
             seen[uid] = item.where
             meetings.append(item.meeting)
+    problems.extend(series_problems(meetings))
     if problems:
         raise ConfigError(problems)
     if store is not None:

@@ -215,8 +215,9 @@ def check_wall_time(value: Any) -> datetime | date:
 
 def check_day(value: Any) -> date:
     """A calendar date without a time of day: the day of an all-day meeting."""
+    timed = "must be a date without a time of day, such as 2027-04-14 (use 'start' for a time)"
     if isinstance(value, datetime | time):
-        raise ValueError("must be a date without a time of day, such as 2027-04-14 (use 'start' for a time)")
+        raise ValueError(timed)
     if isinstance(value, date):
         return value
     if isinstance(value, str):
@@ -224,6 +225,12 @@ def check_day(value: Any) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
+        try:
+            datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            raise ValueError(timed)
     raise ValueError(f"{value!r} is not a date such as 2027-04-14")
 
 

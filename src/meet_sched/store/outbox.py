@@ -400,6 +400,13 @@ ALL_DAY_LOOKBACK = timedelta(days=2)
 ALL_DAY_REMINDER_GRACE = timedelta(hours=6)
 
 
+def reminder_too_late(occurrence: datetime, due: datetime, now: datetime) -> bool:
+    """Whether a reminder may no longer go out: its meeting has started, or (one due on the day of an
+    all-day meeting, after its date began in the meeting's zone) it is ALL_DAY_REMINDER_GRACE late."""
+    occurrence, due = utc(occurrence), utc(due)
+    return now >= occurrence if due < occurrence else now >= due + ALL_DAY_REMINDER_GRACE
+
+
 def _plan_reminders(
     stored: StoredMeeting,
     rows: list[_Existing],
