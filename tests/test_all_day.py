@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -22,9 +24,12 @@ from meet_sched.store.tables import OutboxRow
 from .conftest import SiteDir
 from .ics_helpers import parse_both
 from .mail_helpers import Clock, smtp_settings, text_body
+from .serving import Served
 from .smtp_sink import SmtpSink
+from .test_agenda_page import Cards, browse, squash
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
+SEOUL = ZoneInfo("Asia/Seoul")
 PLACE = "config/meetings/m.yaml"
 KIM, HA = "kim@daegu.example", "ha@bacninh.example"
 PEOPLE = f"""attendees:
@@ -145,8 +150,7 @@ def test_days_gives_the_same_dates_as_end_date(site_dir: SiteDir) -> None:
             ],
         ),
         (
-            "title: T\ntimezone: Asia/Seoul\ndate: 2027-04-14\nrecurrence: FREQ=YEARLY\n"
-            "exdates: [2028-04-14T10:00]\n",
+            "title: T\ntimezone: Asia/Seoul\ndate: 2027-04-14\nrecurrence: FREQ=YEARLY\nexdates: [2028-04-14T10:00]\n",
             [f"{PLACE}:5: exdates[0]: give a date without a time of day (2028-04-14): the meeting is all day"],
         ),
         (
@@ -284,3 +288,40 @@ def test_reminders_on_the_day_go_out_after_the_date_began_in_the_meetings_zone(
             s.close()
 
     asyncio.run(main())
+
+
+def test_the_agenda_shows_the_dates_and_no_time(site_dir: SiteDir) -> None:
+    site_dir.meeting("visit.yaml", VISIT)
+    site_dir.meeting(
+        "working-call.yaml",
+        "title: Working call\ntimezone: Asia/Seoul\nstart: 2027-04-15T10:00\nduration: 1h\n" + PEOPLE,
+    )
+    site_dir.run("sync", check=True)
+    out = site_dir.run("agenda", "--from", "2027-04-01", "--days", "30", check=True).stdout
+    assert out.splitlines() == [
+        "Date            Daegu      Bac Ninh     Meeting",
+        "--------------  ---------  -----------  -------",
+        "Wed 2027-04-14  all day    all day      Delegation visit to Chengdu (to Fri 2027-04-16)",
+        "Thu 2027-04-15  10:00 KST  08:00 UTC+7  Working call",
+        "",
+        "Dates are Daegu's; (+1d)/(-1d): the local date there is a day later/earlier.",
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_page_lists_an_all_day_meeting_without_a_time(site_dir: SiteDir, tmp_path: Path) -> None:
+    first = (datetime.now(SEOUL) + timedelta(days=2)).date()
+    site_dir.settings('[server]\nlisten = "127.0.0.1:0"\npublic_calendars = ["default"]\n')
+    site_dir.meeting("visit.yaml", VISIT.replace("2027-04-14", f"{first}").replace("end_date: 2027-04-16", "days: 3"))
+    server = Served(site_dir.root)
+    try:
+        dom = browse(server.url + "/", tmp_path / "profile", "--dump-dom").stdout
+    finally:
+        assert server.stop() == 0, server.log
+    page = Cards()
+    page.feed(dom)
+    (card,) = (squash(c) for c in page.cards)
+    last = first + timedelta(days=2)
+    assert card == (f"{first:%A %d %B %Y} – {last:%A %d %B %Y} Delegation visit to Chengdu 3 days, all day · Test")
+    assert page.strip_rows[1:] == []  # no strip of hours for it (the first is today's overview, if any)
