@@ -325,3 +325,16 @@ def test_the_page_lists_an_all_day_meeting_without_a_time(site_dir: SiteDir, tmp
     last = first + timedelta(days=2)
     assert card == (f"{first:%A %d %B %Y} – {last:%A %d %B %Y} Delegation visit to Chengdu 3 days, all day · Test")
     assert page.strip_rows[1:] == []  # no strip of hours for it (the first is today's overview, if any)
+
+
+def test_diff_shows_a_change_of_dates_as_dates(site_dir: SiteDir) -> None:
+    site_dir.meeting("visit.yaml", VISIT)
+    site_dir.run("sync", check=True)
+    site_dir.meeting("visit.yaml", VISIT.replace("end_date: 2027-04-16", "end_date: 2027-04-17"))
+    result = site_dir.run("diff")
+    assert result.returncode == 2, result.stderr
+    assert "    date: '2027-04-14, all day, 3 days' → '2027-04-14, all day, 4 days'" in result.stdout.splitlines()
+    assert "duration" not in result.stdout
+    site_dir.meeting("visit.yaml", VISIT.replace("date: 2027-04-14", "date: 2027-04-13"))
+    result = site_dir.run("diff")
+    assert "    start: '2027-04-14, all day, 3 days' → '2027-04-13, all day, 4 days'" in result.stdout.splitlines()
