@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .model import zone_abbreviation, zone_city
+from .model import all_day_dates, zone_abbreviation, zone_city
 from .site import Occurrence
 
 
@@ -44,12 +44,19 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
     header.append("Meeting")
     rows: list[list[str]] = []
     for occ in occurrences:
+        status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
+        if occ.meeting.all_day:  # the same dates in every zone: no times
+            first, last = all_day_dates(occ.meeting, occ.start)
+            cells = [f"{first:%a %Y-%m-%d}", *["all day" for _ in zones]]
+            to = f" (to {last:%a %Y-%m-%d})" if last != first else ""
+            cells.append(occ.meeting.title + to + status)
+            rows.append(cells)
+            continue
         ref = occ.start.astimezone(first_zone)
         cells = [f"{ref:%a %Y-%m-%d}"]
         for _, zone in zones:
             local = occ.start.astimezone(zone)
             cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
-        status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
         if occ.moved_from is not None:
             status += f" [moved from {occ.moved_from.astimezone(first_zone):%a %Y-%m-%d %H:%M}]"
         cells.append(occ.meeting.title + status)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from icalendar import Alarm, Calendar, Conference, Event, vCalAddress
 from icalendar.prop import vDuration, vRecur, vText
@@ -22,7 +22,7 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times, utc
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, all_day_dates, local_times, utc
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
@@ -51,8 +51,17 @@ def prodid(settings: Settings) -> str:
 
 
 def zones_line(meeting: Meeting, start: datetime) -> str:
-    """``Daegu 10:00 KST · Chengdu 09:00 CST · Bac Ninh 08:00 UTC+7``."""
+    """``Daegu 10:00 KST · Chengdu 09:00 CST · Bac Ninh 08:00 UTC+7``; for an all-day meeting, its dates
+    (``2027-04-14 – 2027-04-16, all day``), which are the same everywhere."""
+    if meeting.all_day:
+        return f"{dates_text(meeting, start)}, all day"
     return " · ".join(t.short() for t in local_times(meeting, start))
+
+
+def dates_text(meeting: Meeting, start: datetime) -> str:
+    """``2027-04-14`` or ``2027-04-14 – 2027-04-16``: the dates of one all-day occurrence."""
+    first, last = all_day_dates(meeting, start)
+    return f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
 def event_description(meeting: Meeting) -> str:
@@ -62,7 +71,9 @@ def event_description(meeting: Meeting) -> str:
     if meeting.video_url:
         parts.append(f"Video: {meeting.video_url}")
     times = zones_line(meeting, meeting.start)
-    if meeting.recurrence:
+    if meeting.recurrence and meeting.all_day:
+        times = f"{times} (the first)"
+    elif meeting.recurrence:
         times = f"{times} (first meeting, {meeting.start:%Y-%m-%d}; each meeting keeps {meeting.timezone.key} time)"
     parts.append(f"Time: {times}")
     return "\n\n".join(parts)
@@ -72,9 +83,18 @@ def _address(email: str) -> str:
     return f"mailto:{email}"
 
 
-def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), attendees: bool = True) -> Event:
+def build_event(
+    stored: StoredMeeting,
+    *,
+    alarms: Sequence[timedelta] = (),
+    attendees: bool = True,
+    all_day_at: time = time(9, 0),
+) -> Event:
     """One VEVENT for one meeting (a whole series, if it recurs); ``attendees=False`` leaves out
-    the ATTENDEE lines (names and addresses) for a calendar anyone may read."""
+    the ATTENDEE lines (names and addresses) for a calendar anyone may read.
+
+    An all-day meeting is written with DATE values (DTEND the day after its last date, RFC 5545
+    section 3.6.1) and its alarms at ``all_day_at`` local time of the day, or of days before."""
     m = stored.meeting
     event = Event.new(
         uid=Text(m.uid),
@@ -82,8 +102,8 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         description=Text(event_description(m)),
         location=Text(m.location) if m.location else None,
         url=m.video_url,
-        start=m.start,
-        end=m.end,
+        start=m.start.date() if m.all_day else m.start,
+        end=m.end.date() if m.all_day else m.end,
         stamp=stored.last_modified,
         created=stored.created_at,
         last_modified=stored.last_modified,
@@ -108,19 +128,28 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         # icalendar writes the features as one quoted value, FEATURE="VIDEO,AUDIO", which RFC 5545 reads as
         # a single feature named "VIDEO,AUDIO"; a list is written as two values (RFC 7986 section 5.11).
         event["CONFERENCE"].params["FEATURE"] = ["VIDEO", "AUDIO"]
+    if m.related_to:
+        event.add("related-to", Text(m.related_to))  # RELTYPE=PARENT, the default (RFC 5545 section 3.8.4.5)
     if m.recurrence:
         event.add("rrule", vRecur.from_ical(m.recurrence))
         # A cancelled occurrence is an EXDATE of the series, like a skipped one: every client honours
         # EXDATE, while an override with STATUS:CANCELLED is shown as an ordinary meeting by some.
         skipped = sorted({*m.exdates, *(o.occurrence for o in m.overrides if o.cancelled)})
         if skipped:
-            event.add("exdate", skipped)
+            event.add("exdate", [e.date() for e in skipped] if m.all_day else skipped)
         for extra in m.rdates:  # one value per line: some parsers (vobject) read only the first of several
-            event.add("rdate", extra)
+            event.add("rdate", extra.date() if m.all_day else extra)
+    seen: set[timedelta] = set()
     for offset in alarms:
+        trigger = -offset
+        if m.all_day:  # relative to the date's midnight where the calendar is shown: at all_day_at
+            trigger = _all_day_trigger(offset, all_day_at)
+            if trigger in seen:  # two offsets of less than a day apart: one alarm on that day
+                continue
+            seen.add(trigger)
         alarm = Alarm.new_display(
-            description=Text(f"{m.title} ({_human(offset)})"),
-            trigger=-offset,
+            description=Text(f"{m.title} ({_human_day(offset) if m.all_day else _human(offset)})"),
+            trigger=trigger,
             uid=f"{m.uid}#alarm-{int(offset.total_seconds())}",
         )
         event.add_component(alarm)
@@ -128,7 +157,12 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
 
 
 def build_instance(
-    stored: StoredMeeting, occurrence: datetime, *, alarms: Sequence[timedelta] = (), attendees: bool = True
+    stored: StoredMeeting,
+    occurrence: datetime,
+    *,
+    alarms: Sequence[timedelta] = (),
+    attendees: bool = True,
+    all_day_at: time = time(9, 0),
 ) -> Event:
     """The VEVENT of one occurrence of a series (RFC 5545 section 3.8.4.4): the same UID, a
     ``RECURRENCE-ID`` with the master's TZID naming the occurrence as the series gives it, and the
@@ -139,11 +173,21 @@ def build_instance(
     instance = m.instance(override) if override is not None else m.plain_instance(occurrence)
     version = stored.instance_version(occurrence)
     variant = replace(stored, meeting=instance, sequence=version.sequence, last_modified=version.last_modified)
-    event = build_event(variant, alarms=alarms, attendees=attendees)
-    event.add("recurrence-id", occurrence.astimezone(m.timezone))
+    event = build_event(variant, alarms=alarms, attendees=attendees, all_day_at=all_day_at)
+    local = occurrence.astimezone(m.timezone)
+    event.add("recurrence-id", local.date() if m.all_day else local)
     for alarm in event.walk("VALARM"):  # an alarm's UID names the occurrence too (RFC 9074: unique)
         alarm["UID"] = f"{alarm['UID']}@{utc(occurrence):%Y%m%dT%H%M%SZ}"
     return event
+
+
+def _all_day_trigger(offset: timedelta, at: time) -> timedelta:
+    """TRIGGER of an all-day meeting's alarm: ``at`` on the date, ``offset`` counted in whole days before."""
+    return -timedelta(days=offset.days) + timedelta(hours=at.hour, minutes=at.minute)
+
+
+def _human_day(offset: timedelta) -> str:
+    return "today" if offset.days == 0 else "tomorrow" if offset.days == 1 else f"in {offset.days} days"
 
 
 def _human(offset: timedelta) -> str:
@@ -161,6 +205,8 @@ def zone_span(m: Meeting) -> tuple[str, date, date] | None:
     None for a zone that icalendar writes as UTC (``Africa/Abidjan``, ``Iceland``… are UTC all
     year): UTC needs no VTIMEZONE.
     """
+    if m.all_day:  # dates carry no zone
+        return None
     tzid = tzid_from_tzinfo(m.timezone)
     if tzid is None or tzid == "UTC":
         return None
@@ -214,10 +260,12 @@ class IcsRenderer:
         key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees)
         cached = self._events.get(key)
         if cached is None:
-            parts = [build_event(stored, alarms=alarms, attendees=attendees).to_ical()]
+            at = self.settings.spec.reminders.all_day_at
+            parts = [build_event(stored, alarms=alarms, attendees=attendees, all_day_at=at).to_ical()]
             for o in stored.meeting.overrides:  # a cancelled occurrence is an EXDATE of the master
                 if not o.cancelled:
-                    parts.append(build_instance(stored, o.occurrence, alarms=alarms, attendees=attendees).to_ical())
+                    instance = build_instance(stored, o.occurrence, alarms=alarms, attendees=attendees, all_day_at=at)
+                    parts.append(instance.to_ical())
             cached = b"".join(parts)
             self._events[key] = cached
         return cached

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -296,12 +296,18 @@ class Meeting:
     reminders: tuple[timedelta, ...] = ()
     overrides: tuple[Override, ...] = ()  # by occurrence: single occurrences changed or cancelled
     source: str = field(default="", compare=False)  # path:line of the config it came from
+    # All day: start and end are midnights in ``timezone`` standing for calendar dates (end exclusive),
+    # the same dates for everyone; written as VALUE=DATE, exdates and rdates too.
+    all_day: bool = False
+    related_to: str | None = None  # the UID of the series this one continues (RELATED-TO)
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
             value = getattr(self, name)
             if value.tzinfo is None:
                 raise ValueError(f"{name} must be an aware datetime")
+            if self.all_day and value.timetz().replace(tzinfo=None) != time(0):
+                raise ValueError(f"{name} of an all-day meeting must be a midnight")
         if self.end <= self.start:
             raise ValueError("end must be after start")
         moments = [("start", self.start), ("end", self.end), *(("exdate", e) for e in self.exdates)]
@@ -312,7 +318,7 @@ class Meeting:
             raise RecurrenceError(f"recurrence: {why}")
         # The config refuses all of these with a message; this keeps a Meeting built in code
         # from writing a calendar no client can read (or a file outside calendars/).
-        for what in ("uid", "title", "description", "location", "city"):
+        for what in ("uid", "title", "description", "location", "city", "related_to"):
             _check_text(what, getattr(self, what))
         _check_verbatim("video_url", self.video_url)
         if not CALENDAR_NAME.match(self.calendar):
@@ -321,6 +327,11 @@ class Meeting:
     @property
     def duration(self) -> timedelta:
         return self.end - self.start
+
+    @property
+    def days(self) -> int:
+        """How many calendar dates an all-day occurrence covers."""
+        return (self.end.date() - self.start.date()).days
 
     @property
     def cancelled(self) -> bool:
@@ -399,7 +410,7 @@ class Meeting:
         budget = MAX_OCCURRENCES_PER_YEAR * (max(end.astimezone(self.timezone).year - self.start.year, 0) + 2)
         budget += len(self.rdates)
         previous = None
-        for n, start in enumerate(heapq.merge(self.rule(), sorted(self.rdates))):
+        for n, start in enumerate(heapq.merge(self._rule_starts(), sorted(self.rdates))):
             if start >= end:
                 return
             if start == previous:  # an rdate the rule also gives
@@ -418,7 +429,16 @@ class Meeting:
         """
         if not self.recurrence:
             raise ValueError(f"{self.uid} does not recur")
+        if self.all_day:  # UNTIL is a date (RFC 5545 section 3.3.10): expand naive dates, then give them the zone
+            return rrule.rrulestr(self.recurrence, dtstart=self.start.replace(tzinfo=None))  # type: ignore[return-value]
         return rrule.rrulestr(self.recurrence, dtstart=self.start)  # type: ignore[return-value]
+
+    def _rule_starts(self) -> Iterator[datetime]:
+        if not self.all_day:
+            yield from self.rule()
+            return
+        for naive in self.rule():
+            yield naive.replace(tzinfo=self.timezone)
 
     def bounded(self) -> bool:
         """Whether the series has an end (COUNT or UNTIL); a single meeting has one."""
@@ -443,6 +463,8 @@ class Meeting:
         if not self.recurrence or not self.bounded() or _COUNT.search(self.recurrence):
             return self.last_end()
         until: datetime = self.rule()._until  # type: ignore[attr-defined]
+        if self.all_day:
+            until = until.replace(tzinfo=self.timezone)
         until = max(until, *self.rdates) if self.rdates else until
         bound = min(until, RANGE_END.replace(tzinfo=self.timezone)) + self.duration
         return max([bound, *(o.end for o in self.overrides if not o.cancelled)])
@@ -485,6 +507,9 @@ class Meeting:
             # only when given, so that meetings without them keep their content hash
             **({"rdates": [r.replace(tzinfo=None).isoformat() for r in self.rdates]} if self.rdates else {}),
             "status": self.status.value,
+            # only when set, so that other meetings keep their content hash
+            **({"all_day": True} if self.all_day else {}),
+            **({"related_to": self.related_to} if self.related_to else {}),
             "reminders": [int(r.total_seconds()) for r in self.reminders],
             "attendees": [_attendee_data(a) for a in self.attendees],
             # only when given, so that meetings without them keep their content hash
@@ -523,6 +548,8 @@ class Meeting:
             exdates=tuple(wall(e) for e in data["exdates"]),
             rdates=tuple(wall(r) for r in data.get("rdates", ())),
             status=Status(data["status"]),
+            all_day=bool(data.get("all_day", False)),
+            related_to=data.get("related_to"),
             reminders=offsets(data["reminders"]),
             attendees=tuple(_attendee_from(a) for a in data["attendees"]),
             overrides=tuple(Override.from_data(o, tz) for o in data.get("overrides", ())),
@@ -618,6 +645,19 @@ class LocalTime:
     def short(self) -> str:
         text = f"{self.label} {self.moment:%H:%M} {zone_abbreviation(self.moment)}"
         return text + (f" ({self.moment:%a %d %b})" if self.other_day else "")
+
+
+def all_day_dates(meeting: Meeting, start: datetime) -> tuple[date, date]:
+    """The first and last calendar date (inclusive) of the all-day occurrence starting at ``start``."""
+    first = start.astimezone(meeting.timezone).date()
+    return first, first + timedelta(days=max(meeting.days, 1) - 1)
+
+
+def all_day_reminder(day: date, offset: timedelta, at: time, zone: ZoneInfo) -> datetime:
+    """When (UTC) a reminder of an all-day occurrence on ``day`` is due for someone in ``zone``:
+    at the wall time ``at`` there, ``offset`` counted in whole days before (less than a day: on the day)."""
+    local = datetime.combine(day - timedelta(days=offset.days), at, zone)
+    return local.astimezone(UTC)
 
 
 def local_times(meeting: Meeting, start: datetime) -> list[LocalTime]:

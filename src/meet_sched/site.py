@@ -505,7 +505,9 @@ def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:
 
 def plan_policy(settings: Settings) -> PlanPolicy:
     spec = settings.spec
-    return PlanPolicy(horizon=spec.reminders.horizon, invitations=spec.invitations.enabled)
+    return PlanPolicy(
+        horizon=spec.reminders.horizon, invitations=spec.invitations.enabled, all_day_at=spec.reminders.all_day_at
+    )
 
 
 OURS_WITHIN = 512  # bytes at the start of a calendars/*.ics that must name our PRODID for export to touch it

@@ -21,7 +21,7 @@ from ..model import (
     outside_years,
 )
 from .dates import check_rrule, wall_problem
-from .limits import MAX_MEETING_DURATION
+from .limits import MAX_ALL_DAY_DAYS, MAX_MEETING_DURATION
 from .overrides import build_overrides
 from .places import resolve_place
 from .schema import AttendeeSpec, MeetingSpec
@@ -47,42 +47,13 @@ def build_meeting(
         problems.append(source.problem((*loc, *((key,) if isinstance(key, str) else key)), message))
 
     zone = ZoneInfo(spec.timezone)
-    start = _as_datetime(spec.start)
-    if isinstance(spec.start, date) and not isinstance(spec.start, datetime):
-        bad("start", "give a time of day too, e.g. 2021-04-14T10:00 (all-day meetings are not supported)")
-    start_outside = outside_years(start)
-    if (why := start_outside or wall_problem(start, zone)) is not None:
-        bad("start", why)
-    if spec.duration is not None and spec.end is not None:
-        bad("end", "give either 'duration' or 'end', not both")
-    if start_outside:  # no base for any arithmetic
-        end = start
-    elif spec.end is not None:
-        end = _as_datetime(spec.end)
-        if (why := outside_years(end) or wall_problem(end, zone)) is not None:
-            bad("end", why)
-        elif end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
-            bad("end", f"{end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
-        elif (length := end.replace(tzinfo=zone) - start.replace(tzinfo=zone)) > MAX_MEETING_DURATION:
-            bad(
-                "end",
-                f"{format_duration(length)} after its start is longer than "
-                f"{format_duration(MAX_MEETING_DURATION)}, the longest meeting",
-            )
-    elif spec.duration is not None:
-        try:
-            end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
-            late = outside_years(end) is not None
-        except OverflowError:
-            end, late = start, True
-        if late:
-            bad(
-                "duration",
-                f"{format_duration(spec.duration)} after its start ends outside the supported years {SUPPORTED_YEARS}",
-            )
+    all_day = spec.date is not None or spec.days is not None or spec.end_date is not None
+    if all_day:
+        span = _all_day_span(spec, bad)
+        start_outside = None if span is not None else "no date"  # the problem is told; the rest is still checked
+        start, end = span or (datetime(2000, 1, 1), datetime(2000, 1, 2))
     else:
-        bad("duration", "give 'duration' (e.g. 1h) or 'end'")
-        end = start + timedelta(hours=1)
+        start, end, start_outside = _timed_span(spec, zone, bad)
 
     recurrence = None
     if spec.recurrence and not start_outside:
@@ -92,6 +63,7 @@ def build_meeting(
             zone,
             lambda m: bad("recurrence", m),
             allow_hourly=settings.spec.limits.allow_hourly,
+            all_day=all_day,
         )
     exdates: list[datetime] = []
     for i, ex in enumerate(spec.exdates):
@@ -99,6 +71,9 @@ def build_meeting(
         if not spec.recurrence:
             bad(("exdates", i), "exdates only make sense with a recurrence")
             break
+        if all_day and isinstance(ex, datetime):
+            bad(("exdates", i), f"give a date without a time of day ({ex:%Y-%m-%d}): the meeting is all day")
+            continue
         if (why := outside_years(moment)) is not None:
             bad(("exdates", i), why)
             continue
@@ -109,11 +84,15 @@ def build_meeting(
         if not spec.recurrence:
             bad(("rdates", i), "rdates only make sense with a recurrence")
             break
-        if (why := outside_years(moment) or wall_problem(moment, zone)) is not None:
+        if all_day and isinstance(extra, datetime):
+            bad(("rdates", i), f"give a date without a time of day ({extra:%Y-%m-%d}): the meeting is all day")
+            continue
+        if (why := outside_years(moment) or (None if all_day else wall_problem(moment, zone))) is not None:
             bad(("rdates", i), why)
             continue
-        if moment < start:
-            bad(("rdates", i), f"{moment:%Y-%m-%d %H:%M} is before the start {start:%Y-%m-%d %H:%M}")
+        if moment < start and not start_outside:
+            shown = "%Y-%m-%d" if all_day else "%Y-%m-%d %H:%M"
+            bad(("rdates", i), f"{moment:{shown}} is before the start {start:{shown}}")
             continue
         rdates.append(moment.replace(tzinfo=zone))
 
@@ -153,6 +132,8 @@ def build_meeting(
         attendees=tuple(attendees),
         reminders=_offsets(reminders),
         source=f"{source.path}:{source.line(loc) or 1}",
+        all_day=all_day,
+        related_to=_related_uid(spec.related_to, settings.spec.calendar.domain),
     )
     overrides = build_overrides(spec.overrides, series, bad, people)
     if len(problems) > before:
@@ -189,6 +170,106 @@ def _attendees(
             )
         )
     return tuple(attendees)
+
+
+def _related_uid(value: str | None, domain: str) -> str | None:
+    """A ``related_to`` UID completed as ``uid`` is: without ``@``, at the calendar's domain."""
+    if not value:
+        return None
+    return value if "@" in value else f"{value}@{domain}"
+
+
+Bad = Callable[[str | KeyPath, str], None]
+
+
+def _timed_span(spec: MeetingSpec, zone: ZoneInfo, bad: Bad) -> tuple[datetime, datetime, str | None]:
+    """Start and end wall times of a meeting with a time of day (naive), and why the start is unusable."""
+    if spec.start is None:
+        bad("start", "give 'start' (a local date-time such as 2021-04-14T10:00) or 'date' (an all-day meeting)")
+        return datetime(2000, 1, 1), datetime(2000, 1, 1, 1), "no start"
+    start = _as_datetime(spec.start)
+    if isinstance(spec.start, date) and not isinstance(spec.start, datetime):
+        bad("start", "give a time of day too, e.g. 2021-04-14T10:00, or write 'date:' for an all-day meeting")
+    start_outside = outside_years(start)
+    if (why := start_outside or wall_problem(start, zone)) is not None:
+        bad("start", why)
+    if spec.duration is not None and spec.end is not None:
+        bad("end", "give either 'duration' or 'end', not both")
+    if start_outside:  # no base for any arithmetic
+        end = start
+    elif spec.end is not None:
+        end = _as_datetime(spec.end)
+        if (why := outside_years(end) or wall_problem(end, zone)) is not None:
+            bad("end", why)
+        elif end.replace(tzinfo=zone) <= start.replace(tzinfo=zone):
+            bad("end", f"{end:%Y-%m-%d %H:%M} is not after start {start:%Y-%m-%d %H:%M}")
+        elif (length := end.replace(tzinfo=zone) - start.replace(tzinfo=zone)) > MAX_MEETING_DURATION:
+            bad(
+                "end",
+                f"{format_duration(length)} after its start is longer than "
+                f"{format_duration(MAX_MEETING_DURATION)}, the longest meeting",
+            )
+    elif spec.duration is not None:
+        try:
+            end = (start.replace(tzinfo=zone) + spec.duration).replace(tzinfo=None)
+            late = outside_years(end) is not None
+        except OverflowError:
+            end, late = start, True
+        if late:
+            bad(
+                "duration",
+                f"{format_duration(spec.duration)} after its start ends outside the supported years {SUPPORTED_YEARS}",
+            )
+    else:
+        bad("duration", "give 'duration' (e.g. 1h) or 'end'")
+        end = start + timedelta(hours=1)
+
+    return start, end, start_outside
+
+
+def _all_day_span(spec: MeetingSpec, bad: Bad) -> tuple[datetime, datetime] | None:
+    """Midnights (naive) of an all-day meeting's first date and of the date after its last, or None."""
+    problems: list[str] = []
+
+    def wrong(key: str, message: str) -> None:
+        problems.append(key)
+        bad(key, message)
+
+    if spec.date is None:
+        wrong("date", "an all-day meeting needs 'date' (its first date, e.g. 2027-04-14)")
+    if spec.start is not None:
+        wrong("start", "give either 'start' (a time) or 'date' (all day), not both")
+    for key in ("duration", "end"):
+        if getattr(spec, key) is not None:
+            wrong(key, f"'{key}' is not allowed with 'date': give 'days' or 'end_date' (inclusive)")
+    if spec.days is not None and spec.end_date is not None:
+        wrong("end_date", "give either 'days' or 'end_date', not both")
+    if spec.days is not None and not 1 <= spec.days <= MAX_ALL_DAY_DAYS:
+        wrong("days", f"must be from 1 to {MAX_ALL_DAY_DAYS} (the most dates one all-day meeting covers)")
+    if problems or spec.date is None:
+        return None
+    first = spec.date
+    if (why := outside_years(first)) is not None:
+        bad("date", why)
+        return None
+    days = spec.days or 1
+    if spec.end_date is not None:
+        days = (spec.end_date - first).days + 1
+        if days < 1:
+            bad("end_date", f"{spec.end_date:%Y-%m-%d} is before the date {first:%Y-%m-%d}")
+            return None
+        if days > MAX_ALL_DAY_DAYS:
+            bad(
+                "end_date",
+                f"{first:%Y-%m-%d} to {spec.end_date:%Y-%m-%d} covers {days} dates; "
+                f"at most {MAX_ALL_DAY_DAYS} are allowed",
+            )
+            return None
+    last = first + timedelta(days=days)
+    if (why := outside_years(last)) is not None:
+        bad("days" if spec.days is not None else "end_date", why)
+        return None
+    return datetime.combine(first, time(0)), datetime.combine(last, time(0))
 
 
 def _at(bad: Callable[[KeyPath, str], None], loc: KeyPath) -> Callable[[str, str], None]:

@@ -109,12 +109,21 @@ def risky_walls(recur: vRecur, start: datetime, zone: ZoneInfo, last_year: int) 
 
 
 def check_rrule(
-    text: str, start: datetime, zone: ZoneInfo, bad: Callable[[str], None], *, allow_hourly: bool = False
+    text: str,
+    start: datetime,
+    zone: ZoneInfo,
+    bad: Callable[[str], None],
+    *,
+    allow_hourly: bool = False,
+    all_day: bool = False,
 ) -> str | None:
     """The canonical RRULE (UNTIL in UTC) for a meeting starting at wall time ``start``, or None after
     calling ``bad`` with what is wrong: a frequency below daily (hourly only when allowed), COUNT
     above :data:`MAX_COUNT`, UNTIL or an occurrence outside the supported years, more than
-    :data:`MAX_OCCURRENCES_PER_YEAR` occurrences in a year, an occurrence in a DST gap or overlap."""
+    :data:`MAX_OCCURRENCES_PER_YEAR` occurrences in a year, an occurrence in a DST gap or overlap.
+
+    ``all_day``: the occurrences are dates; UNTIL stays a date (RFC 5545 section 3.3.10) and no
+    daylight-saving check applies."""
     recur = vRecur.from_ical(text)  # the syntax was checked by the schema
     freq = str(recur["FREQ"][0]).upper()
     if freq in NEVER_FREQUENCIES or (freq in SETTING_FREQUENCIES and not allow_hourly):
@@ -137,11 +146,20 @@ def check_rrule(
         if (why := outside_years(until)) is not None:
             bad(f"{text!r}: UNTIL {why}")
             return None
-        if not isinstance(until, datetime):
-            until = datetime.combine(until, time(23, 59, 59))
-        if until.tzinfo is None:
-            until = until.replace(tzinfo=zone)
-        recur["UNTIL"] = [until.astimezone(UTC)]
+        if all_day:
+            recur["UNTIL"] = [
+                until.astimezone(zone).date()
+                if isinstance(until, datetime) and until.tzinfo
+                else until.date()
+                if isinstance(until, datetime)
+                else until
+            ]
+        else:
+            if not isinstance(until, datetime):
+                until = datetime.combine(until, time(23, 59, 59))
+            if until.tzinfo is None:
+                until = until.replace(tzinfo=zone)
+            recur["UNTIL"] = [until.astimezone(UTC)]
         canonical = vRecur(recur).to_ical().decode()  # type: ignore[no-untyped-call]
     interval = recur.get("INTERVAL", [1])[0]
     if not isinstance(interval, int) or interval < 1:
@@ -149,9 +167,9 @@ def check_rrule(
         bad(f"{text!r}: INTERVAL must be a whole number of 1 or more")
         return None
     try:
-        aware = start.replace(tzinfo=zone)
+        aware = start if all_day else start.replace(tzinfo=zone)  # dates: naive, as the model expands them
         rule = rrule.rrulestr(canonical, dtstart=aware)
-        end = RANGE_END.replace(tzinfo=zone)
+        end = RANGE_END if all_day else RANGE_END.replace(tzinfo=zone)
         year_later = aware + timedelta(days=365)
         last: datetime | None = None
         for n, occurrence in enumerate(rule):
@@ -178,8 +196,9 @@ def check_rrule(
         # the last year the series can reach: its COUNT's last occurrence, its UNTIL, or the supported years'
         last_year = last.year if "COUNT" in recur else LAST_YEAR
         if "UNTIL" in recur:
-            last_year = min(LAST_YEAR, recur["UNTIL"][0].astimezone(zone).year)
-        hits = risky_walls(recur, start, zone, last_year)
+            until = recur["UNTIL"][0]
+            last_year = min(LAST_YEAR, until.astimezone(zone).year if isinstance(until, datetime) else until.year)
+        hits = set() if all_day else risky_walls(recur, start, zone, last_year)
         if hits:
             latest = max(hits)
             for occurrence in rule:

@@ -35,6 +35,7 @@ MAX_OVERRIDE_SUGGESTIONS = 3  # nearest occurrences named when an override's occ
 
 # -- durations, each kind its own maximum ----------------------------------------------------
 MAX_MEETING_DURATION = timedelta(days=31)  # a meeting's `duration`
+MAX_ALL_DAY_DAYS = 31  # the calendar dates one all-day meeting covers (`days`, or `date` to `end_date`)
 MAX_REMINDER_OFFSET = timedelta(days=31)  # how long before a start a reminder goes out
 MAX_HORIZON = timedelta(days=366)  # [reminders] horizon
 MAX_LEASE = timedelta(hours=1)  # [delivery] lease

@@ -27,6 +27,7 @@ from .cache import CACHE_FILE, Cached, ConfigCache, settings_digest
 from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
 from .notes import Located
 from .schema import MeetingSpec, SettingsSpec, UnknownZone
+from .series import series_problems
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
@@ -245,6 +246,7 @@ def load_config(
             seen[uid] = item.where
             meetings.append(item.meeting)
             located.append(Located(item.meeting, shown, item.lines))
+    problems.extend(series_problems(meetings))
     if problems:
         raise ConfigError(_reword_zones(problems, settings, meetings))
     if store is not None:

@@ -229,6 +229,39 @@ def check_wall_time(value: Any) -> datetime | date:
     return parsed
 
 
+def check_day(value: Any) -> date:
+    """A calendar date without a time of day: the day of an all-day meeting."""
+    timed = "must be a date without a time of day, such as 2027-04-14 (use 'start' for a time)"
+    if isinstance(value, datetime | time):
+        raise ValueError(timed)
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        try:
+            datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+        else:
+            raise ValueError(timed)
+    raise ValueError(f"{value!r} is not a date such as 2027-04-14")
+
+
+def check_time_of_day(value: Any) -> time:
+    """``09:00``: a local wall time of day."""
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"\s*\d{2}:\d{2}\s*", value):
+        try:
+            return time.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not a time of day such as \"09:00\"")
+
+
 def check_rrule(value: Any) -> str:
     """The syntax of an RRULE; what it means for the start is checked with the whole meeting."""
     text = check_line(value)
@@ -330,6 +363,22 @@ WallTime = Annotated[
     ),
 ]
 Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$"), BeforeValidator(check_language)]
+Day = Annotated[
+    date,
+    BeforeValidator(check_day),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}\s*$",
+            "description": "A calendar date, e.g. 2027-04-14.",
+        }
+    ),
+]
+TimeOfDay = Annotated[
+    time,
+    BeforeValidator(check_time_of_day),
+    WithJsonSchema({"type": "string", "pattern": r"^\s*[0-9]{2}:[0-9]{2}\s*$", "description": "e.g. 09:00"}),
+]
 
 
 class Strict(BaseModel):
@@ -424,7 +473,13 @@ class MeetingSpec(Strict):
     video_url: Url | None = None
     city: Line | None = Field(None, description="The organizer's city, labels the meeting's own zone.")
     organizer: PersonSpec | None = None
-    start: WallTime = Field(description="Local wall time in 'timezone', e.g. 2021-04-14T10:00.")
+    start: WallTime | None = Field(None, description="Local wall time in 'timezone', e.g. 2021-04-14T10:00.")
+    date: Day | None = Field(None, description="An all-day meeting's (first) date, the same for everyone.")
+    days: Annotated[int, Field(strict=True)] | None = Field(
+        None, description="How many dates an all-day meeting covers (default 1)."
+    )
+    end_date: Day | None = Field(None, description="An all-day meeting's last date (inclusive).")
+    related_to: Line | None = Field(None, description="UID of the series this one continues (RELATED-TO).")
     timezone: Zone
     duration: MeetingDuration | None = None
     end: WallTime | None = None
@@ -477,6 +532,9 @@ class RemindersSection(Strict):
     )
     horizon: Annotated[Duration, at_most(limits.MAX_HORIZON, "reminder horizon")] = Field(
         timedelta(days=60), description="How far ahead reminders are planned."
+    )
+    all_day_at: TimeOfDay = Field(
+        time(9, 0), description="Local time in each attendee's zone at which all-day meetings' reminders go out."
     )
 
 

@@ -362,8 +362,10 @@ class Dispatcher:
         now = self.clock()
         if stored is None:
             return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
-        if job.kind is Kind.REMINDER and job.occurrence is not None and utc(job.occurrence) <= now:
-            return Outcome(job.id, Status.EXPIRED, "not sent: the meeting had started", now, attempted=False)
+        late = job.occurrence is not None and outbox.reminder_too_late(job.occurrence, job.due_at, utc(now))
+        if job.kind is Kind.REMINDER and job.occurrence is not None and late:
+            why = "the meeting had started" if utc(job.due_at) < utc(job.occurrence) else "too late on the day"
+            return Outcome(job.id, Status.EXPIRED, f"not sent: {why}", now, attempted=False)
         try:
             message = self._render(job, stored, now)
         except MailError as exc:

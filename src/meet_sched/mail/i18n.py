@@ -11,7 +11,7 @@ from functools import cache, lru_cache
 from typing import Literal
 
 from babel import Locale
-from babel.dates import format_date, format_skeleton, format_timedelta
+from babel.dates import format_date, format_interval, format_skeleton, format_timedelta
 
 from ..model import zone_abbreviation
 
@@ -26,6 +26,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "today": "today",
         "tomorrow": "tomorrow",
         "lead.reminder": "{title} starts {relative}.",
+        "lead.reminder.all_day": "{title} is {day}, all day.",
+        "all_day": "all day",
         "lead.request": "You are invited to {title}.",
         "lead.update": "{title} has changed; this is the updated invitation.",
         "lead.cancel": "{title} has been cancelled.",
@@ -59,6 +61,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "today": "오늘",
         "tomorrow": "내일",
         "lead.reminder": "{title} 회의가 {relative} 시작합니다.",
+        "lead.reminder.all_day": "{title} 일정은 {day} 종일입니다.",
+        "all_day": "종일",
         "lead.request": "{title} 회의에 초대합니다.",
         "lead.update": "{title} 회의 일정이 변경되었습니다. 변경된 초대장을 보내 드립니다.",
         "lead.cancel": "{title} 회의가 취소되었습니다.",
@@ -92,6 +96,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "today": "今天",
         "tomorrow": "明天",
         "lead.reminder": "{title}将于{relative}开始。",
+        "lead.reminder.all_day": "{title}在{day}全天举行。",
+        "all_day": "全天",
         "lead.request": "诚邀您参加{title}。",
         "lead.update": "{title}有变更，以下是更新后的邀请。",
         "lead.cancel": "{title}已取消。",
@@ -123,6 +129,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "today": "hôm nay",
         "tomorrow": "ngày mai",
         "lead.reminder": "{title} sẽ bắt đầu {relative}.",
+        "lead.reminder.all_day": "{title} diễn ra cả ngày {day}.",
+        "all_day": "cả ngày",
         "lead.request": "Kính mời quý vị tham dự {title}.",
         "lead.update": "{title} đã thay đổi; đây là lời mời đã cập nhật.",
         "lead.cancel": "{title} đã bị hủy.",
@@ -194,6 +202,20 @@ class Words:
         if days == 1:
             return self("tomorrow")
         return self.short_date(moment, now)
+
+    def dates(self, first: date, last: date, now: datetime) -> str:
+        """``Wed, Apr 14 – Fri, Apr 16`` (the year when it is not this year's): an all-day meeting's dates."""
+        skeleton = "MMMEd" if first.year == last.year == now.date().year else "yMMMEd"
+        if first == last:
+            return format_skeleton(skeleton, first, locale=self.locale)
+        return format_interval(first, last, skeleton, locale=self.locale)
+
+    def day_span(self, first: date, last: date, now: datetime) -> str:
+        """``today``, ``tomorrow`` or the dates: when an all-day meeting is, as seen on ``now``'s date."""
+        days = (first - now.date()).days
+        if first == last and days in (0, 1):
+            return self("today" if days == 0 else "tomorrow")
+        return self.dates(first, last, now)
 
     def when(self, moment: datetime, now: datetime) -> str:
         """``tomorrow 10:00 KST``."""

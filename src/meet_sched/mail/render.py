@@ -41,7 +41,18 @@ import jinja2
 from ..config import Settings
 from ..errors import MeetSchedError
 from ..ics import IcsRenderer
-from ..model import Attendee, Meeting, Person, Status, StoredMeeting, local_times, utc, zone_abbreviation, zone_city
+from ..model import (
+    Attendee,
+    Meeting,
+    Person,
+    Status,
+    StoredMeeting,
+    all_day_dates,
+    local_times,
+    utc,
+    zone_abbreviation,
+    zone_city,
+)
 from .i18n import Words, words
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
@@ -250,7 +261,7 @@ class MailRenderer:
         method = "CANCEL" if kind == "cancel" else "REQUEST"
         w = words(to.language)
         start = _next_start(m, now)
-        when = w.when(start.astimezone(to.timezone), now)
+        when = _when(w, m, start, to, now)
         key = None
         if invited or cancelled:  # a removed attendee's CANCEL names them: not shared
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now))
@@ -325,8 +336,10 @@ class MailRenderer:
         start = occurrence.astimezone(stored.meeting.timezone)
         m = stored.meeting.at(start)  # a moved or changed occurrence: its own title, place and length
         w = words(to.language)
-        when = w.when(start.astimezone(to.timezone), now)
+        when = _when(w, m, start, to, now)
         relative = w.relative(utc(start) - utc(now))
+        if m.all_day:  # "today" or "tomorrow" on the recipient's own date
+            relative = w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
         attendee = self.attendee(stored, to.email)
         alarms = m.reminders_for(attendee) if attendee else m.reminders
         key = ("reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative, alarms)
@@ -338,7 +351,10 @@ class MailRenderer:
 
         def build() -> _Draft:
             subject = w("subject.reminder", title=one_line(m.title), when=when)
-            lead = w("lead.reminder", title=one_line(m.title), relative=relative)
+            if m.all_day:
+                lead = w("lead.reminder.all_day", title=one_line(m.title), day=relative)
+            else:
+                lead = w("lead.reminder", title=one_line(m.title), relative=relative)
             rows = self._rows(w, m, to, start, now, series=False)
             (attached,) = self._parts(("publish", *stored.cache_key, alarms), calendar)
             return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached)
@@ -470,7 +486,11 @@ class MailRenderer:
         return _Draft(headers, mixed)
 
     def _rows(self, w: Words, m: Meeting, to: Recipient, start: datetime, now: datetime, *, series: bool) -> list[_Row]:
-        """When (in ``to``'s zone), the same moment in every other zone, duration, place, link, organizer."""
+        """When (in ``to``'s zone), the same moment in every other zone, duration, place, link, organizer.
+
+        An all-day meeting is on the same dates for everyone: its dates, and no times or other zones."""
+        if m.all_day:
+            return self._all_day_rows(w, m, start, now, series=series)
         mine = start.astimezone(to.timezone)
         times = local_times(m, start)
         label = next((t.label for t in times if _zone_key(t.moment) == to.timezone.key), None)
@@ -495,6 +515,23 @@ class MailRenderer:
             if shifts:
                 text = " · ".join(w("shift", date=w.short_date(s, now), time=w.time(s)) for s in shifts)
                 rows.append(_Row(w("label.shift"), text))
+        return rows + self._place_rows(w, m)
+
+    def _all_day_rows(self, w: Words, m: Meeting, start: datetime, now: datetime, *, series: bool) -> list[_Row]:
+        first, last = all_day_dates(m, start)
+        rows = [_Row(w("label.when"), f"{w.dates(first, last, now)} ({w('all_day')})")]
+        if m.days > 1:
+            rows.append(_Row(w("label.duration"), w.duration(timedelta(days=m.days))))
+        if series and m.recurrence:
+            after = utc(start) + timedelta(seconds=1)
+            upcoming = list(islice(m.occurrences(after, after + timedelta(days=3660)), 5))
+            shown = [w.dates(*all_day_dates(m, s), now) for s in upcoming[:4]]
+            if shown:
+                rows.append(_Row(w("label.next"), " · ".join(shown) + (" …" if len(upcoming) > 4 else "")))
+        return rows + self._place_rows(w, m)
+
+    def _place_rows(self, w: Words, m: Meeting) -> list[_Row]:
+        rows = []
         if m.location:
             rows.append(_Row(w("label.where"), one_line(m.location)))
         if m.video_url:
@@ -525,6 +562,13 @@ def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[date
             if len(changes) == SHIFTS_SHOWN:
                 break
     return changes
+
+
+def _when(w: Words, m: Meeting, start: datetime, to: Recipient, now: datetime) -> str:
+    """The subject's ``tomorrow 10:00 KST``, in ``to``'s zone; an all-day meeting's date(s) without a time."""
+    if m.all_day:
+        return w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
+    return w.when(start.astimezone(to.timezone), now)
 
 
 def _zone_key(moment: datetime) -> str:

@@ -133,7 +133,7 @@ def check_meeting(
     meeting: Meeting, rules: Rules, window: Window, memo: dict[tuple[int, float, float], Verdict | None] | None = None
 ) -> MeetingWarnings:
     result = MeetingWarnings(meeting)
-    if meeting.cancelled:
+    if meeting.cancelled or meeting.all_day:  # all day: on dates, at no hour of anyone's working day
         return result
     people = participants(meeting.attendees)
     places = [rules.for_attendee(a) for a in people]

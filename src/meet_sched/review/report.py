@@ -102,16 +102,18 @@ def _meeting(change: Change) -> MeetingDiff:
     return diff
 
 
-IGNORED = {"uid", "start", "end", "attendees", "overrides"}  # shown their own way
+IGNORED = {"uid", "start", "end", "attendees", "overrides", "all_day"}  # shown their own way
 
 
 def fields(old: Meeting, new: Meeting) -> list[FieldChange]:
     """Each field that differs, old → new, in the config's own terms."""
     a, b = old.to_data(), new.to_data()
     out: list[FieldChange] = []
-    if old.start != new.start or old.timezone != new.timezone:
-        out.append(FieldChange("start", _wall(old.start), _wall(new.start)))
-    if old.duration != new.duration:
+    if old.start != new.start or old.timezone != new.timezone or old.all_day != new.all_day:
+        out.append(FieldChange("start", _start(old), _start(new)))
+    elif old.all_day and old.days != new.days:
+        out.append(FieldChange("date", _start(old), _start(new)))
+    if old.duration != new.duration and not (old.all_day or new.all_day):
         out.append(FieldChange("duration", str(old.duration), str(new.duration)))
     for key in sorted(set(a) | set(b)):
         if key not in IGNORED and a.get(key) != b.get(key):
@@ -170,13 +172,20 @@ def occurrence_changes(old: Meeting, new: Meeting) -> list[FieldChange]:
 def local_times(before: StoredMeeting, after: StoredMeeting) -> list[LocalTime]:
     """The start's change in the meeting's zone and in every attendee's (empty if it did not move)."""
     old, new = before.meeting, after.meeting
-    if old.start == new.start and old.timezone == new.timezone:
-        return []
+    if (old.start == new.start and old.timezone == new.timezone) or (old.all_day and new.all_day):
+        return []  # all day: the same dates in every zone, shown by the start field
     out = [LocalTime("meeting", new.timezone.key, old.start.astimezone(new.timezone), new.start)]
     for a in new.attendees:
         zone: ZoneInfo = a.timezone
         out.append(LocalTime(a.email, zone.key, old.start.astimezone(zone), new.start.astimezone(zone)))
     return out
+
+
+def _start(m: Meeting) -> str:
+    """A start as the config writes it: a wall time in a zone, or an all-day meeting's date(s)."""
+    if m.all_day:
+        return f"{m.start:%Y-%m-%d}, all day" + (f", {m.days} days" if m.days > 1 else "")
+    return _wall(m.start)
 
 
 def _wall(moment: datetime) -> str:

@@ -25,14 +25,14 @@ import json
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from ..model import Attendee, Meeting, Role, StoredMeeting, utc
+from ..model import Attendee, Meeting, Role, StoredMeeting, all_day_reminder, utc
 from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting, instance_versions
 from .tables import MeetingRow, OutboxRow
 
@@ -68,6 +68,7 @@ class Status(enum.StrEnum):
 class PlanPolicy:
     horizon: timedelta  # reminders are planned this far ahead of their due time
     invitations: bool = True
+    all_day_at: time = time(9, 0)  # local time, in each attendee's zone, of all-day meetings' reminders
 
 
 @dataclass(frozen=True, order=True)
@@ -211,6 +212,15 @@ def plan_outbox(
     reminder_rows: dict[str, list[_Existing]] = {}
     for row in _rows(session, uids, and_(OutboxRow.kind == Kind.REMINDER.value, OutboxRow.occurrence > now)):
         reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
+    # An all-day occurrence's reminders on its day (in a zone behind the meeting's) come after its start.
+    all_day = [s.uid for s in live if s.meeting.all_day]
+    lookback = and_(
+        OutboxRow.kind == Kind.REMINDER.value,
+        OutboxRow.occurrence <= now,
+        OutboxRow.occurrence > now - ALL_DAY_LOOKBACK,
+    )
+    for row in _rows(session, all_day, lookback) if all_day else ():
+        reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
 
     for stored in live:
         mine: list[dict[str, Any]] = []
@@ -218,7 +228,7 @@ def plan_outbox(
         try:
             if policy.invitations:
                 _plan_invitations(session, stored, invitation_rows.get(stored.uid, []), now, mine, gone)
-            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy.horizon, mine, gone)
+            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, mine, gone)
         except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
             if troubled is None:
                 raise
@@ -477,35 +487,60 @@ def _last(history: list[_Existing], statuses: tuple[Status, ...]) -> _Existing |
     return next((row for row in reversed(history) if row.status in wanted), None)
 
 
+# How long after an all-day occurrence's start (midnight in the meeting's zone) a reminder of it may
+# still be due: the day itself at all_day_at in a zone up to a day behind.
+ALL_DAY_LOOKBACK = timedelta(days=2)
+# A reminder due after its occurrence's start (an all-day meeting's, on the day) not sent within this
+# time is expired: nobody wants "today" in the evening.
+ALL_DAY_REMINDER_GRACE = timedelta(hours=6)
+
+
+def reminder_too_late(occurrence: datetime, due: datetime, now: datetime) -> bool:
+    """Whether a reminder may no longer go out: its meeting has started, or (one due on the day of an
+    all-day meeting, after its date began in the meeting's zone) it is ALL_DAY_REMINDER_GRACE late."""
+    occurrence, due = utc(occurrence), utc(due)
+    return now >= occurrence if due < occurrence else now >= due + ALL_DAY_REMINDER_GRACE
+
+
 def _plan_reminders(
     stored: StoredMeeting,
     rows: list[_Existing],
     now: datetime,
-    horizon: timedelta,
+    policy: PlanPolicy,
     inserts: list[dict[str, Any]],
     drop: list[int],
 ) -> None:
+    """Reminders of the occurrences ahead: ``offset`` before the start, or for an all-day meeting at
+    ``policy.all_day_at`` in each attendee's own zone, ``offset`` counted in whole days before the date."""
     m = stored.meeting
-    wanted: dict[str, tuple[datetime, Attendee, timedelta]] = {}
+    horizon = policy.horizon
+    wanted: dict[str, tuple[datetime, Attendee, timedelta, datetime]] = {}
     if not (stored.removed or m.cancelled):
         everyone = [*m.attendees, *(a for o in m.overrides for a in (o.attendees or ()))]
         offsets = {a.email.lower(): m.reminders_for(a) for a in everyone}
         longest = max((o for offs in offsets.values() for o in offs), default=timedelta(0))
-        for start in m.occurrences(now, now + horizon + longest):
-            if utc(start) <= now:
+        back = ALL_DAY_LOOKBACK if m.all_day else timedelta(0)
+        for start in m.occurrences(now - back, now + horizon + longest + back):
+            if utc(start) <= now and not m.all_day:
                 continue
             # a moved occurrence is reminded of at its new time (and to its own attendees)
             people = [a for a in m.at(start).attendees if a.role is not Role.NON_PARTICIPANT]
             for a in people:
-                for offset in m.reminders_for(a):
+                for offset in offsets[a.email.lower()]:
+                    if m.all_day:  # by whole days: 1d and 1d2h are the same reminder, on the same day
+                        offset = timedelta(days=offset.days)
+                        due = all_day_reminder(start.date(), offset, policy.all_day_at, a.timezone)
+                    else:
+                        due = utc(start) - offset
                     key = message_key(Kind.REMINDER, m.uid, a.email, occurrence=start, offset=offset)
-                    wanted[key] = (start, a, offset)
+                    wanted[key] = (start, a, offset, due)
     existing = {row.key for row in rows}
     for row in rows:
         if row.status == Status.PENDING and row.key not in wanted:
             drop.append(row.id)
-    for key, (start, a, offset) in wanted.items():
-        due = utc(start) - offset
+    for key, (start, a, offset, due) in wanted.items():
+        if m.all_day and due >= utc(start) + ALL_DAY_LOOKBACK:
+            continue
         if key in existing or due < now or due > now + horizon:
             continue
         inserts.append(
@@ -704,6 +739,14 @@ def retire_due(session: Session, now: datetime) -> list[Finished]:
             "not sent: the meeting had started",
             OutboxRow.kind == Kind.REMINDER.value,
             OutboxRow.occurrence <= now,
+            OutboxRow.due_at < OutboxRow.occurrence,
+        ),
+        retire(  # on the day of an all-day meeting: due after the date began in the meeting's zone
+            Status.EXPIRED,
+            "not sent: too late on the day",
+            OutboxRow.kind == Kind.REMINDER.value,
+            OutboxRow.due_at >= OutboxRow.occurrence,
+            OutboxRow.due_at <= now - ALL_DAY_REMINDER_GRACE,
         ),
         retire(
             Status.EXPIRED,

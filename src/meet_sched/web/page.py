@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..agenda import agenda_zones
-from ..model import zone_abbreviation
+from ..model import all_day_dates, zone_abbreviation
 from ..site import Occurrence, Site, webcal_url
 from ..workhours import Strip, WorkingHours, Workweek, day_off, strip
 
@@ -49,7 +49,8 @@ class Item:
     location: str
     video_url: str | None
     times: list[CityTime]
-    strip: Strip
+    strip: Strip | None  # None: an all-day meeting, on the same dates everywhere and at no time of day
+    all_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,24 @@ def city_times(occ: Occurrence, week: Workweek) -> list[CityTime]:
 def _item(site: Site, occ: Occurrence, week: Workweek) -> Item:
     m = occ.meeting
     local = occ.start.astimezone(m.timezone)
+    if m.all_day:
+        first, last = all_day_dates(m, occ.start)
+        shown = f"{first:%A %d %B %Y}" + (f" – {last:%A %d %B %Y}" if last != first else "")
+        return Item(
+            anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
+            title=m.title,
+            status=m.status.value,
+            moved_from=None if occ.moved_from is None else f"{occ.moved_from.astimezone(m.timezone):%A %d %B %Y}",
+            calendar=site.calendar_title(m.calendar),
+            start=occ.start,
+            date=shown,
+            duration="all day" if m.days == 1 else f"{m.days} days, all day",
+            location=m.location,
+            video_url=m.video_url,
+            times=[],
+            strip=None,
+            all_day=True,
+        )
     return Item(
         anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
         title=m.title,
@@ -146,7 +165,11 @@ def build_model(site: Site, now: datetime, base_url: str, week: Workweek) -> Pag
     if zones:
         home = zones[0][1]
         today = now.astimezone(home).date()
-        todays = [(o.start, o.end, o.meeting.title) for o in shown if o.start.astimezone(home).date() == today]
+        todays = [
+            (o.start, o.end, o.meeting.title)
+            for o in shown
+            if o.start.astimezone(home).date() == today and not o.meeting.all_day
+        ]
         overview = strip(zones, today, home, week, todays, now=now)
     subscriptions = []
     for name in spec.server.public_calendars:
