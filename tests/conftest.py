@@ -24,6 +24,12 @@ if TEST_DB not in ("sqlite", "postgresql"):
     raise pytest.UsageError(f"MEET_SCHED_TEST_DB={TEST_DB!r}: expected sqlite or postgresql")
 
 
+def sqlite_only(reason: str) -> pytest.MarkDecorator:
+    """A test about the SQLite file itself: it runs in the SQLite pass, and is skipped, saying why, in the
+    PostgreSQL one (MEET_SCHED_TEST_DB=postgresql), where no such file exists."""
+    return pytest.mark.skipif(TEST_DB == "postgresql", reason=f"SQLite-specific: {reason}")
+
+
 class SiteDir:
     """A site folder in tmp_path, with helpers to write config files."""
 

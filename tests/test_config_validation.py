@@ -12,7 +12,7 @@ import pytest
 from meet_sched.config import load_config
 from meet_sched.errors import ConfigError
 
-from .conftest import SiteDir
+from .conftest import SiteDir, sqlite_only
 
 GOOD_YAML = """\
 title: Good
@@ -546,6 +546,7 @@ def _rows(root: Path) -> list[tuple[object, ...]]:
         conn.close()  # the last connection to close checkpoints and removes -wal/-shm
 
 
+@sqlite_only("the bytes of the SQLite file; test_failed_sync_leaves_postgresql_rows_unchanged is the PostgreSQL twin")
 def test_failed_sync_leaves_the_sqlite_file_byte_for_byte_unchanged(site_dir: SiteDir) -> None:
     site_dir.meeting("a.yaml", GOOD_YAML)
     site_dir.meeting("b.yaml", GOOD_YAML.replace("Good", "Other"))

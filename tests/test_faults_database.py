@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 
 from meet_sched.store.outbox import message_id
 
-from .conftest import SiteDir
+from .conftest import SiteDir, sqlite_only
 from .mail_helpers import smtp_settings
 from .serving import Served, poll
 from .smtp_sink import SmtpSink, free_port
@@ -121,7 +121,8 @@ def assert_each_sent_once(sink: SmtpSink, keys: list[str]) -> None:
     assert max(got.values()) == 1, [mid for mid, n in got.items() if n > 1]
 
 
-def test_postgresql_restarted_mid_burst(site_dir: SiteDir, smtp_server: SmtpSink, cluster: Cluster) -> None:
+def test_postgresql_restarted_mid_burst(tmp_path: Path, smtp_server: SmtpSink, cluster: Cluster) -> None:
+    site_dir = SiteDir(tmp_path / "site")  # its database is the cluster's, whichever pass this is
     burst(site_dir, smtp_server)
     smtp_server.delay = 0.02  # a burst that lasts a few seconds, so the restart lands in it
     server = Served(site_dir.root, env={"MEET_SCHED_DATABASE_URL": cluster.url})
@@ -168,6 +169,7 @@ def hold_write_lock(db: Path, seconds: float) -> subprocess.Popen[str]:
     return proc
 
 
+@sqlite_only("SQLite's write lock and busy_timeout")
 def test_sqlite_held_by_another_writer_longer_than_busy_timeout(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
     burst(site_dir, smtp_server)
     smtp_server.delay = 0.02

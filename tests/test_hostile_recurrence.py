@@ -30,6 +30,7 @@ from meet_sched.model import (
 )
 
 from .conftest import SiteDir
+from .db_helpers import database_url
 from .serving import Served, poll
 
 MEMORY_CAP = 1024**3  # bytes of address space for each command
@@ -376,7 +377,7 @@ def poisoned_site(site: SiteDir, change: dict[str, str | None], env: dict[str, s
     site.meeting("bad.yaml", BAD)
     result = capped_run(site, "run", env=env)
     assert result.returncode == 0, result.stderr
-    url = env.get("MEET_SCHED_DATABASE_URL") or f"sqlite:///{site.root / 'var' / 'meet-sched.db'}"
+    url = env.get("MEET_SCHED_DATABASE_URL") or database_url(site.root)
     poison(url, change)
     return url
 

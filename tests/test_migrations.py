@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,10 +11,11 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
-from meet_sched.store.db import Database
+from meet_sched.store.db import Database, safe_url
 from meet_sched.store.tables import Base, MeetingRow, UTCDateTime
 
-from .conftest import SiteDir
+from .conftest import SiteDir, sqlite_only
+from .db_helpers import database_url, execute
 
 
 def test_upgrade_from_empty_reaches_head_and_is_idempotent(db_url: str) -> None:
@@ -160,21 +160,16 @@ def test_db_upgrade_command_is_idempotent_and_commands_migrate_by_themselves(sit
 
 def test_a_schema_from_a_newer_version_is_a_message(site_dir: SiteDir) -> None:
     site_dir.run("db", "upgrade", check=True)
-    path = site_dir.root / "var" / "meet-sched.db"
-    conn = sqlite3.connect(path)
-    try:
-        conn.execute("UPDATE alembic_version SET version_num = '9999'")
-        conn.commit()
-    finally:
-        conn.close()
+    execute(site_dir.root, "UPDATE alembic_version SET version_num = '9999'")
     result = site_dir.run("sync")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith(
-        f"meet-sched: database sqlite:///{path}: Can't locate revision identified by '9999'"
+        f"meet-sched: database {safe_url(database_url(site_dir.root))}: Can't locate revision identified by '9999'"
     )
 
 
+@sqlite_only("a var/meet-sched.db that is not an SQLite file")
 def test_a_file_that_is_not_a_database_is_a_message(site_dir: SiteDir) -> None:
     path: Path = site_dir.root / "var" / "meet-sched.db"
     path.parent.mkdir()

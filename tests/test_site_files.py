@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import SiteDir
+from .conftest import SiteDir, sqlite_only
 from .serving import COUNCIL
 
 MEETING = COUNCIL
@@ -91,6 +91,7 @@ def test_export_still_empties_its_own_calendar_that_lost_its_meetings(site: Site
 
 
 @pytest.mark.parametrize("umask", [0o077, 0o022, 0o027], ids=oct)
+@sqlite_only("the modes of var/meet-sched.db and its -wal and -shm files")
 def test_calendars_get_the_umask_and_the_database_stays_private(site: SiteDir, umask: int) -> None:
     result = run(site, "run", umask=umask)
     assert result.returncode == 0, result.stderr
@@ -108,6 +109,7 @@ def test_calendars_get_the_umask_and_the_database_stays_private(site: SiteDir, u
             assert side.exists() and mode(side) == 0o600, suffix
 
 
+@sqlite_only("the mode of var/meet-sched.db beside the calendars' mode")
 def test_file_mode_setting_is_honoured(site: SiteDir) -> None:
     site.settings('file_mode = "0640"\n')
     result = run(site, "run", umask=0o077)
@@ -116,6 +118,7 @@ def test_file_mode_setting_is_honoured(site: SiteDir) -> None:
     assert mode(site.root / "var" / "meet-sched.db") == 0o600
 
 
+@sqlite_only("the mode of var/meet-sched.db")
 def test_a_database_made_readable_by_others_is_made_private_again(site: SiteDir) -> None:
     assert run(site, "run").returncode == 0
     db = site.root / "var" / "meet-sched.db"
