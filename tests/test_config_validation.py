@@ -45,7 +45,7 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         [
             "config/meetings/unknown-key-no-hint.yaml:5: colour: unknown key; known keys: uid, calendar, title, "
             "description, location, video_url, city, organizer, start, timezone, duration, end, recurrence, "
-            "exdates, rdates, status, attendees, reminders"
+            "exdates, rdates, skip_holidays, status, attendees, reminders"
         ],
     ),
     (

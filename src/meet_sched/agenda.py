@@ -50,7 +50,8 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
             local = occ.start.astimezone(zone)
             cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
         status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
-        cells.append(occ.meeting.title + status)
+        skipped = f" (skipped: {occ.skipped})" if occ.skipped else ""
+        cells.append(occ.meeting.title + status + skipped)
         rows.append(cells)
     note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."
     return render_table(header, rows) + "\n\n" + note

@@ -110,8 +110,8 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         event["CONFERENCE"].params["FEATURE"] = ["VIDEO", "AUDIO"]
     if m.recurrence:
         event.add("rrule", vRecur.from_ical(m.recurrence))
-        if m.exdates:
-            event.add("exdate", list(m.exdates))
+        if m.exdates or m.skipped:  # the skipped holidays too: clients expand the RRULE themselves
+            event.add("exdate", m.all_exdates())
         for extra in m.rdates:  # one value per line: some parsers (vobject) read only the first of several
             event.add("rdate", extra)
     for offset in alarms:

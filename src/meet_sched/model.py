@@ -172,6 +172,14 @@ ExDate = date | datetime
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """An occurrence a meeting leaves out because it falls on a participant's public holiday."""
+
+    start: datetime  # aware, in the meeting's zone
+    reason: str  # ``Chuseok (KR)``; several holidays joined by ``; ``
+
+
+@dataclass(frozen=True)
 class Meeting:
     """One meeting (a single event or a recurring series) as the config describes it."""
 
@@ -192,6 +200,9 @@ class Meeting:
     status: Status = Status.CONFIRMED
     attendees: tuple[Attendee, ...] = ()
     reminders: tuple[timedelta, ...] = ()
+    # ``skip_holidays``: False, True (every participant's country) or the countries listed
+    skip_holidays: bool | tuple[str, ...] = False
+    skipped: tuple[Skipped, ...] = ()  # the occurrences it leaves out, worked out by the config loader
     source: str = field(default="", compare=False)  # path:line of the config it came from
 
     def __post_init__(self) -> None:
@@ -241,10 +252,26 @@ class Meeting:
             if after <= self.start < before:
                 yield self.start
             return
-        excluded = set(self.exdates)
+        excluded = self.excluded()
         for start in self.expand(before):
             if start >= after and start not in excluded:
                 yield start
+
+    def excluded(self) -> frozenset[datetime]:
+        """Starts left out of the series: the exdates and the occurrences skipped for holidays."""
+        found: frozenset[datetime] | None = self.__dict__.get("_excluded")
+        if found is None:
+            found = frozenset(self.exdates) | {s.start for s in self.skipped}
+            object.__setattr__(self, "_excluded", found)
+        return found
+
+    def all_exdates(self) -> list[datetime]:
+        """Every EXDATE of the series, in order: the exdates and the skipped occurrences."""
+        return sorted(self.excluded())
+
+    def skipped_reason(self, start: datetime) -> str | None:
+        """Why the occurrence at ``start`` is skipped (``Chuseok (KR)``), or None."""
+        return next((s.reason for s in self.skipped if s.start == start), None)
 
     def expand(self, before: datetime | None = None) -> Iterator[datetime]:
         """Every start of the rule from the first one up to ``before`` (default: the end of the
@@ -341,6 +368,13 @@ class Meeting:
             # only when given, so that meetings without them keep their content hash
             **({"rdates": [r.replace(tzinfo=None).isoformat() for r in self.rdates]} if self.rdates else {}),
             "status": self.status.value,
+            # only when set, so that meetings without them keep their content hash
+            **({"skip_holidays": self._skip_data()} if self.skip_holidays is not False else {}),
+            **(
+                {"skipped": [[s.start.replace(tzinfo=None).isoformat(), s.reason] for s in self.skipped]}
+                if self.skipped
+                else {}
+            ),
             "reminders": [int(r.total_seconds()) for r in self.reminders],
             "attendees": [
                 {
@@ -358,6 +392,9 @@ class Meeting:
                 for a in self.attendees
             ],
         }
+
+    def _skip_data(self) -> bool | list[str]:
+        return self.skip_holidays if isinstance(self.skip_holidays, bool) else list(self.skip_holidays)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "") -> Meeting:
@@ -385,6 +422,8 @@ class Meeting:
             exdates=tuple(wall(e) for e in data["exdates"]),
             rdates=tuple(wall(r) for r in data.get("rdates", ())),
             status=Status(data["status"]),
+            skip_holidays=_skip_value(data.get("skip_holidays", False)),
+            skipped=tuple(Skipped(wall(start), reason) for start, reason in data.get("skipped", ())),
             reminders=offsets(data["reminders"]),
             attendees=tuple(
                 Attendee(
@@ -411,6 +450,10 @@ class Meeting:
             cached = hashlib.sha256(blob.encode()).hexdigest()
             object.__setattr__(self, "_content_hash", cached)
         return cached
+
+
+def _skip_value(value: Any) -> bool | tuple[str, ...]:
+    return bool(value) if isinstance(value, bool) else tuple(str(c) for c in value)
 
 
 @dataclass(frozen=True)

@@ -76,6 +76,7 @@ class ExportReport:
 class Occurrence:
     stored: StoredMeeting
     start: datetime  # aware, in the meeting's zone
+    skipped: str | None = None  # left out by skip_holidays: why (``Chuseok (KR)``)
 
     @property
     def meeting(self) -> Meeting:
@@ -253,9 +254,9 @@ class Site:
         base = self.settings.spec.calendar.name
         return base if name == "default" else f"{base} · {name}"
 
-    def occurrences(self, after: datetime, before: datetime) -> list[Occurrence]:
+    def occurrences(self, after: datetime, before: datetime, *, skipped: bool = False) -> list[Occurrence]:
         """Occurrences overlapping [after, before), soonest first; a meeting that cannot be expanded
-        is reported and left out."""
+        is reported and left out.  ``skipped``: also those ``skip_holidays`` leaves out, marked so."""
         out = []
         for s in self.meetings():
             if s.removed:
@@ -266,6 +267,12 @@ class Site:
                 self.report_failure(s, exc)
                 continue
             out += [Occurrence(s, start) for start in starts if start + s.meeting.duration > after]
+            if skipped:
+                out += [
+                    Occurrence(s, k.start, k.reason)
+                    for k in s.meeting.skipped
+                    if after - s.meeting.duration < k.start < before and k.start + s.meeting.duration > after
+                ]
         return sorted(out, key=lambda o: (utc(o.start), o.meeting.uid))
 
     def planning(

@@ -13,7 +13,7 @@ from dateutil.relativedelta import relativedelta
 
 from ..config import Config, load_config
 from ..config.places import rules as place_rules
-from ..places.report import render_text, summary, to_json
+from ..places.report import render_skipped, render_text, skipped_in, skipped_json, summary, to_json
 from ..places.warnings import MeetingWarnings, Window, check_meetings
 from ..site import Site
 from ..store.outbox import Status as OutboxStatus
@@ -25,13 +25,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     config = load_config(site_root(args), progress=progress)
     found, window = _warnings(config, args)
     notes = [str(note) for note in config.notes]
+    skipped = skipped_in(config.meetings, window)
     if args.format == "json":
         body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
-        print(json.dumps({**body, "notes": notes}, ensure_ascii=False, indent=1))
+        print(json.dumps({**body, "skipped": skipped_json(skipped), "notes": notes}, ensure_ascii=False, indent=1))
     else:
         print(f"ok: {len(config.meetings)} meetings in {config.files} files")
         for note in notes:
             print(f"warning: {note}")
+        for line in render_skipped(skipped, window, show_all=args.all):
+            print(line)
         for line in render_text(found, window, show_all=args.all):
             print(line)
     if notes and args.strict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -19,9 +20,11 @@ from ..model import (
     format_duration,
     outside_years,
 )
+from ..places.skip import holiday_skips
 from .dates import check_rrule, wall_problem
 from .limits import MAX_MEETING_DURATION
 from .places import resolve_place
+from .places import rules as place_rules
 from .schema import MeetingSpec
 from .settings import MEETINGS_DIR, Settings
 from .sources import KeyPath, Source
@@ -115,6 +118,9 @@ def build_meeting(
             continue
         rdates.append(moment.replace(tzinfo=zone))
 
+    if spec.skip_holidays is not False and not spec.recurrence:
+        bad("skip_holidays", "skip_holidays only makes sense with a recurrence")
+
     reminders = spec.reminders if spec.reminders is not None else settings.spec.reminders.default
     attendees = []
     emails: dict[str, int] = {}
@@ -149,7 +155,7 @@ def build_meeting(
         bad("uid", f"the UID is {len(uid)} characters long, at most {UID_MAX_LENGTH} fit (give a shorter 'uid')")
         return None
     organizer = Person(spec.organizer.name, spec.organizer.email) if spec.organizer else settings.organizer
-    return Meeting(
+    meeting = Meeting(
         uid=uid,
         calendar=spec.calendar,
         title=spec.title,
@@ -167,8 +173,12 @@ def build_meeting(
         status=Status(spec.status),
         attendees=tuple(attendees),
         reminders=_offsets(reminders),
+        skip_holidays=spec.skip_holidays if isinstance(spec.skip_holidays, bool) else tuple(spec.skip_holidays),
         source=f"{source.path}:{source.line(loc) or 1}",
     )
+    if meeting.skip_holidays is False:
+        return meeting
+    return replace(meeting, skipped=holiday_skips(meeting, place_rules(settings.spec)))
 
 
 def _at(bad: Callable[[KeyPath, str], None], loc: KeyPath) -> Callable[[str, str], None]:

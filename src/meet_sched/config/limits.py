@@ -29,6 +29,7 @@ MAX_ATTENDEES = 500  # attendees of one meeting
 MAX_REMINDERS = 20  # reminder offsets of a meeting, an attendee or [reminders] default
 MAX_EXDATES = 1_000  # skipped occurrences of one meeting
 MAX_RDATES = 1_000  # extra occurrences of one meeting
+MAX_SKIP_COUNTRIES = 50  # countries listed in one meeting's `skip_holidays`
 
 # -- durations, each kind its own maximum ----------------------------------------------------
 MAX_MEETING_DURATION = timedelta(days=31)  # a meeting's `duration`

@@ -391,6 +391,10 @@ class MeetingSpec(Strict):
     recurrence: RRule | None = Field(None, description="An RFC 5545 RRULE, e.g. FREQ=WEEKLY;BYDAY=TH.")
     exdates: Annotated[list[WallTime], at_most_items(limits.MAX_EXDATES, "exdates")] = Field(default_factory=list)
     rdates: Annotated[list[WallTime], at_most_items(limits.MAX_RDATES, "rdates")] = Field(default_factory=list)
+    skip_holidays: bool | Annotated[list[Country], at_most_items(limits.MAX_SKIP_COUNTRIES, "skip_holidays")] = Field(
+        False,
+        description="Leave out occurrences on a participant's public holiday (true), or those of the countries listed.",
+    )
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
     attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(
         default_factory=list
