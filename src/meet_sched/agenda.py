@@ -5,10 +5,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .model import zone_abbreviation, zone_city
-from .site import Occurrence
+
+if TYPE_CHECKING:
+    from .site import Occurrence
 
 
 def width(text: str) -> int:

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -15,9 +15,11 @@ from ..config import Config, load_config
 from ..config.places import rules as place_rules
 from ..places.report import render_skipped, render_text, skipped_in, skipped_json, summary, to_json
 from ..places.warnings import MeetingWarnings, Window, check_meetings
-from ..site import Site
-from ..store.outbox import Status as OutboxStatus
+from ..store.status import Status as OutboxStatus
 from .common import left_out, now, progress, quiet_troubles, site, site_root
+
+if TYPE_CHECKING:
+    from ..site import Site
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

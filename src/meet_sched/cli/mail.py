@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 
 from ..model import format_duration
-from ..store.outbox import Status as OutboxStatus
+from ..store.status import Status as OutboxStatus
 from .common import now, site
 
 
