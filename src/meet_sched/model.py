@@ -11,7 +11,7 @@ import hashlib
 import heapq
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -172,6 +172,14 @@ ExDate = date | datetime
 
 
 @dataclass(frozen=True)
+class Expansion:
+    """Starts of a rule worked out already: every one before ``through`` (None: every one there is)."""
+
+    starts: tuple[datetime, ...]
+    through: datetime | None
+
+
+@dataclass(frozen=True)
 class Skipped:
     """An occurrence a meeting leaves out because it falls on a participant's public holiday."""
 
@@ -283,10 +291,14 @@ class Meeting:
         end = RANGE_END.replace(tzinfo=self.timezone)
         if before is not None:
             end = min(end, before)
+        known: Expansion | None = self.__dict__.get("_expansion")
+        rule: Iterable[datetime] = (
+            known.starts if known is not None and (known.through is None or end <= known.through) else self.rule()
+        )
         budget = MAX_OCCURRENCES_PER_YEAR * (max(end.astimezone(self.timezone).year - self.start.year, 0) + 2)
         budget += len(self.rdates)
         previous = None
-        for n, start in enumerate(heapq.merge(self.rule(), sorted(self.rdates))):
+        for n, start in enumerate(heapq.merge(rule, sorted(self.rdates))):
             if start >= end:
                 return
             if start == previous:  # an rdate the rule also gives
@@ -297,6 +309,12 @@ class Meeting:
                     f"{self.uid}: {self.recurrence} has more than {MAX_OCCURRENCES_PER_YEAR:,} occurrences a year"
                 )
             yield start
+
+    def reuse_expansion(self, expansion: Expansion) -> Meeting:
+        """Let :meth:`expand` take the rule's starts from ``expansion`` (the validator's, of this very rule)
+        wherever it covers the span asked for, instead of expanding the rule again.  Returns ``self``."""
+        object.__setattr__(self, "_expansion", expansion)
+        return self
 
     def rule(self) -> rrule.rrule:
         """The recurrence rule, expanded in the meeting's wall time (UNTIL is UTC, as RFC 5545 asks).

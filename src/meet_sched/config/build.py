@@ -13,6 +13,7 @@ from ..model import (
     SUPPORTED_YEARS,
     UID_MAX_LENGTH,
     Attendee,
+    Expansion,
     Meeting,
     Person,
     Role,
@@ -86,6 +87,7 @@ def build_meeting(
         end = start + timedelta(hours=1)
 
     recurrence = None
+    expanded: list[Expansion] = []  # the check's expansion of the rule, reused by the meeting
     if spec.recurrence and not start_outside:
         recurrence = check_rrule(
             spec.recurrence,
@@ -93,6 +95,7 @@ def build_meeting(
             zone,
             lambda m: bad("recurrence", m),
             allow_hourly=settings.spec.limits.allow_hourly,
+            expanded=expanded,
         )
     exdates: list[datetime] = []
     for i, ex in enumerate(spec.exdates):
@@ -176,9 +179,12 @@ def build_meeting(
         skip_holidays=spec.skip_holidays if isinstance(spec.skip_holidays, bool) else tuple(spec.skip_holidays),
         source=f"{source.path}:{source.line(loc) or 1}",
     )
+    if expanded:
+        meeting.reuse_expansion(expanded[0])
     if meeting.skip_holidays is False:
         return meeting
-    return replace(meeting, skipped=holiday_skips(meeting, place_rules(settings.spec)))
+    skipping = replace(meeting, skipped=holiday_skips(meeting, place_rules(settings.spec)))
+    return skipping.reuse_expansion(expanded[0]) if expanded else skipping
 
 
 def _at(bad: Callable[[KeyPath, str], None], loc: KeyPath) -> Callable[[str, str], None]:
