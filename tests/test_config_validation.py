@@ -45,7 +45,8 @@ BROKEN: list[tuple[str, str, list[str]]] = [
         [
             "config/meetings/unknown-key-no-hint.yaml:5: colour: unknown key; known keys: uid, calendar, title, "
             "description, location, video_url, city, organizer, start, date, days, end_date, related_to, "
-            "timezone, duration, end, recurrence, exdates, rdates, overrides, status, attendees, reminders"
+            "timezone, duration, end, recurrence, exdates, rdates, overrides, skip_holidays, status, attendees, "
+            "reminders"
         ],
     ),
     (

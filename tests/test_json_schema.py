@@ -130,3 +130,9 @@ def test_an_unknown_kind_is_refused() -> None:
     )
     assert result.returncode == 2
     assert "invalid choice: 'places'" in result.stderr
+
+
+def test_the_command_line_offers_every_schema() -> None:
+    from meet_sched.cli.review_args import SCHEMA_KINDS
+
+    assert SCHEMA_KINDS == KINDS

@@ -11,7 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import StatementError
 
-from meet_sched.store.db import Database, safe_url
+from meet_sched.store.db import MIGRATIONS, SCHEMA_HEAD, Database, safe_url
 from meet_sched.store.tables import Base, MeetingRow, UTCDateTime
 
 from .conftest import SiteDir, sqlite_only
@@ -29,6 +29,23 @@ def test_upgrade_from_empty_reaches_head_and_is_idempotent(db_url: str) -> None:
         db.upgrade()  # again: nothing to do, nothing fails
         db.ensure_schema()
         assert db.current() == db.head()
+    finally:
+        db.dispose()
+
+
+def test_the_known_head_is_alembics_head(db_url: str) -> None:
+    """SCHEMA_HEAD spares a command the Alembic import: it must name the newest migration, as Alembic reads them."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == SCHEMA_HEAD
+    db = Database(db_url)
+    try:
+        db.upgrade()
+        with db.engine.connect() as conn:
+            assert MigrationContext.configure(conn).get_current_revision() == db.current() == SCHEMA_HEAD
     finally:
         db.dispose()
 

@@ -145,3 +145,22 @@ def test_too_many_rdates_are_refused(site_dir: SiteDir) -> None:
     days = [f"{(datetime(2027, 3, 3) + timedelta(days=i)):%Y-%m-%d}" for i in range(MAX_RDATES + 1)]
     problems = _problems(site_dir, SERIES + f"rdates: [{', '.join(days)}]\n")
     assert len(problems) == 1 and "rdates" in problems[0] and f"{MAX_RDATES:,}" in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    "rule",
+    ["FREQ=WEEKLY;BYDAY=TU;COUNT=8", "FREQ=WEEKLY;BYDAY=TU,TH", "FREQ=DAILY;UNTIL=20290101", "FREQ=MONTHLY;BYDAY=1TU"],
+)
+def test_the_validators_expansion_gives_the_same_occurrences(site_dir: SiteDir, rule: str) -> None:
+    """The loader hands its expansion of the first year on to the meeting; past it, the rule is expanded."""
+    loaded = _meeting(site_dir, SERIES.replace("FREQ=WEEKLY;BYDAY=TU;COUNT=8", rule) + "rdates: [2027-03-04]\n")
+    assert "_expansion" in loaded.__dict__
+    fresh = Meeting.from_data(loaded.to_data())  # as read back from the database: nothing reused
+    assert "_expansion" not in fresh.__dict__
+    for after, before in [
+        (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 6, 1, tzinfo=UTC)),
+        (datetime(2027, 5, 1, tzinfo=UTC), datetime(2028, 3, 5, tzinfo=UTC)),  # past the first year
+        (datetime(2028, 2, 1, tzinfo=UTC), datetime(2030, 1, 1, tzinfo=UTC)),
+    ]:
+        assert list(loaded.occurrences(after, before)) == list(fresh.occurrences(after, before))
+    assert loaded.last_end() == fresh.last_end()

@@ -164,7 +164,7 @@ def test_files_the_loader_skips_are_listed_and_near_misses_are_warnings(site_dir
     ]
     assert not any(line.startswith("skipped: ") for line in site_dir.run("validate").stdout.splitlines())
     body = json.loads(site_dir.run("validate", "--format", "json", check=True).stdout)
-    assert body["skipped"] == [line.removeprefix("skipped: ") for line in lines if line.startswith("skipped: ")]
+    assert body["skipped_files"] == [line.removeprefix("skipped: ") for line in lines if line.startswith("skipped: ")]
     assert body["notes"] == [line.removeprefix("warning: ") for line in lines if line.startswith("warning: ")]
 
 

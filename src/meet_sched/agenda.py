@@ -5,10 +5,13 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .model import all_day_dates, zone_abbreviation, zone_city
-from .site import Occurrence
+
+if TYPE_CHECKING:
+    from .site import Occurrence
 
 
 def width(text: str) -> int:
@@ -59,7 +62,8 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
             cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
         if occ.moved_from is not None:
             status += f" [moved from {occ.moved_from.astimezone(first_zone):%a %Y-%m-%d %H:%M}]"
-        cells.append(occ.meeting.title + status)
+        skipped = f" (skipped: {occ.skipped})" if occ.skipped else ""
+        cells.append(occ.meeting.title + status + skipped)
         rows.append(cells)
     note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."
     return render_table(header, rows) + "\n\n" + note

@@ -134,8 +134,8 @@ def build_event(
         event.add("rrule", vRecur.from_ical(m.recurrence))
         # A cancelled occurrence is an EXDATE of the series, like a skipped one: every client honours
         # EXDATE, while an override with STATUS:CANCELLED is shown as an ordinary meeting by some.
-        cancelled = sorted(o.occurrence for o in m.overrides if o.cancelled and o.occurrence not in m.exdates)
-        skipped = [*m.exdates, *cancelled]
+        # The occurrences skipped for holidays too: clients expand the RRULE themselves.
+        skipped = sorted({*m.excluded(), *(o.occurrence for o in m.overrides if o.cancelled)})
         if skipped:
             event.add("exdate", [e.date() for e in skipped] if m.all_day else skipped)
         for extra in m.rdates:  # one value per line: some parsers (vobject) read only the first of several

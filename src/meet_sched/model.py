@@ -11,7 +11,7 @@ import hashlib
 import heapq
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -274,6 +274,22 @@ def _attendee_from(a: dict[str, Any]) -> Attendee:
 
 
 @dataclass(frozen=True)
+class Expansion:
+    """Starts of a rule worked out already: every one before ``through`` (None: every one there is)."""
+
+    starts: tuple[datetime, ...]
+    through: datetime | None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An occurrence a meeting leaves out because it falls on a participant's public holiday."""
+
+    start: datetime  # aware, in the meeting's zone
+    reason: str  # ``Chuseok (KR)``; several holidays joined by ``; ``
+
+
+@dataclass(frozen=True)
 class Meeting:
     """One meeting (a single event or a recurring series) as the config describes it."""
 
@@ -295,6 +311,9 @@ class Meeting:
     attendees: tuple[Attendee, ...] = ()
     reminders: tuple[timedelta, ...] = ()
     overrides: tuple[Override, ...] = ()  # by occurrence: single occurrences changed or cancelled
+    # ``skip_holidays``: False, True (every participant's country) or the countries listed
+    skip_holidays: bool | tuple[str, ...] = False
+    skipped: tuple[Skipped, ...] = ()  # the occurrences it leaves out, worked out by the config loader
     source: str = field(default="", compare=False)  # path:line of the config it came from
     # All day: start and end are midnights in ``timezone`` standing for calendar dates (end exclusive),
     # the same dates for everyone; written as VALUE=DATE, exdates and rdates too.
@@ -355,7 +374,7 @@ class Meeting:
             if after <= self.start < before:
                 yield self.start
             return
-        excluded = set(self.exdates)
+        excluded = self.excluded()
         changed = {o.occurrence for o in self.overrides if o.cancelled or o.moved}
         moved = sorted(o.start for o in self.overrides if o.moved and not o.cancelled and after <= o.start < before)
         series = (s for s in self.expand(before) if s >= after and s not in excluded and s not in changed)
@@ -387,6 +406,8 @@ class Meeting:
             exdates=(),
             rdates=(),
             overrides=(),
+            skip_holidays=False,
+            skipped=(),
         )
 
     def at(self, start: datetime) -> Meeting:
@@ -396,6 +417,22 @@ class Meeting:
     def plain_instance(self, occurrence: datetime) -> Meeting:
         """The occurrence the series starts at ``occurrence`` with no override: the series' values."""
         return self.instance(Override(occurrence, occurrence, occurrence + self.duration))
+
+    def excluded(self) -> frozenset[datetime]:
+        """Starts left out of the series: the exdates and the occurrences skipped for holidays."""
+        found: frozenset[datetime] | None = self.__dict__.get("_excluded")
+        if found is None:
+            found = frozenset(self.exdates) | {s.start for s in self.skipped}
+            object.__setattr__(self, "_excluded", found)
+        return found
+
+    def all_exdates(self) -> list[datetime]:
+        """Every EXDATE of the series, in order: the exdates and the skipped occurrences."""
+        return sorted(self.excluded())
+
+    def skipped_reason(self, start: datetime) -> str | None:
+        """Why the occurrence at ``start`` is skipped (``Chuseok (KR)``), or None."""
+        return next((s.reason for s in self.skipped if s.start == start), None)
 
     def expand(self, before: datetime | None = None) -> Iterator[datetime]:
         """Every start of the rule from the first one up to ``before`` (default: the end of the
@@ -407,10 +444,13 @@ class Meeting:
         end = RANGE_END.replace(tzinfo=self.timezone)
         if before is not None:
             end = min(end, before)
+        known: Expansion | None = self.__dict__.get("_expansion")
+        covered = known is not None and (known.through is None or end <= known.through)
+        rule: Iterable[datetime] = known.starts if known is not None and covered else self._rule_starts()
         budget = MAX_OCCURRENCES_PER_YEAR * (max(end.astimezone(self.timezone).year - self.start.year, 0) + 2)
         budget += len(self.rdates)
         previous = None
-        for n, start in enumerate(heapq.merge(self._rule_starts(), sorted(self.rdates))):
+        for n, start in enumerate(heapq.merge(rule, sorted(self.rdates))):
             if start >= end:
                 return
             if start == previous:  # an rdate the rule also gives
@@ -421,6 +461,12 @@ class Meeting:
                     f"{self.uid}: {self.recurrence} has more than {MAX_OCCURRENCES_PER_YEAR:,} occurrences a year"
                 )
             yield start
+
+    def reuse_expansion(self, expansion: Expansion) -> Meeting:
+        """Let :meth:`expand` take the rule's starts from ``expansion`` (the validator's, of this very rule)
+        wherever it covers the span asked for, instead of expanding the rule again.  Returns ``self``."""
+        object.__setattr__(self, "_expansion", expansion)
+        return self
 
     def rule(self) -> rrule.rrule:
         """The recurrence rule, expanded in the meeting's wall time (UNTIL is UTC, as RFC 5545 asks).
@@ -510,6 +556,13 @@ class Meeting:
             # only when set, so that other meetings keep their content hash
             **({"all_day": True} if self.all_day else {}),
             **({"related_to": self.related_to} if self.related_to else {}),
+            # only when set, so that meetings without them keep their content hash
+            **({"skip_holidays": self._skip_data()} if self.skip_holidays is not False else {}),
+            **(
+                {"skipped": [[s.start.replace(tzinfo=None).isoformat(), s.reason] for s in self.skipped]}
+                if self.skipped
+                else {}
+            ),
             "reminders": [int(r.total_seconds()) for r in self.reminders],
             "attendees": [_attendee_data(a) for a in self.attendees],
             # only when given, so that meetings without them keep their content hash
@@ -521,6 +574,9 @@ class Meeting:
         data = self.to_data()
         data.pop("overrides", None)
         return data
+
+    def _skip_data(self) -> bool | list[str]:
+        return self.skip_holidays if isinstance(self.skip_holidays, bool) else list(self.skip_holidays)
 
     @classmethod
     def from_data(cls, data: dict[str, Any], source: str = "") -> Meeting:
@@ -550,6 +606,8 @@ class Meeting:
             status=Status(data["status"]),
             all_day=bool(data.get("all_day", False)),
             related_to=data.get("related_to"),
+            skip_holidays=_skip_value(data.get("skip_holidays", False)),
+            skipped=tuple(Skipped(wall(start), reason) for start, reason in data.get("skipped", ())),
             reminders=offsets(data["reminders"]),
             attendees=tuple(_attendee_from(a) for a in data["attendees"]),
             overrides=tuple(Override.from_data(o, tz) for o in data.get("overrides", ())),
@@ -564,6 +622,10 @@ class Meeting:
             cached = hashlib.sha256(blob.encode()).hexdigest()
             object.__setattr__(self, "_content_hash", cached)
         return cached
+
+
+def _skip_value(value: Any) -> bool | tuple[str, ...]:
+    return bool(value) if isinstance(value, bool) else tuple(str(c) for c in value)
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,7 @@ class Occurrence:
     stored: StoredMeeting
     start: datetime  # aware, in the meeting's zone
     cancelled: bool = False  # this occurrence alone is cancelled (shown as such, not left out)
+    skipped: str | None = None  # left out by skip_holidays: why (``Chuseok (KR)``)
 
     @property
     def meeting(self) -> Meeting:
@@ -266,9 +267,9 @@ class Site:
         base = self.settings.spec.calendar.name
         return base if name == "default" else f"{base} · {name}"
 
-    def occurrences(self, after: datetime, before: datetime) -> list[Occurrence]:
+    def occurrences(self, after: datetime, before: datetime, *, skipped: bool = False) -> list[Occurrence]:
         """Occurrences overlapping [after, before), soonest first; a meeting that cannot be expanded
-        is reported and left out."""
+        is reported and left out.  ``skipped``: also those ``skip_holidays`` leaves out, marked so."""
         out = []
         for s in self.meetings():
             if s.removed:
@@ -284,6 +285,12 @@ class Site:
                 for o in s.meeting.overrides
                 if o.cancelled and o.occurrence < before and o.occurrence + s.meeting.duration > after
             ]
+            if skipped:
+                out += [
+                    Occurrence(s, k.start, skipped=k.reason)
+                    for k in s.meeting.skipped
+                    if after - s.meeting.duration < k.start < before and k.start + s.meeting.duration > after
+                ]
         return sorted(out, key=lambda o: (utc(o.start), o.meeting.uid))
 
     def planning(

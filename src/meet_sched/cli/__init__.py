@@ -2,11 +2,16 @@
 
 One error boundary (:func:`main`) turns every :class:`~meet_sched.errors.MeetSchedError`
 into messages on stderr and exit status 1; nothing a user can cause ends in a traceback.
+
+Each command's module is imported when that command runs, and imports what it needs: the
+parser itself needs none of the database, calendar, email or web libraries, so that
+``--help``, ``validate`` and ``plan`` do not pay for the others at start.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import sys
@@ -15,28 +20,35 @@ from datetime import timedelta
 
 from .. import __version__
 from ..errors import MeetSchedError
-from ..store.outbox import Status as OutboxStatus
-from . import agenda, config, db, feeds, mail, plan, review, serve
+from ..store.status import Status as OutboxStatus
+from . import review_args
 from .args import date_, duration, grid, limit, months, names, positive, zone
 from .common import Command
 
-COMMANDS: dict[str, Command] = {
-    "validate": config.cmd_validate,
-    "sync": config.cmd_sync,
-    "export": config.cmd_export,
-    "run": config.cmd_run,
-    "invite": mail.cmd_invite,
-    "agenda": agenda.cmd_agenda,
-    "plan": plan.cmd_plan,
-    "serve": serve.cmd_serve,
-    "feeds": feeds.cmd_feeds,
-    "outbox": mail.cmd_outbox,
-    "send-test": mail.cmd_send_test,
-    "db": db.cmd_db,
-    "diff": review.cmd_diff,
-    "schema": review.cmd_schema,
-    "new": review.cmd_new,
+# command → (module of this package, function): imported only when the command runs
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("config", "cmd_validate"),
+    "sync": ("config", "cmd_sync"),
+    "export": ("config", "cmd_export"),
+    "run": ("config", "cmd_run"),
+    "invite": ("mail", "cmd_invite"),
+    "agenda": ("agenda", "cmd_agenda"),
+    "plan": ("plan", "cmd_plan"),
+    "serve": ("serve", "cmd_serve"),
+    "feeds": ("feeds", "cmd_feeds"),
+    "outbox": ("mail", "cmd_outbox"),
+    "send-test": ("mail", "cmd_send_test"),
+    "db": ("db", "cmd_db"),
+    "diff": ("review", "cmd_diff"),
+    "schema": ("review", "cmd_schema"),
+    "new": ("review", "cmd_new"),
 }
+
+
+def command(name: str) -> Command:
+    module, function = COMMANDS[name]
+    found: Command = getattr(importlib.import_module(f".{module}", __package__), function)
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", parents=[common], help="database schema")
     p.add_argument("db_command", choices=["upgrade", "current", "copy"])
     p.add_argument("--to", metavar="URL", help="db copy: the empty database (e.g. postgresql+psycopg://…) to copy into")
-    review.add_parsers(sub, common)
+    review_args.add_parsers(sub, common)
     return parser
 
 
@@ -115,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("alembic", "apscheduler"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
-        return COMMANDS[args.command](args)
+        return command(args.command)(args)
     except MeetSchedError as exc:
         for line in exc.lines():
             print(f"meet-sched: {line}" if line == str(exc) else line, file=sys.stderr)

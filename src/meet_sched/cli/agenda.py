@@ -20,7 +20,7 @@ def cmd_agenda(args: argparse.Namespace) -> int:
     if args.start is not None:
         zone = ZoneInfo(args.tz[0]) if args.tz else shown
         start = datetime.combine(args.start, time(0), tzinfo=zone)
-    occurrences = s.occurrences(start, start + timedelta(days=args.days))
+    occurrences = s.occurrences(start, start + timedelta(days=args.days), skipped=True)
     zones = zone_columns(args.tz, occurrences) if args.tz else _first(agenda_zones(occurrences), shown)
     print(render_agenda(occurrences, zones))
     return left_out(s)

@@ -6,9 +6,7 @@ import argparse
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from ..config.schema import check_zone
 from ..model import FIRST_YEAR, LAST_YEAR, format_duration, parse_duration
-from ..places import plan as plan_slot
 
 MAX_MONTHS = 60  # validate --months
 MAX_PLAN_DURATION = timedelta(hours=12)  # plan --duration
@@ -57,8 +55,10 @@ def duration(value: str) -> timedelta:
 
 
 def grid(value: str) -> timedelta:
+    from ..places.plan import GRIDS  # imported when the argument is given
+
     found = duration(value)
-    if found not in plan_slot.GRIDS:
+    if found not in GRIDS:
         raise argparse.ArgumentTypeError(f"{value!r}: the grid is 15m or 30m")
     return found
 
@@ -74,6 +74,8 @@ def date_(value: str) -> date:
 
 
 def zone(value: str) -> str:
+    from ..config.schema import check_zone  # imported when the argument is given
+
     try:
         return check_zone(value)
     except ValueError as exc:

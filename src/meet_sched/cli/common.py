@@ -8,9 +8,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MeetSchedError
-from ..site import Site
+
+if TYPE_CHECKING:
+    from ..site import Site
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -41,6 +44,8 @@ def site_root(args: argparse.Namespace) -> Path:
 def site(args: argparse.Namespace, *, open_database: bool = True) -> Site:
     """The site, its database opened and migrated once, before the command does anything else
     (whatever state the meeting files are in: only the settings are read here)."""
+    from ..site import Site
+
     s = Site(site_root(args))
     if open_database:
         s.open()

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dateutil.relativedelta import relativedelta
 
@@ -15,11 +15,13 @@ from ..config import Config, load_config
 from ..config.display import display_zone, local
 from ..config.notes import calendar_notes, past_notes, skipped_files
 from ..config.places import rules as place_rules
-from ..places.report import render_text, summary, to_json
+from ..places.report import render_skipped, render_text, skipped_in, skipped_json, summary, to_json
 from ..places.warnings import MeetingWarnings, Window, check_meetings
-from ..site import Site
-from ..store.outbox import Status as OutboxStatus
+from ..store.status import Status as OutboxStatus
 from .common import left_out, now, progress, quiet_troubles, site, site_root
+
+if TYPE_CHECKING:
+    from ..site import Site
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -32,9 +34,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     skipped, listed = skipped_files(root)
     every = sorted([*config.notes, *calendars, *past, *skipped], key=lambda p: (p.path, p.line or 0, p.field))
     notes = [str(note) for note in every]
+    holidays = skipped_in(config.meetings, window)
     if args.format == "json":
         body = {"ok": True, "meetings": len(config.meetings), "files": config.files, **to_json(found, window)}
-        extra = {"notes": notes, "skipped": listed, "past_records": records}
+        extra = {"notes": notes, "skipped": skipped_json(holidays), "skipped_files": listed, "past_records": records}
         print(json.dumps({**body, **extra}, ensure_ascii=False, indent=1))
     else:
         print(f"ok: {len(config.meetings)} meetings in {config.files} files")
@@ -43,6 +46,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         if args.verbose:
             for line in [*listed, *records]:
                 print(f"skipped: {line}" if line in listed else f"past: {line}")
+        for line in render_skipped(holidays, window, show_all=args.all):
+            print(line)
         for line in render_text(found, window, show_all=args.all):
             print(line)
     if notes and args.strict:

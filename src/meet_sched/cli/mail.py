@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from ..config.display import display_zone, local
 from ..model import format_duration
-from ..store.outbox import Status as OutboxStatus
+from ..store.status import Status as OutboxStatus
 from .common import now, site
 
 

@@ -13,6 +13,7 @@ from ..model import (
     SUPPORTED_YEARS,
     UID_MAX_LENGTH,
     Attendee,
+    Expansion,
     Meeting,
     Person,
     Role,
@@ -20,10 +21,12 @@ from ..model import (
     format_duration,
     outside_years,
 )
+from ..places.skip import holiday_skips
 from .dates import check_rrule, wall_problem
 from .limits import MAX_ALL_DAY_DAYS, MAX_MEETING_DURATION
 from .overrides import build_overrides
 from .places import resolve_place
+from .places import rules as place_rules
 from .schema import AttendeeSpec, MeetingSpec
 from .settings import MEETINGS_DIR, Settings
 from .sources import KeyPath, Source
@@ -56,6 +59,7 @@ def build_meeting(
         start, end, start_outside = _timed_span(spec, zone, bad)
 
     recurrence = None
+    expanded: list[Expansion] = []  # the check's expansion of the rule, reused by the meeting
     if spec.recurrence and not start_outside:
         recurrence = check_rrule(
             spec.recurrence,
@@ -64,6 +68,7 @@ def build_meeting(
             lambda m: bad("recurrence", m),
             allow_hourly=settings.spec.limits.allow_hourly,
             all_day=all_day,
+            expanded=expanded,
         )
     exdates: list[datetime] = []
     for i, ex in enumerate(spec.exdates):
@@ -95,6 +100,9 @@ def build_meeting(
             bad(("rdates", i), f"{moment:{shown}} is before the start {start:{shown}}")
             continue
         rdates.append(moment.replace(tzinfo=zone))
+
+    if spec.skip_holidays is not False and not spec.recurrence:
+        bad("skip_holidays", "skip_holidays only makes sense with a recurrence")
 
     reminders = spec.reminders if spec.reminders is not None else settings.spec.reminders.default
 
@@ -134,11 +142,15 @@ def build_meeting(
         source=f"{source.path}:{source.line(loc) or 1}",
         all_day=all_day,
         related_to=_related_uid(spec.related_to, settings.spec.calendar.domain),
+        skip_holidays=spec.skip_holidays if isinstance(spec.skip_holidays, bool) else tuple(spec.skip_holidays),
     )
     overrides = build_overrides(spec.overrides, series, bad, people)
     if len(problems) > before:
         return None
-    return replace(series, overrides=overrides) if overrides else series
+    meeting = replace(series, overrides=overrides) if overrides else series
+    if meeting.skip_holidays is not False:
+        meeting = replace(meeting, skipped=holiday_skips(meeting, place_rules(settings.spec)))
+    return meeting.reuse_expansion(expanded[0]) if expanded else meeting
 
 
 def _attendees(

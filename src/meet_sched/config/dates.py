@@ -24,10 +24,12 @@ from ..model import (
     RANGE_END,
     SETTING_FREQUENCIES,
     SUPPORTED_YEARS,
+    Expansion,
     outside_years,
 )
 
 WallSpan = tuple[datetime, datetime]  # naive wall times [from, to) of a gap or an overlap
+REUSED_OCCURRENCES = 1_000  # a series' occurrences the check hands on to the meeting (a year of a daily one)
 
 
 @functools.cache
@@ -116,6 +118,7 @@ def check_rrule(
     *,
     allow_hourly: bool = False,
     all_day: bool = False,
+    expanded: list[Expansion] | None = None,
 ) -> str | None:
     """The canonical RRULE (UNTIL in UTC) for a meeting starting at wall time ``start``, or None after
     calling ``bad`` with what is wrong: a frequency below daily (hourly only when allowed), COUNT
@@ -123,7 +126,11 @@ def check_rrule(
     :data:`MAX_OCCURRENCES_PER_YEAR` occurrences in a year, an occurrence in a DST gap or overlap.
 
     ``all_day``: the occurrences are dates; UNTIL stays a date (RFC 5545 section 3.3.10) and no
-    daylight-saving check applies."""
+    daylight-saving check applies.
+
+    The check expands the series' first year (a COUNT series: all of it); ``expanded`` receives
+    those occurrences (not for an all-day series, whose dates it expands naive), for
+    :meth:`~meet_sched.model.Meeting.reuse_expansion`, so that nothing downstream expands them again."""
     recur = vRecur.from_ical(text)  # the syntax was checked by the schema
     freq = str(recur["FREQ"][0]).upper()
     if freq in NEVER_FREQUENCIES or (freq in SETTING_FREQUENCIES and not allow_hourly):
@@ -172,6 +179,8 @@ def check_rrule(
         end = RANGE_END if all_day else RANGE_END.replace(tzinfo=zone)
         year_later = aware + timedelta(days=365)
         last: datetime | None = None
+        seen: list[datetime] = []
+        through: datetime | None = None  # None: every occurrence of the rule is in ``seen``
         for n, occurrence in enumerate(rule):
             if occurrence >= end:
                 if "COUNT" in recur or "UNTIL" in recur:
@@ -189,7 +198,9 @@ def check_rrule(
                 return None
             last = occurrence
             if occurrence >= year_later and "COUNT" not in recur:
+                through = year_later
                 break  # an UNTIL or an open series ends in the supported years; COUNT is followed to its end
+            seen.append(occurrence)
         if last is None:
             bad(f"{text!r} has no occurrence at or after the start")
             return None
@@ -208,6 +219,8 @@ def check_rrule(
                 if naive in hits and (why := wall_problem(naive, zone)) is not None:
                     bad(f"an occurrence falls on a daylight-saving change: {why}")
                     return None
+        if expanded is not None and not all_day and len(seen) <= REUSED_OCCURRENCES:
+            expanded.append(Expansion(tuple(seen), through))
     except (ValueError, TypeError, OverflowError) as exc:
         bad(f"{text!r} is not a valid RRULE ({exc})")
         return None

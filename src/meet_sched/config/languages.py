@@ -8,23 +8,25 @@ from difflib import get_close_matches
 from functools import cache
 from typing import Any
 
-from babel import Locale, UnknownLocaleError
-from babel.core import get_global
-from babel.languages import get_official_languages
-from babel.localedata import locale_identifiers
-
 EXAMPLES = "ko, zh, vi or en"
+_COMMON = frozenset({"en", "ko", "zh", "vi", "ja", "de", "fr", "es", "it", "pt", "ru", "th", "id", "ms"})
 _SHAPE = re.compile(r"^[A-Za-z]{2,3}(?:[-_][A-Za-z0-9]{2,8})*$")
 
 
 @cache
 def _known() -> tuple[str, ...]:
+    from babel.localedata import locale_identifiers
+
     return tuple(sorted({i.split("_", 1)[0] for i in locale_identifiers()}))
 
 
 def _country_language(code: str) -> tuple[str, str] | None:
     """``VN`` → (``Vietnam``, ``vi``): the country's main language, from CLDR's likely subtags
     (else its first official or de facto language)."""
+    from babel import Locale
+    from babel.core import get_global
+    from babel.languages import get_official_languages
+
     likely: Mapping[str, str] = get_global("likely_subtags")
     found = likely.get(f"und_{code.upper()}") or next(iter(get_official_languages(code.upper(), de_facto=True)), None)
     name = Locale.parse("en").territories.get(code.upper())
@@ -39,6 +41,10 @@ def check_language(value: Any) -> str:
         raise ValueError(f"{value!r} is not a language code such as {EXAMPLES}")
     code = value.strip()
     first = code.replace("-", "_").split("_", 1)[0]
+    if first.lower() in _COMMON and first.islower() and code == first:  # the usual case, without loading Babel
+        return code
+    from babel import Locale, UnknownLocaleError
+
     try:
         language = Locale.parse(code.replace("-", "_")).language
     except (UnknownLocaleError, ValueError):

@@ -32,6 +32,7 @@ MAX_EXDATES = 1_000  # skipped occurrences of one meeting
 MAX_RDATES = 1_000  # extra occurrences of one meeting
 MAX_OVERRIDES = 1_000  # single occurrences of one meeting changed or cancelled
 MAX_OVERRIDE_SUGGESTIONS = 3  # nearest occurrences named when an override's occurrence is not one
+MAX_SKIP_COUNTRIES = 50  # countries listed in one meeting's `skip_holidays`
 
 # -- durations, each kind its own maximum ----------------------------------------------------
 MAX_MEETING_DURATION = timedelta(days=31)  # a meeting's `duration`

@@ -489,6 +489,10 @@ class MeetingSpec(Strict):
     overrides: Annotated[list[OverrideSpec], at_most_items(limits.MAX_OVERRIDES, "overrides")] = Field(
         default_factory=list, description="Single occurrences of the series moved, changed or cancelled."
     )
+    skip_holidays: bool | Annotated[list[Country], at_most_items(limits.MAX_SKIP_COUNTRIES, "skip_holidays")] = Field(
+        False,
+        description="Leave out occurrences on a participant's public holiday (true), or those of the countries listed.",
+    )
     status: Literal["confirmed", "tentative", "cancelled"] = "confirmed"
     attendees: Annotated[list[Attendee], at_most_items(limits.MAX_ATTENDEES, "attendees")] = Field(default_factory=list)
     reminders: Reminders | None = Field(None, description="Offsets before start; default from settings.")

@@ -39,6 +39,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from ..config import Settings
+from ..config.places import rules as place_rules
 from ..errors import MeetSchedError
 from ..ics import IcsRenderer
 from ..model import (
@@ -53,6 +54,7 @@ from ..model import (
     zone_abbreviation,
     zone_city,
 )
+from ..places import Rules, holiday_on
 from .i18n import Words, words
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
@@ -262,9 +264,11 @@ class MailRenderer:
         w = words(to.language)
         start = _next_start(m, now)
         when = _when(w, m, start, to, now)
-        key = None
+        holiday = None if kind == "cancel" else self.holiday(self.attendee(stored, to.email), start, w)
+        key: tuple[Any, ...] | None = None
         if invited or cancelled:  # a removed attendee's CANCEL names them: not shared
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now))
+            key += (holiday,)
 
         def calendar() -> tuple[Message, ...]:
             uninvited = kind == "cancel" and not cancelled
@@ -276,7 +280,7 @@ class MailRenderer:
 
         def build() -> _Draft:
             lead = ("lead.cancel" if cancelled else "lead.uninvited") if kind == "cancel" else f"lead.{kind}"
-            rows = self._rows(w, m, to, start, now, series=kind != "cancel")
+            rows = self._rows(w, m, to, start, now, series=kind != "cancel", holiday=holiday)
             subject = w(f"subject.{kind}", title=one_line(m.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
             parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key), calendar)
@@ -342,7 +346,11 @@ class MailRenderer:
             relative = w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
         attendee = self.attendee(stored, to.email)
         alarms = m.reminders_for(attendee) if attendee else m.reminders
-        key = ("reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative, alarms)
+        holiday = self.holiday(attendee, start, w)
+        key = (
+            "reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative, alarms,
+            holiday,
+        )  # fmt: skip
 
         def calendar() -> tuple[Message, ...]:
             body = self.ics.reminder(self.settings.spec.calendar.name, stored, alarms)  # O(1) in the attendees
@@ -355,7 +363,7 @@ class MailRenderer:
                 lead = w("lead.reminder.all_day", title=one_line(m.title), day=relative)
             else:
                 lead = w("lead.reminder", title=one_line(m.title), relative=relative)
-            rows = self._rows(w, m, to, start, now, series=False)
+            rows = self._rows(w, m, to, start, now, series=False, holiday=holiday)
             (attached,) = self._parts(("publish", *stored.cache_key, alarms), calendar)
             return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached)
 
@@ -370,6 +378,23 @@ class MailRenderer:
             return _Draft(self._fixed_headers(w("test.subject", name=name)), _text(w("test.body", name=name), "plain"))
 
         return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
+
+    @cached_property
+    def rules(self) -> Rules:
+        """Whose public holidays apply to whom: the settings' places, as ``validate`` reads them."""
+        return place_rules(self.settings.spec)
+
+    def holiday(self, attendee: Attendee | None, start: datetime, w: Words) -> str | None:
+        """The public holiday of ``attendee``'s place on their local date of ``start``, named in their language."""
+        if attendee is None:
+            return None
+        place = self.rules.for_attendee(attendee)
+        if not place.holidays or not place.country:
+            return None
+        found = holiday_on(place.country, start.astimezone(place.zone).date(), attendee.language)
+        if found is None:
+            return None
+        return w("holiday", name=found.local_name if found.local_name and w.language != "en" else found.name)
 
     def attendee(self, stored: StoredMeeting, email: str) -> Attendee | None:
         """The attendee of ``stored`` with this address (case-insensitive), from an index kept per version."""
@@ -485,8 +510,19 @@ class MailRenderer:
         mixed.attach(attached)
         return _Draft(headers, mixed)
 
-    def _rows(self, w: Words, m: Meeting, to: Recipient, start: datetime, now: datetime, *, series: bool) -> list[_Row]:
-        """When (in ``to``'s zone), the same moment in every other zone, duration, place, link, organizer.
+    def _rows(
+        self,
+        w: Words,
+        m: Meeting,
+        to: Recipient,
+        start: datetime,
+        now: datetime,
+        *,
+        series: bool,
+        holiday: str | None = None,
+    ) -> list[_Row]:
+        """When (in ``to``'s zone) and whether it is their public holiday, the same moment in every other zone,
+        duration, place, link, organizer.
 
         An all-day meeting is on the same dates for everyone: its dates, and no times or other zones."""
         if m.all_day:
@@ -496,6 +532,8 @@ class MailRenderer:
         label = next((t.label for t in times if _zone_key(t.moment) == to.timezone.key), None)
         label = label or to.city or zone_city(to.timezone)
         rows = [_Row(w("label.when"), f"{w.full_date(mine)} {w.time(mine)} ({label})")]
+        if holiday:
+            rows.append(_Row(w("label.holiday"), holiday))
         others = [
             f"{t.label} {w.time(t.moment)}"
             + (f" ({w.short_date(t.moment, now)})" if t.moment.date() != mine.date() else "")

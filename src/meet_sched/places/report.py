@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..model import zone_abbreviation
+from ..model import Meeting, Skipped, zone_abbreviation
 from .warnings import MeetingWarnings, Window
 
 SHOWN_PER_MEETING = 5  # clashing occurrences listed per meeting without --all
@@ -78,3 +78,44 @@ def to_json(found: Sequence[MeetingWarnings], window: Window) -> dict[str, Any]:
             for mw in found
         ],
     }
+
+
+def skipped_in(meetings: Sequence[Meeting], window: Window) -> list[tuple[Meeting, list[Skipped]]]:
+    """The occurrences ``skip_holidays`` leaves out in the window, per meeting (information, not warnings)."""
+    out = []
+    for m in meetings:
+        if m.cancelled:
+            continue
+        found = [s for s in m.skipped if window.after <= s.start < window.before]
+        if found:
+            out.append((m, found))
+    return out
+
+
+def render_skipped(
+    skipped: Sequence[tuple[Meeting, Sequence[Skipped]]], window: Window, *, show_all: bool = False
+) -> list[str]:
+    """``path:line: info: 'Title': skips 2 occurrences …`` and one line per skipped date."""
+    lines: list[str] = []
+    span = f"{window.after:%Y-%m-%d} to {window.before:%Y-%m-%d}"
+    for m, found in skipped:
+        at = m.source or m.uid
+        lines.append(f"{at}: info: {m.title!r}: skip_holidays leaves out {len(found)} occurrences from {span}")
+        shown = found if show_all else found[:SHOWN_PER_MEETING]
+        for s in shown:
+            lines.append(f"{at}:   {s.start:%a %Y-%m-%d %H:%M} {zone_abbreviation(s.start)}: skipped: {s.reason}")
+        if len(found) > len(shown):
+            lines.append(f"{at}:   … {len(found) - len(shown)} more, --all shows every date")
+    return lines
+
+
+def skipped_json(skipped: Sequence[tuple[Meeting, Sequence[Skipped]]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "uid": m.uid,
+            "title": m.title,
+            "source": m.source,
+            "occurrences": [{"start": s.start.isoformat(), "reason": s.reason} for s in found],
+        }
+        for m, found in skipped
+    ]

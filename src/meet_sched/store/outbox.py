@@ -29,11 +29,11 @@ from datetime import datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from ..model import Attendee, Meeting, Role, StoredMeeting, all_day_reminder, utc
 from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting, instance_versions
+from .status import Status as Status  # what a message's row says; kept here for its users
 from .tables import MeetingRow, OutboxRow
 
 
@@ -49,19 +49,6 @@ class Kind(enum.StrEnum):
 
 
 INVITATION_KINDS = (Kind.REQUEST.value, Kind.UPDATE.value, Kind.CANCEL.value)
-
-
-class Status(enum.StrEnum):
-    PENDING = "pending"  # waiting for not_before
-    SENDING = "sending"  # claimed by a process until lease_until
-    SENT = "sent"
-    FAILED = "failed"  # refused for good (5xx), or given up
-    EXPIRED = "expired"  # too late: the meeting had started (or ended)
-    SKIPPED = "skipped"  # a later reminder of the same occurrence was due too (after downtime)
-
-    @property
-    def finished(self) -> bool:
-        return self not in (Status.PENDING, Status.SENDING)
 
 
 @dataclass(frozen=True)
@@ -606,6 +593,8 @@ def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[Mail]:
     table = cast(Table, OutboxRow.__table__)
     added: list[Mail] = []
     for chunk in _chunks(rows, 1000):
+        from sqlalchemy.dialects import postgresql, sqlite  # the one in use is loaded already
+
         if dialect == "postgresql":
             stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["key"])
         elif dialect == "sqlite":
