@@ -290,3 +290,20 @@ def test_libical_accepts_every_calendar_with_overrides(site_dir: SiteDir) -> Non
             assert valid == 1 and errors == 0, f"{what}: {errors} errors: {problems}"
         finally:
             lib.icalcomponent_free(component)
+
+
+def test_agenda_and_diff_show_moved_and_cancelled_occurrences(site_dir: SiteDir) -> None:
+    site_dir.meeting("m.yaml", SERIES)
+    site_dir.run("sync", check=True)
+    site_dir.meeting("m.yaml", SERIES + OVERRIDES)
+    diff = site_dir.run("diff").stdout
+    assert "    occurrence 2027-06-01 10:00 Europe/Berlin: 'as the series' → 'cancelled'" in diff
+    assert "    occurrence 2027-03-09 10:00 Europe/Berlin: 'as the series' → 'moved to 2027-03-10 15:00" in diff
+    site_dir.run("sync", check=True)
+    agenda = site_dir.run("agenda", "--from", "2027-03-01", "--days", "100", "--tz", "Europe/Berlin").stdout
+    lines = agenda.splitlines()
+    assert any(
+        line.startswith("Wed 2027-03-10  15:00 CET") and "[moved from Tue 2027-03-09 10:00]" in line for line in lines
+    )
+    assert any(line.startswith("Tue 2027-06-01  10:00 CEST") and line.endswith("Weekly [cancelled]") for line in lines)
+    assert not any(line.startswith("Tue 2027-03-09") for line in lines)
