@@ -481,7 +481,11 @@ def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:
 
 def plan_policy(settings: Settings) -> PlanPolicy:
     spec = settings.spec
-    return PlanPolicy(horizon=spec.reminders.horizon, invitations=spec.invitations.enabled)
+    return PlanPolicy(
+        horizon=spec.reminders.horizon,
+        invitations=spec.invitations.enabled,
+        update_quiet=spec.delivery.update_quiet,
+    )
 
 
 OURS_WITHIN = 512  # bytes at the start of a calendars/*.ics that must name our PRODID for export to touch it

@@ -22,6 +22,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     s = site(args)
     status = OutboxStatus(args.status) if args.status else None
     entries, counts = s.outbox(status, args.limit)
+    moment = now()
     rows = [("Due (UTC)", "Status", "Kind", "Recipient", "Meeting", "Tries", "Detail")]
     for e in entries:
         kind = e.kind
@@ -31,6 +32,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         detail = e.detail or ""
         if e.status == "pending" and e.not_before > e.due_at:
             detail = f"retry ({detail})" if detail else "retry"
+        elif e.status == "pending" and e.kind in ("update", "cancel") and e.not_before > moment:
+            detail = f"waits for more edits until {e.not_before:%H:%M:%S}"
         rows.append((f"{due:%Y-%m-%d %H:%M}", e.status, kind, e.recipient, e.meeting_uid, str(e.attempts), detail[:60]))
     if len(rows) == 1:
         print("the outbox is empty" if not counts else f"no {args.status} messages")

@@ -131,6 +131,15 @@ def check_duration(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+def check_duration_or_off(value: Any) -> timedelta:
+    """A duration, or 0 (``"0"``, ``"0s"``, ``0``): off."""
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return timedelta(0)
+    if isinstance(value, str) and re.fullmatch(r"\s*0+[wWdDhHmMsS]?\s*", value):
+        return timedelta(0)
+    return check_duration(value)
+
+
 def check_url(value: Any) -> str:
     text = check_line(value, limits.MAX_URL_CHARS)
     if not re.match(r"^https?://[^\s/?#]+[^\s]*$", text):
@@ -289,6 +298,19 @@ Duration = Annotated[
             "type": "string",
             "pattern": r"^\s*(?:(?:[0-9]+[wWdDhHmMsS])+|[pP](?:[0-9]+[wWdD])*(?:[tT](?:[0-9]+[hHmMsS])+)?)\s*$",
             "description": "A duration such as 90m, 1h30m, 1d or PT1H30M.",
+        }
+    ),
+]
+DurationOrOff = Annotated[
+    timedelta,
+    BeforeValidator(check_duration_or_off),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*(?:0+[wWdDhHmMsS]?|(?:[0-9]+[wWdDhHmMsS])+)\s*$"},
+                {"const": 0},
+            ],
+            "description": "A duration such as 2m or 30s, or 0 for none.",
         }
     ),
 ]
@@ -465,6 +487,10 @@ class DeliverySection(Strict):
     )
     lease: Annotated[Duration, at_most(limits.MAX_LEASE, "lease")] = Field(
         timedelta(minutes=2), description="How long a claimed message is reserved for the process sending it."
+    )
+    update_quiet: Annotated[DurationOrOff, at_most(limits.MAX_UPDATE_QUIET, "update quiet period")] = Field(
+        timedelta(minutes=2),
+        description="Updates wait this long after an edit, so that quick edits make one update; 0s: at once.",
     )
 
 

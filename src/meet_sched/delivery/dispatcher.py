@@ -42,7 +42,7 @@ from ..errors import DatabaseError, MeetSchedError
 from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
-from ..model import StoredMeeting, utc
+from ..model import Meeting, StoredMeeting, utc
 from ..site import Site
 from ..store import outbox
 from ..store.db import listen, listens
@@ -136,6 +136,7 @@ class Dispatcher:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._held: set[int] = set()  # claimed by this process and not yet recorded
+        self._previous: dict[int, Meeting] = {}  # claimed updates: the meeting as their recipient last saw it
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
         self._unrecorded: list[tuple[Job, Outcome]] = []
@@ -319,6 +320,7 @@ class Dispatcher:
             jobs = outbox.claim(session, now, worker=self.worker, lease=lease, limit=self.batch_size)
             jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
+            self._previous.update(outbox.previously_shown(session, jobs))
         self._held.update(j.id for j in jobs)
         if len(jobs) >= self.batch_size:  # more is due than one batch: let the other processes share it
             self._notify()
@@ -402,7 +404,9 @@ class Dispatcher:
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
-        return self.mail.invitation(stored, to, message_id=mid, now=now, update=job.kind is Kind.UPDATE)
+        update = job.kind is Kind.UPDATE
+        previous = self._previous.get(job.id)
+        return self.mail.invitation(stored, to, message_id=mid, now=now, update=update, previous=previous)
 
     def _failed(self, job: Job, error: SendError) -> Outcome:
         now = self.clock()
@@ -441,6 +445,7 @@ class Dispatcher:
         return self._paused_until is not None and self.clock() < self._paused_until
 
     def _after(self, report: DispatchReport, job: Job, outcome: Outcome) -> None:
+        self._previous.pop(job.id, None)
         detail = outcome.detail
         if outcome.status is Status.PENDING and outcome.retry_at is not None:
             detail = f"{detail} (next attempt {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)"

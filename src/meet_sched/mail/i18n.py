@@ -12,6 +12,7 @@ from typing import Literal
 
 from babel import Locale
 from babel.dates import format_date, format_skeleton, format_timedelta
+from babel.lists import format_list
 
 from ..model import zone_abbreviation
 
@@ -19,6 +20,20 @@ FALLBACK = "en"
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
+        "subject.uninvited": "No longer invited: {title} — {when}",
+        "lead.changed": "{title} has changed: {changes}. This is the updated invitation.",
+        "change.time": "time",
+        "change.recurrence": "recurrence",
+        "change.title": "title",
+        "change.place": "place",
+        "change.video": "video link",
+        "change.attendees": "attendees",
+        "change.details": "details",
+        "was": "was {old}",
+        "none": "none",
+        "label.title": "Title",
+        "label.added": "Added",
+        "label.removed": "Removed",
         "subject.reminder": "Reminder: {title} — {when}",
         "subject.request": "Invitation: {title} — {when}",
         "subject.update": "Updated invitation: {title} — {when}",
@@ -52,9 +67,23 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "This is a test message from {name}. If you can read it, email delivery works.",
     },
     "ko": {
+        "subject.uninvited": "참석 대상 제외: {title} — {when}",
+        "lead.changed": "{title} 회의가 변경되었습니다(변경 사항: {changes}). 변경된 초대장을 보내 드립니다.",
+        "change.time": "시간",
+        "change.recurrence": "반복 일정",
+        "change.title": "제목",
+        "change.place": "장소",
+        "change.video": "화상 회의 링크",
+        "change.attendees": "참석자",
+        "change.details": "내용",
+        "was": "변경 전: {old}",
+        "none": "없음",
+        "label.title": "제목",
+        "label.added": "추가된 참석자",
+        "label.removed": "제외된 참석자",
         "subject.reminder": "알림: {title} — {when}",
         "subject.request": "초대: {title} — {when}",
-        "subject.update": "일정 변경: {title} — {when}",
+        "subject.update": "변경된 초대: {title} — {when}",
         "subject.cancel": "취소: {title} — {when}",
         "today": "오늘",
         "tomorrow": "내일",
@@ -85,6 +114,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "{name}에서 보낸 테스트 메일입니다. 이 메일이 보이면 메일 발송이 정상입니다.",
     },
     "zh": {
+        "subject.uninvited": "已移出参会名单：{title} — {when}",
+        "lead.changed": "{title}有变更（{changes}），以下是更新后的邀请。",
+        "change.time": "时间",
+        "change.recurrence": "重复规则",
+        "change.title": "标题",
+        "change.place": "地点",
+        "change.video": "视频会议链接",
+        "change.attendees": "参会人员",
+        "change.details": "详情",
+        "was": "原为：{old}",
+        "none": "无",
+        "label.title": "标题",
+        "label.added": "新增参会人",
+        "label.removed": "移出参会人",
         "subject.reminder": "提醒：{title} — {when}",
         "subject.request": "邀请：{title} — {when}",
         "subject.update": "邀请已更新：{title} — {when}",
@@ -116,6 +159,20 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "这是来自{name}的测试邮件。如果您能看到此邮件，说明邮件发送正常。",
     },
     "vi": {
+        "subject.uninvited": "Không còn được mời: {title} — {when}",
+        "lead.changed": "{title} đã thay đổi: {changes}. Đây là lời mời đã cập nhật.",
+        "change.time": "thời gian",
+        "change.recurrence": "lịch lặp lại",
+        "change.title": "tiêu đề",
+        "change.place": "địa điểm",
+        "change.video": "liên kết họp trực tuyến",
+        "change.attendees": "người tham dự",
+        "change.details": "nội dung",
+        "was": "trước đây: {old}",
+        "none": "không có",
+        "label.title": "Tiêu đề",
+        "label.added": "Người được thêm",
+        "label.removed": "Người không còn tham dự",
         "subject.reminder": "Nhắc lịch: {title} — {when}",
         "subject.request": "Lời mời: {title} — {when}",
         "subject.update": "Cập nhật lời mời: {title} — {when}",
@@ -171,6 +228,10 @@ class Words:
     def __call__(self, key: str, **values: str) -> str:
         template = self._messages.get(key) or CATALOGUE[FALLBACK][key]
         return template.format(**values)
+
+    def listing(self, items: list[str]) -> str:
+        """``time and place`` (``시간 및 장소``, ``时间和地点``, ``thời gian và địa điểm``)."""
+        return format_list(items, locale=self.locale)
 
     # -- dates and times, always in the zone of the moment given ----------------
 
