@@ -11,7 +11,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from .store.meetings import (
     sync_meetings,
 )
 from .store.meetings import calendars as calendar_names
+from .store.notices import plan_notices
 from .store.outbox import Entry as OutboxEntry
 from .store.outbox import PlanPolicy, PlanReport, plan_outbox
 from .store.outbox import Status as OutboxStatus
@@ -207,6 +208,14 @@ class Site:
             current = {m.uid: m for m in config.meetings}
             outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
+
+    def notify_config(self, now: datetime, problems: Sequence[str] | None) -> int:
+        """Tell ``[notify] errors_to`` (else the organizer) that the config was refused (``problems``),
+        or is accepted again (None), once per episode; returns how many notices were planned."""
+        spec = self.settings.spec
+        recipients = spec.notify.errors_to or [self.settings.organizer.email]
+        with self.db.transaction(lock="meet-sched sync") as session:
+            return plan_notices(session, utc(now), recipients, spec.calendar.language, problems)
 
     def plan(self, now: datetime) -> PlanReport:
         """Roll the reminder horizon forward (and re-check invitations) without reading config/."""

@@ -494,6 +494,14 @@ class DeliverySection(Strict):
     )
 
 
+class NotifySection(Strict):
+    errors_to: list[Email] = Field(
+        default_factory=list,
+        description="Who is mailed when the running service refuses a config change, and when it is fixed; "
+        "default: the [calendar] organizer.",
+    )
+
+
 class InvitationsSection(Strict):
     enabled: bool = Field(True, description="Email invitations, updates and cancellations (iMIP).")
 
@@ -543,6 +551,7 @@ class SettingsSpec(Strict):
     smtp: SmtpSection | None = None
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     invitations: InvitationsSection = Field(default_factory=InvitationsSection)
+    notify: NotifySection = Field(default_factory=NotifySection)
     server: ServerSection = Field(default_factory=ServerSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
     places: dict[PlaceName, PlaceSection] = Field(default_factory=dict, description="Named places ([places.daegu]).")

@@ -362,7 +362,7 @@ class Dispatcher:
 
     async def _attempt(self, job: Job, stored: StoredMeeting | None) -> Outcome:
         now = self.clock()
-        if stored is None:
+        if stored is None and not job.kind.notice:
             return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
         if job.kind is Kind.REMINDER and job.occurrence is not None and utc(job.occurrence) <= now:
             return Outcome(job.id, Status.EXPIRED, "not sent: the meeting had started", now, attempted=False)
@@ -398,9 +398,17 @@ class Dispatcher:
             with contextlib.suppress(Exception):  # a worker renders it again and reports the problem
                 self._render(job, stored, now)
 
-    def _render(self, job: Job, stored: StoredMeeting, now: datetime) -> Outgoing:
-        to = _recipient(self.mail, stored, job)
+    def _render(self, job: Job, stored: StoredMeeting | None, now: datetime) -> Outgoing:
         mid = outbox.message_id(job.key, self.domain)
+        if job.kind.notice:
+            data = job.attendee
+            problems = [str(p) for p in data.get("problems") or ()]
+            language = str(data.get("language") or "en")
+            more = int(data.get("more") or 0)
+            fixed = job.kind is Kind.FIXED
+            return self.mail.notice(job.recipient, language, problems, more, fixed=fixed, message_id=mid, now=now)
+        assert stored is not None
+        to = _recipient(self.mail, stored, job)
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
@@ -483,6 +491,7 @@ class Dispatcher:
         self.clock = service.clock
         self.metrics = service.metrics
         service.on_refresh(self._on_refresh)
+        service.on_notice(self._wake)
         every = min(HORIZON_EVERY, self.settings.spec.reminders.horizon / 2)
         service.scheduler.add_job(
             self._extend_horizon,

@@ -21,6 +21,15 @@ FALLBACK = "en"
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
         "subject.uninvited": "No longer invited: {title} — {when}",
+        "notice.rejected.subject": "{name}: a configuration change was not applied",
+        "notice.rejected.body": (
+            "The running service did not apply the last change to the configuration; "
+            "meetings and emails stay as they were. The problems:"
+        ),
+        "notice.more": "… and {count} more",
+        "notice.rejected.after": "Fix them and save again: one more message will say when the change is applied.",
+        "notice.fixed.subject": "{name}: the configuration is applied again",
+        "notice.fixed.body": "The configuration is valid again and the running service has applied it.",
         "lead.changed": "{title} has changed: {changes}. This is the updated invitation.",
         "change.time": "time",
         "change.recurrence": "recurrence",
@@ -68,6 +77,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "ko": {
         "subject.uninvited": "참석 대상 제외: {title} — {when}",
+        "notice.rejected.subject": "{name}: 설정 변경이 적용되지 않았습니다",
+        "notice.rejected.body": (
+            "실행 중인 서비스가 마지막 설정 변경을 적용하지 않았습니다. 회의와 메일은 이전 상태 그대로입니다. 문제:"
+        ),
+        "notice.more": "… 외 {count}건",
+        "notice.rejected.after": "문제를 고친 뒤 다시 저장하십시오. 변경이 적용되면 메일을 한 번 더 보내 드립니다.",
+        "notice.fixed.subject": "{name}: 설정이 다시 적용되었습니다",
+        "notice.fixed.body": "설정이 다시 올바르며 실행 중인 서비스에 적용되었습니다.",
         "lead.changed": "{title} 회의가 변경되었습니다(변경 사항: {changes}). 변경된 초대장을 보내 드립니다.",
         "change.time": "시간",
         "change.recurrence": "반복 일정",
@@ -115,6 +132,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "zh": {
         "subject.uninvited": "已移出参会名单：{title} — {when}",
+        "notice.rejected.subject": "{name}：配置更改未生效",
+        "notice.rejected.body": "运行中的服务未应用最近一次配置更改；会议和邮件保持不变。问题如下：",
+        "notice.more": "……另有 {count} 项",
+        "notice.rejected.after": "请修正后重新保存；更改生效时会再发一封邮件通知。",
+        "notice.fixed.subject": "{name}：配置已重新生效",
+        "notice.fixed.body": "配置已恢复有效，运行中的服务已应用。",
         "lead.changed": "{title}有变更（{changes}），以下是更新后的邀请。",
         "change.time": "时间",
         "change.recurrence": "重复规则",
@@ -160,6 +183,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "vi": {
         "subject.uninvited": "Không còn được mời: {title} — {when}",
+        "notice.rejected.subject": "{name}: thay đổi cấu hình chưa được áp dụng",
+        "notice.rejected.body": (
+            "Dịch vụ đang chạy chưa áp dụng thay đổi cấu hình gần nhất; các cuộc họp và email vẫn giữ nguyên. Các lỗi:"
+        ),
+        "notice.more": "… và {count} lỗi khác",
+        "notice.rejected.after": "Hãy sửa rồi lưu lại; một email nữa sẽ báo khi thay đổi được áp dụng.",
+        "notice.fixed.subject": "{name}: cấu hình đã được áp dụng trở lại",
+        "notice.fixed.body": "Cấu hình đã hợp lệ trở lại và dịch vụ đang chạy đã áp dụng.",
         "lead.changed": "{title} đã thay đổi: {changes}. Đây là lời mời đã cập nhật.",
         "change.time": "thời gian",
         "change.recurrence": "lịch lặp lại",

@@ -332,6 +332,34 @@ class MailRenderer:
 
         return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
 
+    def notice(
+        self,
+        to: str,
+        language: str,
+        problems: list[str],
+        more: int,
+        *,
+        fixed: bool,
+        message_id: str,
+        now: datetime,
+    ) -> Outgoing:
+        """To the site's contact: the running service refused a config change (every problem, as
+        ``path:line: message``), or the config is accepted again.  Plain text; no calendar."""
+        w = words(language)
+        name = one_line(self.settings.spec.calendar.name)
+        if fixed:
+            subject, text = w("notice.fixed.subject", name=name), w("notice.fixed.body")
+        else:
+            listed = [one_line(p) for p in problems] + ([w("notice.more", count=str(more))] if more else [])
+            subject = w("notice.rejected.subject", name=name)
+            text = w("notice.rejected.body") + "\n\n" + "\n".join(listed) + "\n\n" + w("notice.rejected.after")
+
+        def build() -> _Draft:
+            headers = [*self._fixed_headers(subject), ("Content-Language", w.language)]
+            return _Draft(headers, _text(text, "plain"))
+
+        return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
+
     def attendee(self, stored: StoredMeeting, email: str) -> Attendee | None:
         """The attendee of ``stored`` with this address (case-insensitive), from an index kept per version."""
         index = self._attendees.get(stored.cache_key)

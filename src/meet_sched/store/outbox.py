@@ -42,6 +42,13 @@ class Kind(enum.StrEnum):
     UPDATE = "update"  # iTIP REQUEST to someone who received an earlier version
     CANCEL = "cancel"  # iTIP CANCEL
     REMINDER = "reminder"
+    REJECTED = "config-rejected"  # to the site's contact: the running service refused a config change
+    FIXED = "config-fixed"  # to the same: the config is accepted again
+
+    @property
+    def notice(self) -> bool:
+        """A message about the site itself, not about a meeting (see store/notices.py)."""
+        return self in (Kind.REJECTED, Kind.FIXED)
 
     @property
     def itip_request(self) -> bool:
