@@ -429,20 +429,34 @@ class Site:
                     found[a.email.lower()] = Person(a.name, a.email)
         return sorted(found.values(), key=lambda p: p.email.lower())
 
-    def feed_links(self, now: datetime) -> list[FeedLink]:
-        """Every attendee's personal feed; attendees without a token get one now (shown this once)."""
+    def feed_links(self) -> list[FeedLink]:
+        """Every attendee's personal feed: when its token was issued (None: none yet). Reads only:
+        `feeds rotate` and `feeds send` issue tokens."""
         people = self.attendees()
-        links: list[FeedLink] = []
-        with self.db.transaction(write=True) as session:
+        with self.db.transaction() as session:
             issued = feed_store.issued(session)
-            for person in people:
-                key = person.email.lower()
-                if key in issued:
-                    links.append(FeedLink(person, issued[key]))
-                else:
-                    token = feed_store.issue(session, key, utc(now))
-                    links.append(FeedLink(person, utc(now), token, self.personal_feed_url(token)))
-        return links
+        return [FeedLink(person, issued.get(person.email.lower())) for person in people]
+
+    def attendee_language(self, email: str) -> str:
+        """The language an attendee gave in their most recent current meeting (default en)."""
+        key = email.lower()
+        for stored in sorted(self.meetings(), key=lambda s: s.last_modified, reverse=True):
+            for a in stored.meeting.attendees:
+                if a.email.lower() == key and not stored.removed:
+                    return a.language
+        return "en"
+
+    def new_feed_link(self, email: str) -> FeedLink:
+        """A fresh personal feed URL for ``email``, not stored yet (:meth:`keep_feed_link` stores it)."""
+        person = self._attendee(email)
+        token = feed_store.new_token()
+        return FeedLink(person, None, token, self.personal_feed_url(token))
+
+    def keep_feed_link(self, link: FeedLink, now: datetime) -> None:
+        """Make ``link`` the attendee's personal feed; their previous URL stops working."""
+        assert link.token is not None
+        with self.db.transaction(write=True) as session:
+            feed_store.issue(session, link.person.email, utc(now), link.token)
 
     def rotate_feed_token(self, email: str, now: datetime) -> FeedLink:
         """A new token for ``email``; the old URL stops working at once."""

@@ -21,6 +21,12 @@ FALLBACK = "en"
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
         "subject.uninvited": "No longer invited: {title} — {when}",
+        "feed.subject": "Your calendar of {name}",
+        "feed.lead": "Your meetings of {name}, with your own reminders, as a calendar you can subscribe to:",
+        "feed.webcal": "Calendar program (Outlook, Apple Calendar, Thunderbird)",
+        "feed.https": "Google Calendar (From URL) or any other",
+        "feed.private": "This link is yours alone: anyone who has it can read your meetings. "
+        "Any earlier link no longer works.",
         "notice.rejected.subject": "{name}: a configuration change was not applied",
         "notice.rejected.body": (
             "The running service did not apply the last change to the configuration; "
@@ -77,6 +83,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "ko": {
         "subject.uninvited": "참석 대상 제외: {title} — {when}",
+        "feed.subject": "{name} 내 캘린더 구독 링크",
+        "feed.lead": "{name}의 내 회의를 내 알림 설정과 함께 구독할 수 있는 캘린더입니다:",
+        "feed.webcal": "캘린더 프로그램(Outlook, Apple 캘린더, Thunderbird)",
+        "feed.https": "Google 캘린더(URL로 추가) 등",
+        "feed.private": "이 링크는 본인 전용입니다. 링크를 가진 사람은 누구나 회의를 볼 수 있습니다. "
+        "이전 링크는 더 이상 작동하지 않습니다.",
         "notice.rejected.subject": "{name}: 설정 변경이 적용되지 않았습니다",
         "notice.rejected.body": (
             "실행 중인 서비스가 마지막 설정 변경을 적용하지 않았습니다. 회의와 메일은 이전 상태 그대로입니다. 문제:"
@@ -132,6 +144,11 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "zh": {
         "subject.uninvited": "已移出参会名单：{title} — {when}",
+        "feed.subject": "您在{name}的订阅日历",
+        "feed.lead": "您在{name}的会议（含您自己的提醒）可作为日历订阅：",
+        "feed.webcal": "日历程序（Outlook、Apple 日历、Thunderbird）",
+        "feed.https": "Google 日历（通过网址添加）或其他",
+        "feed.private": "此链接仅供您本人使用：任何拿到链接的人都能看到您的会议。之前的链接已失效。",
         "notice.rejected.subject": "{name}：配置更改未生效",
         "notice.rejected.body": "运行中的服务未应用最近一次配置更改；会议和邮件保持不变。问题如下：",
         "notice.more": "……另有 {count} 项",
@@ -183,6 +200,12 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "vi": {
         "subject.uninvited": "Không còn được mời: {title} — {when}",
+        "feed.subject": "Lịch của quý vị tại {name}",
+        "feed.lead": "Các cuộc họp của quý vị tại {name}, kèm lời nhắc riêng, dưới dạng lịch có thể đăng ký:",
+        "feed.webcal": "Ứng dụng lịch (Outlook, Apple Calendar, Thunderbird)",
+        "feed.https": "Google Calendar (Từ URL) hoặc ứng dụng khác",
+        "feed.private": "Liên kết này chỉ dành riêng cho quý vị: ai có nó đều xem được các cuộc họp của quý vị. "
+        "Liên kết trước đây không còn dùng được.",
         "notice.rejected.subject": "{name}: thay đổi cấu hình chưa được áp dụng",
         "notice.rejected.body": (
             "Dịch vụ đang chạy chưa áp dụng thay đổi cấu hình gần nhất; các cuộc họp và email vẫn giữ nguyên. Các lỗi:"

@@ -360,6 +360,28 @@ class MailRenderer:
 
         return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
 
+    def feed_link(self, to: Recipient, https: str, webcal: str, *, message_id: str, now: datetime) -> Outgoing:
+        """An attendee's personal subscription link (webcal:// for calendar programs, https:// for the
+        web ones), in their language.  Never cached: the link is a secret of this one recipient."""
+        w = words(to.language)
+        name = one_line(self.settings.spec.calendar.name)
+        text = "\n".join(
+            [
+                w("feed.lead", name=name),
+                "",
+                f"{w('feed.webcal')}{w('sep')}{webcal}",
+                f"{w('feed.https')}{w('sep')}{https}",
+                "",
+                w("feed.private"),
+            ]
+        )
+
+        def build() -> _Draft:
+            headers = [*self._fixed_headers(w("feed.subject", name=name)), ("Content-Language", w.language)]
+            return _Draft(headers, _text(text, "plain"))
+
+        return self._outgoing(self._template(None, build, None), to, message_id, now)
+
     def attendee(self, stored: StoredMeeting, email: str) -> Attendee | None:
         """The attendee of ``stored`` with this address (case-insensitive), from an index kept per version."""
         index = self._attendees.get(stored.cache_key)
