@@ -86,3 +86,32 @@ def test_without_base_url_it_says_so_and_sends_nothing(site_dir: SiteDir, smtp_s
         "address subscribers use, not the address serve listens on\n"
     )
     assert smtp_server.received == []
+
+
+def test_first_invitations_can_carry_the_link(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+    settings = SETTINGS + smtp_settings(smtp_server, "\n[invitations]\nfeed_link = true\n")
+    (site_dir.root / "config" / "meet-sched.toml").write_text(settings, encoding="utf-8")
+    site_dir.meeting("council.yaml", COUNCIL)
+    site_dir.run("run", check=True)
+    got = {r.rcpt_tos[0]: r.message for r in smtp_server.received}
+    assert set(got) == {"lan.bui@test.example", "mira.ahn@test.example"}
+    site = Site(site_dir.root, load_settings(site_dir.root, environ={}))
+    try:
+        for to, msg in got.items():
+            lines = text_body(msg).splitlines()
+            (webcal,) = [x for x in lines if x.startswith("Calendar program (Outlook, Apple Calendar, Thunderbird): ")]
+            (https,) = [x for x in lines if x.startswith("Google Calendar (From URL) or any other: ")]
+            token = re.fullmatch(r".*: webcal://calendars\.test\.example/feeds/([A-Za-z0-9_-]{43})\.ics", webcal)
+            assert token is not None and https.endswith(f": {BASE}/feeds/{token.group(1)}.ics")
+            assert site.feed_owner(token.group(1)) == to
+    finally:
+        site.close()
+    # Later messages carry none: the link was sent once, and only its hash is kept.
+    smtp_server.clear()
+    path = site_dir.root / "config" / "meetings" / "council.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("10:00", "11:00"), encoding="utf-8")
+    settings = settings.replace('retry_max = "10m"\n', 'retry_max = "10m"\nupdate_quiet = "0s"\n')
+    (site_dir.root / "config" / "meet-sched.toml").write_text(settings, encoding="utf-8")
+    site_dir.run("run", check=True)
+    assert len(smtp_server.received) == 2
+    assert all("/feeds/" not in text_body(r.message) for r in smtp_server.received)

@@ -452,6 +452,17 @@ class Site:
         token = feed_store.new_token()
         return FeedLink(person, None, token, self.personal_feed_url(token))
 
+    def feed_link_for_invitation(self, email: str, now: datetime, retry_since: datetime | None) -> FeedLink | None:
+        """A new personal feed for an attendee who has none (or whose one was issued at or after
+        ``retry_since``: by an earlier attempt at the same invitation), stored at once; else None."""
+        key = email.lower()
+        with self.db.transaction(write=True) as session:
+            issued = feed_store.issued(session).get(key)
+            if issued is not None and (retry_since is None or issued < retry_since):
+                return None
+            token = feed_store.issue(session, key, utc(now))
+        return FeedLink(Person("", email), utc(now), token, self.personal_feed_url(token))
+
     def keep_feed_link(self, link: FeedLink, now: datetime) -> None:
         """Make ``link`` the attendee's personal feed; their previous URL stops working."""
         assert link.token is not None

@@ -504,6 +504,11 @@ class NotifySection(Strict):
 
 class InvitationsSection(Strict):
     enabled: bool = Field(True, description="Email invitations, updates and cancellations (iMIP).")
+    feed_link: bool = Field(
+        False,
+        description="A first invitation to an attendee without a personal feed carries a new one "
+        "(webcal:// and https://); needs [server] base_url.",
+    )
 
 
 class ServerSection(Strict):

@@ -43,7 +43,7 @@ from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
 from ..model import Meeting, StoredMeeting, utc
-from ..site import Site
+from ..site import Site, webcal_url
 from ..store import outbox
 from ..store.db import listen, listens
 from ..store.outbox import Job, Kind, Outcome, Status
@@ -367,7 +367,8 @@ class Dispatcher:
         if job.kind is Kind.REMINDER and job.occurrence is not None and utc(job.occurrence) <= now:
             return Outcome(job.id, Status.EXPIRED, "not sent: the meeting had started", now, attempted=False)
         try:
-            message = self._render(job, stored, now)
+            feed = await self._feed_link(job, now)
+            message = self._render(job, stored, now, feed)
         except MailError as exc:
             return Outcome(job.id, Status.FAILED, f"not sent: {exc}", now)
         except Exception as exc:  # a bug must not stop the other messages
@@ -398,7 +399,19 @@ class Dispatcher:
             with contextlib.suppress(Exception):  # a worker renders it again and reports the problem
                 self._render(job, stored, now)
 
-    def _render(self, job: Job, stored: StoredMeeting | None, now: datetime) -> Outgoing:
+    async def _feed_link(self, job: Job, now: datetime) -> tuple[str, str] | None:
+        """``[invitations] feed_link``: (https, webcal) of a new personal feed for a first invitation to
+        someone without one.  Issued here, just before the send: the token is never stored in the clear."""
+        spec = self.settings.spec
+        if job.kind is not Kind.REQUEST or not spec.invitations.feed_link or not self.site.base_url_known:
+            return None
+        retry_since = utc(job.due_at) if job.attempts else None
+        link = await self._db(self.site.feed_link_for_invitation, job.recipient, now, retry_since)
+        return None if link is None or link.url is None else (link.url, webcal_url(link.url))
+
+    def _render(
+        self, job: Job, stored: StoredMeeting | None, now: datetime, feed: tuple[str, str] | None = None
+    ) -> Outgoing:
         mid = outbox.message_id(job.key, self.domain)
         if job.kind.notice:
             data = job.attendee
@@ -414,7 +427,9 @@ class Dispatcher:
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
         update = job.kind is Kind.UPDATE
         previous = self._previous.get(job.id)
-        return self.mail.invitation(stored, to, message_id=mid, now=now, update=update, previous=previous)
+        return self.mail.invitation(
+            stored, to, message_id=mid, now=now, update=update, previous=previous, feed=feed
+        )
 
     def _failed(self, job: Job, error: SendError) -> Outcome:
         now = self.clock()

@@ -250,12 +250,14 @@ class MailRenderer:
         now: datetime,
         update: bool = False,
         previous: Meeting | None = None,
+        feed: tuple[str, str] | None = None,
     ) -> Outgoing:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
         no longer invited — always what is true of the meeting as stored.
 
         ``previous``: for an update, the meeting as ``to`` last received it; the update then names
-        what changed and shows the old value beside each new one."""
+        what changed and shows the old value beside each new one.  ``feed``: (https, webcal) of the
+        recipient's personal feed, shown as two more rows (then the message is not shared)."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
@@ -266,7 +268,7 @@ class MailRenderer:
         when = w.when(start.astimezone(to.timezone), now)
         before = previous if kind == "update" else None
         key: tuple[Any, ...] | None = None
-        if invited or cancelled:  # a removed attendee's CANCEL names them: not shared
+        if (invited or cancelled) and feed is None:  # a removed attendee's CANCEL names them: not shared
             shown = before.content_hash() if before else None
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now), shown)
 
@@ -287,6 +289,9 @@ class MailRenderer:
             if before and found:
                 lead = w("lead.changed", title=one_line(m.title), changes=w.listing([w(f"change.{c}") for c in found]))
                 rows = _changed_rows(w, rows, before, m, to, now, found)
+            if feed is not None and kind != "cancel":
+                https, webcal = feed
+                rows += [_Row(w("feed.webcal"), webcal), _Row(w("feed.https"), https, safe_link(https))]
             subject = w("subject.uninvited" if uninvited else f"subject.{kind}", title=one_line(m.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
             parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key), calendar)
