@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from meet_sched.config import load_settings
 from meet_sched.errors import NotFoundError
-from meet_sched.site import Site
+from meet_sched.site import FeedLink, Site
 from meet_sched.store.tables import FeedToken
 
 from .conftest import SiteDir
@@ -37,8 +37,14 @@ def stored_hashes(site: Site) -> dict[str, str]:
         return {row.email: row.token_hash for row in session.scalars(select(FeedToken))}
 
 
+def issue_all(site: Site) -> list[FeedLink]:
+    return [site.rotate_feed_token(link.person.email, NOW) for link in site.feed_links()]
+
+
 def test_tokens_are_issued_once_and_stored_only_as_hashes(site: Site) -> None:
-    links = site.feed_links(NOW)
+    assert [link.issued_at for link in site.feed_links()] == [None, None]
+    assert stored_hashes(site) == {}  # listing issues nothing
+    links = issue_all(site)
     assert [link.person.email for link in links] == ["lan.bui@test.example", "mira.ahn@test.example"]
     tokens = {link.person.email: link.token for link in links}
     assert all(t is not None and len(t) >= 43 for t in tokens.values())  # 256 bits, base64url
@@ -53,7 +59,7 @@ def test_tokens_are_issued_once_and_stored_only_as_hashes(site: Site) -> None:
         assert token not in hashes.values()
         assert site.feed_owner(token) == email
 
-    again = site.feed_links(NOW + timedelta(hours=1))
+    again = site.feed_links()
     assert [link.token for link in again] == [None, None]
     assert [link.issued_at for link in again] == [NOW, NOW]
     assert stored_hashes(site) == hashes
@@ -61,12 +67,12 @@ def test_tokens_are_issued_once_and_stored_only_as_hashes(site: Site) -> None:
 
 @pytest.mark.parametrize("token", ["", "short", "A" * 43, "../../etc/passwd", "ä" * 43, "A" * 200, "a b"])
 def test_unknown_or_malformed_tokens_open_nothing(site: Site, token: str) -> None:
-    site.feed_links(NOW)
+    issue_all(site)
     assert site.feed_owner(token) is None
 
 
 def test_rotation_and_revocation(site: Site) -> None:
-    old = {link.person.email: link.token for link in site.feed_links(NOW)}["lan.bui@test.example"]
+    old = {link.person.email: link.token for link in issue_all(site)}["lan.bui@test.example"]
     assert old is not None
     new = site.rotate_feed_token("Lan.Bui@Test.Example", NOW)
     assert new.token is not None and new.token != old
@@ -80,8 +86,8 @@ def test_rotation_and_revocation(site: Site) -> None:
     assert site.feed_owner(new.token) is None
     with pytest.raises(NotFoundError):
         site.revoke_feed_token("lan.bui@test.example")
-    relinked = {link.person.email: link for link in site.feed_links(NOW)}
-    assert relinked["lan.bui@test.example"].token is not None  # `feeds list` issues a fresh one
+    relinked = {link.person.email: link for link in site.feed_links()}
+    assert relinked["lan.bui@test.example"].issued_at is None  # listed as having none; listing issues none
 
 
 def test_personal_and_public_feeds(site: Site) -> None:
@@ -105,14 +111,16 @@ def test_cli_feeds_list_and_rotate(site_dir: SiteDir) -> None:
     site_dir.meeting("council.yaml", COUNCIL)
     site_dir.run("sync", check=True)
     first = site_dir.run("feeds", "list", check=True).stdout
-    assert first.count("https://calendars.test.example/feeds/") == 2
-    assert first.count("webcal://calendars.test.example/feeds/") == 2
+    assert "/feeds/" not in first
     assert "https://calendars.test.example/calendars/city-hall.ics" in first
-    second = site_dir.run("feeds", "list", check=True).stdout
-    assert "/feeds/" not in second
-    assert "meet-sched feeds rotate mira.ahn@test.example" in second
+    none_yet = "  Ahn Mira <mira.ahn@test.example>: none yet; `meet-sched feeds send mira.ahn@test.example` mails one"
+    assert none_yet in first
     rotated = site_dir.run("feeds", "rotate", "mira.ahn@test.example", check=True).stdout
     assert rotated.count("/feeds/") == 2
+    second = site_dir.run("feeds", "list", check=True).stdout
+    assert "/feeds/" not in second
+    assert re.search(r"Ahn Mira <mira.ahn@test.example>: issued \d{4}-\d\d-\d\d \d\d:\d\d UTC", second)
+    assert "meet-sched feeds rotate mira.ahn@test.example` makes a new URL" in second
     bad = site_dir.run("feeds", "rotate", "nobody@test.example")
     assert bad.returncode == 1
     assert bad.stderr.startswith("meet-sched: no attendee 'nobody@test.example'")
@@ -141,7 +149,7 @@ def test_current_meetings_follow_the_database(site: Site, site_dir: SiteDir) -> 
 def test_feeds_list_on_a_free_port_prints_no_url_that_cannot_work(site_dir: SiteDir) -> None:
     """listen = "…:0" without base_url: `feeds list` cannot know the port serve will get."""
     settings = SETTINGS.replace('base_url = "https://calendars.test.example"\n', "")
-    assert "listen = \"127.0.0.1:0\"" in settings and "base_url" not in settings
+    assert 'listen = "127.0.0.1:0"' in settings and "base_url" not in settings
     (site_dir.root / "config" / "meet-sched.toml").write_text(settings, encoding="utf-8")
     site_dir.meeting("council.yaml", COUNCIL)
     site_dir.run("sync", check=True)
@@ -149,7 +157,6 @@ def test_feeds_list_on_a_free_port_prints_no_url_that_cannot_work(site_dir: Site
     assert "127.0.0.1:0" not in out.replace("127.0.0.1:0 picks a free port", "")
     assert "http://" not in out and "webcal://" not in out
     assert "<base_url>/calendars/city-hall.ics" in out
-    assert re.search(r"<base_url>/feeds/[A-Za-z0-9_-]{43}\.ics", out)
     assert "set [server] base_url" in out
     rotated = site_dir.run("feeds", "rotate", "mira.ahn@test.example", check=True).stdout
     assert re.search(r"<base_url>/feeds/[A-Za-z0-9_-]{43}\.ics", rotated) and "http://" not in rotated

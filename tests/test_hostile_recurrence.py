@@ -410,7 +410,7 @@ def test_export_leaves_out_a_bad_row_on_postgresql(site_dir: SiteDir, pg_url: st
 
 
 def feed_token(site: SiteDir) -> str:
-    out = site.run("feeds", "list", check=True).stdout
+    out = site.run("feeds", "rotate", "mira.ahn@test.example", check=True).stdout
     (token,) = re.findall(r"https://calendars\.test\.example/feeds/([A-Za-z0-9_-]+)\.ics", out)
     return str(token)
 

@@ -26,7 +26,7 @@ DOMAIN = "test.example"
 
 
 def settings(sink: SmtpSink, extra: str = "") -> str:
-    return smtp_settings(sink, '\n[server]\nlisten = "127.0.0.1:0"\n' + extra)
+    return smtp_settings(sink, '\n[server]\nlisten = "127.0.0.1:0"\n' + extra, delivery='update_quiet = "0s"\n')
 
 
 def meeting_due_in(seconds: float, attendees: list[str], *, title: str = "Working call") -> tuple[str, datetime]:

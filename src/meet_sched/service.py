@@ -89,6 +89,7 @@ class Service:
         self.metrics = Metrics()
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._listeners: list[Listener] = []
+        self._notice_listeners: list[Callable[[], None]] = []
         self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
         self._stop = asyncio.Event()
         self._refresh_lock = asyncio.Lock()
@@ -106,6 +107,23 @@ class Service:
     def on_refresh(self, listener: Listener) -> None:
         """Call ``listener(report)`` after every sync that succeeded (changed or not)."""
         self._listeners.append(listener)
+
+    def on_notice(self, wake: Callable[[], None]) -> None:
+        """Call ``wake()`` when a sync planned a notice about the site (a refused config) itself."""
+        self._notice_listeners.append(wake)
+
+    async def _notify_config(self, problems: list[str] | None) -> None:
+        """Plan the notice of a refused (or again accepted) config; a failure here is logged, not raised."""
+        try:
+            planned = await asyncio.to_thread(self.site.notify_config, self.clock(), problems)
+        except Exception as exc:
+            log.error("event=notice-failed reason=%s", _q(" ".join(str(exc).split()) or type(exc).__name__))
+            return
+        if planned:
+            kind = "config-rejected" if problems else "config-fixed"
+            log.info("event=notice-planned kind=%s count=%d", kind, planned)
+            for wake in self._notice_listeners:
+                wake()
 
     def stop(self) -> None:
         self._stop.set()
@@ -215,6 +233,8 @@ class Service:
                 log.error("event=sync-rejected problems=%d", len(exc.problems))
                 for problem in exc.problems:
                     log.error("  %s", problem)
+                if self.database_ready:
+                    await self._notify_config([str(p) for p in exc.problems])
                 return None
             except DatabaseError as exc:
                 self.health.sync_errors += 1
@@ -229,6 +249,7 @@ class Service:
                 return None
             self._fingerprint = fingerprint
             self._retry_sync_at = None
+            await self._notify_config(None)
             if export_failed is not None:
                 self._sync_failed(export_failed, retry=EXPORT_RETRY)
             elif self._last_failure is not None:

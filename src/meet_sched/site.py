@@ -11,7 +11,7 @@ import os
 import stat
 import tempfile
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +39,7 @@ from .store.meetings import (
     sync_meetings,
 )
 from .store.meetings import calendars as calendar_names
+from .store.notices import plan_notices
 from .store.outbox import Entry as OutboxEntry
 from .store.outbox import PlanPolicy, PlanReport, plan_outbox
 from .store.outbox import Status as OutboxStatus
@@ -221,6 +222,14 @@ class Site:
             current = {m.uid: m for m in config.meetings}
             outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
+
+    def notify_config(self, now: datetime, problems: Sequence[str] | None) -> int:
+        """Tell ``[notify] errors_to`` (else the organizer) that the config was refused (``problems``),
+        or is accepted again (None), once per episode; returns how many notices were planned."""
+        spec = self.settings.spec
+        recipients = spec.notify.errors_to or [self.settings.organizer.email]
+        with self.db.transaction(lock="meet-sched sync") as session:
+            return plan_notices(session, utc(now), recipients, spec.calendar.language, problems)
 
     def plan(self, now: datetime) -> PlanReport:
         """Roll the reminder horizon forward (and re-check invitations) without reading config/."""
@@ -451,20 +460,45 @@ class Site:
                     found[a.email.lower()] = Person(a.name, a.email)
         return sorted(found.values(), key=lambda p: p.email.lower())
 
-    def feed_links(self, now: datetime) -> list[FeedLink]:
-        """Every attendee's personal feed; attendees without a token get one now (shown this once)."""
+    def feed_links(self) -> list[FeedLink]:
+        """Every attendee's personal feed: when its token was issued (None: none yet). Reads only:
+        `feeds rotate` and `feeds send` issue tokens."""
         people = self.attendees()
-        links: list[FeedLink] = []
-        with self.db.transaction(write=True) as session:
+        with self.db.transaction() as session:
             issued = feed_store.issued(session)
-            for person in people:
-                key = person.email.lower()
-                if key in issued:
-                    links.append(FeedLink(person, issued[key]))
-                else:
-                    token = feed_store.issue(session, key, utc(now))
-                    links.append(FeedLink(person, utc(now), token, self.personal_feed_url(token)))
-        return links
+        return [FeedLink(person, issued.get(person.email.lower())) for person in people]
+
+    def attendee_language(self, email: str) -> str:
+        """The language an attendee gave in their most recent current meeting (default en)."""
+        key = email.lower()
+        for stored in sorted(self.meetings(), key=lambda s: s.last_modified, reverse=True):
+            for a in stored.meeting.attendees:
+                if a.email.lower() == key and not stored.removed:
+                    return a.language
+        return "en"
+
+    def new_feed_link(self, email: str) -> FeedLink:
+        """A fresh personal feed URL for ``email``, not stored yet (:meth:`keep_feed_link` stores it)."""
+        person = self._attendee(email)
+        token = feed_store.new_token()
+        return FeedLink(person, None, token, self.personal_feed_url(token))
+
+    def feed_link_for_invitation(self, email: str, now: datetime, retry_since: datetime | None) -> FeedLink | None:
+        """A new personal feed for an attendee who has none (or whose one was issued at or after
+        ``retry_since``: by an earlier attempt at the same invitation), stored at once; else None."""
+        key = email.lower()
+        with self.db.transaction(write=True) as session:
+            issued = feed_store.issued(session).get(key)
+            if issued is not None and (retry_since is None or issued < retry_since):
+                return None
+            token = feed_store.issue(session, key, utc(now))
+        return FeedLink(Person("", email), utc(now), token, self.personal_feed_url(token))
+
+    def keep_feed_link(self, link: FeedLink, now: datetime) -> None:
+        """Make ``link`` the attendee's personal feed; their previous URL stops working."""
+        assert link.token is not None
+        with self.db.transaction(write=True) as session:
+            feed_store.issue(session, link.person.email, utc(now), link.token)
 
     def rotate_feed_token(self, email: str, now: datetime) -> FeedLink:
         """A new token for ``email``; the old URL stops working at once."""
@@ -513,7 +547,10 @@ def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:
 def plan_policy(settings: Settings) -> PlanPolicy:
     spec = settings.spec
     return PlanPolicy(
-        horizon=spec.reminders.horizon, invitations=spec.invitations.enabled, all_day_at=spec.reminders.all_day_at
+        horizon=spec.reminders.horizon,
+        invitations=spec.invitations.enabled,
+        all_day_at=spec.reminders.all_day_at,
+        update_quiet=spec.delivery.update_quiet,
     )
 
 

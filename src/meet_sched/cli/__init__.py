@@ -99,10 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("feeds", help="subscription URLs of public and personal feeds")
     feeds = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
     feeds.add_parser(
-        "list", parents=[common], help="print every feed's URLs; issue personal feeds to attendees without one"
+        "list", parents=[common], help="print every feed's URLs and who has a personal feed (issues none)"
     )
     r = feeds.add_parser("rotate", parents=[common], help="issue a new personal feed URL; the old one stops working")
     r.add_argument("email", help="the attendee's email address")
+    r = feeds.add_parser(
+        "send", parents=[common], help="mail attendees (all, or EMAIL…) a new personal feed link, in their language"
+    )
+    r.add_argument("emails", nargs="*", metavar="EMAIL")
     r = feeds.add_parser("revoke", parents=[common], help="stop an attendee's personal feed")
     r.add_argument("email", help="the attendee's email address")
     p = sub.add_parser("outbox", parents=[common], help="emails planned, sent, failed or expired")

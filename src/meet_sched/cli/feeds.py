@@ -19,6 +19,8 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print(f"  {link.url}\n  {link.webcal}" if both else f"  {link.url}")
         _unknown_base(s)
         return 0
+    if args.feeds_command == "send":
+        return _send(s, list(args.emails))
     if args.feeds_command == "revoke":
         s.revoke_feed_token(args.email)
         print(f"revoked the personal feed of {args.email}; `meet-sched feeds rotate` issues a new one")
@@ -31,22 +33,37 @@ def cmd_feeds(args: argparse.Namespace) -> int:
         print(f"  {name}\n    {url}\n    {webcal_url(url)}" if both else f"  {name}\n    {url}")
     if not s.public_calendars:
         print("  none ([server] public_calendars in config/meet-sched.toml)")
-    links = s.feed_links(now())
+    links = s.feed_links()
     print("\nPersonal feeds (an attendee's meetings in every calendar, with their own reminders):")
     for link in links:
-        if link.token:
-            print(f"  {_who(link.person)}: new; send these to them, they are shown only now")
-            print(f"    {link.url}\n    {link.webcal}" if both else f"    {link.url}")
-        else:
-            issued = f"{link.issued_at:%Y-%m-%d %H:%M} UTC" if link.issued_at else "earlier"
+        if link.issued_at is None:
             print(
-                f"  {_who(link.person)}: issued {issued}; only a hash is kept, "
+                f"  {_who(link.person)}: none yet; `meet-sched feeds send {link.person.email}` mails one, "
+                f"`meet-sched feeds rotate {link.person.email}` prints one"
+            )
+        else:
+            print(
+                f"  {_who(link.person)}: issued {link.issued_at:%Y-%m-%d %H:%M} UTC; only a hash is kept, "
                 f"`meet-sched feeds rotate {link.person.email}` makes a new URL"
             )
     if not links:
         print("  none yet (no attendees; run `meet-sched sync` first?)")
     _unknown_base(s)
     return 0
+
+
+def _send(s: Site, emails: list[str]) -> int:
+    """Mail personal feed links; 1 if any could not be sent (their old URL keeps working)."""
+    import asyncio
+
+    from ..delivery.feedmail import send_feed_links
+
+    results = asyncio.run(send_feed_links(s, emails, now()))
+    for r in results:
+        print(f"  sent     {r.email}" if r.error is None else f"  failed   {r.email}: {r.error}")
+    failed = [r for r in results if r.error is not None]
+    print(f"feeds send: {len(results) - len(failed)} sent" + (f", {len(failed)} failed" if failed else ""))
+    return 1 if failed else 0
 
 
 def _unknown_base(s: Site) -> None:

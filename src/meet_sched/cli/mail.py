@@ -29,6 +29,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
     stored = s.meetings()
     titles = {m.meeting.uid: m.meeting.title for m in stored}
     zone = display_zone(s.settings, (m.meeting for m in stored))
+    moment = now()
     rows = [(f"Due ({zone.key})", "Status", "Kind", "Recipient", "Meeting", "Title", "Tries", "Detail")]
     for e in entries:
         kind = e.kind
@@ -38,6 +39,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
         detail = e.detail or ""
         if e.status == "pending" and e.not_before > e.due_at:
             detail = f"retry ({detail})" if detail else "retry"
+        elif e.status == "pending" and e.kind in ("update", "cancel") and e.not_before > moment:
+            detail = f"waits for more edits until {e.not_before.astimezone(zone):%H:%M:%S}"
         title = titles.get(e.meeting_uid or "", "")
         title = title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
         rows.append(

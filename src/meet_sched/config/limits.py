@@ -43,5 +43,6 @@ MAX_LEASE = timedelta(hours=1)  # [delivery] lease
 MAX_RETRY_BASE = timedelta(hours=1)  # [delivery] retry_base
 MAX_RETRY_MAX = timedelta(days=1)  # [delivery] retry_max
 MAX_GIVE_UP_AFTER = timedelta(days=31)  # [delivery] give_up_after
+MAX_UPDATE_QUIET = timedelta(hours=1)  # [delivery] update_quiet: how long an update waits for more edits
 MAX_SMTP_TIMEOUT = timedelta(minutes=10)  # [smtp] timeout
 MAX_REFRESH_INTERVAL = timedelta(days=7)  # [calendar] refresh_interval

@@ -147,6 +147,15 @@ def check_duration(value: Any) -> timedelta:
     return parse_duration(value)
 
 
+def check_duration_or_off(value: Any) -> timedelta:
+    """A duration, or 0 (``"0"``, ``"0s"``, ``0``): off."""
+    if isinstance(value, int) and not isinstance(value, bool) and value == 0:
+        return timedelta(0)
+    if isinstance(value, str) and re.fullmatch(r"\s*0+[wWdDhHmMsS]?\s*", value):
+        return timedelta(0)
+    return check_duration(value)
+
+
 def check_url(value: Any) -> str:
     text = check_line(value, limits.MAX_URL_CHARS)
     if not re.match(r"^https?://[^\s/?#]+[^\s]*$", text):
@@ -338,6 +347,19 @@ Duration = Annotated[
             "type": "string",
             "pattern": r"^\s*(?:(?:[0-9]+[wWdDhHmMsS])+|[pP](?:[0-9]+[wWdD])*(?:[tT](?:[0-9]+[hHmMsS])+)?)\s*$",
             "description": "A duration such as 90m, 1h30m, 1d or PT1H30M.",
+        }
+    ),
+]
+DurationOrOff = Annotated[
+    timedelta,
+    BeforeValidator(check_duration_or_off),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "string", "pattern": r"^\s*(?:0+[wWdDhHmMsS]?|(?:[0-9]+[wWdDhHmMsS])+)\s*$"},
+                {"const": 0},
+            ],
+            "description": "A duration such as 2m or 30s, or 0 for none.",
         }
     ),
 ]
@@ -573,10 +595,27 @@ class DeliverySection(Strict):
     lease: Annotated[Duration, at_most(limits.MAX_LEASE, "lease")] = Field(
         timedelta(minutes=2), description="How long a claimed message is reserved for the process sending it."
     )
+    update_quiet: Annotated[DurationOrOff, at_most(limits.MAX_UPDATE_QUIET, "update quiet period")] = Field(
+        timedelta(minutes=2),
+        description="Updates wait this long after an edit, so that quick edits make one update; 0s: at once.",
+    )
+
+
+class NotifySection(Strict):
+    errors_to: list[Email] = Field(
+        default_factory=list,
+        description="Who is mailed when the running service refuses a config change, and when it is fixed; "
+        "default: the [calendar] organizer.",
+    )
 
 
 class InvitationsSection(Strict):
     enabled: bool = Field(True, description="Email invitations, updates and cancellations (iMIP).")
+    feed_link: bool = Field(
+        False,
+        description="A first invitation to an attendee without a personal feed carries a new one "
+        "(webcal:// and https://); needs [server] base_url.",
+    )
 
 
 class ServerSection(Strict):
@@ -624,6 +663,7 @@ class SettingsSpec(Strict):
     smtp: SmtpSection | None = None
     delivery: DeliverySection = Field(default_factory=DeliverySection)
     invitations: InvitationsSection = Field(default_factory=InvitationsSection)
+    notify: NotifySection = Field(default_factory=NotifySection)
     server: ServerSection = Field(default_factory=ServerSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
     places: dict[PlaceName, PlaceSection] = Field(default_factory=dict, description="Named places ([places.daegu]).")

@@ -42,8 +42,8 @@ from ..errors import DatabaseError, MeetSchedError
 from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
-from ..model import StoredMeeting, utc
-from ..site import Site
+from ..model import Meeting, StoredMeeting, utc
+from ..site import Site, webcal_url
 from ..store import outbox
 from ..store.db import listen, listens
 from ..store.outbox import Job, Kind, Outcome, Status
@@ -136,6 +136,7 @@ class Dispatcher:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._held: set[int] = set()  # claimed by this process and not yet recorded
+        self._previous: dict[int, Meeting] = {}  # claimed updates: the meeting as their recipient last saw it
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
         self._unrecorded: list[tuple[Job, Outcome]] = []
@@ -319,6 +320,7 @@ class Dispatcher:
             jobs = outbox.claim(session, now, worker=self.worker, lease=lease, limit=self.batch_size)
             jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
+            self._previous.update(outbox.previously_shown(session, jobs))
         self._held.update(j.id for j in jobs)
         if len(jobs) >= self.batch_size:  # more is due than one batch: let the other processes share it
             self._notify()
@@ -360,14 +362,15 @@ class Dispatcher:
 
     async def _attempt(self, job: Job, stored: StoredMeeting | None) -> Outcome:
         now = self.clock()
-        if stored is None:
+        if stored is None and not job.kind.notice:
             return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
         late = job.occurrence is not None and outbox.reminder_too_late(job.occurrence, job.due_at, utc(now))
         if job.kind is Kind.REMINDER and job.occurrence is not None and late:
             why = "the meeting had started" if utc(job.due_at) < utc(job.occurrence) else "too late on the day"
             return Outcome(job.id, Status.EXPIRED, f"not sent: {why}", now, attempted=False)
         try:
-            message = self._render(job, stored, now)
+            feed = await self._feed_link(job, now)
+            message = self._render(job, stored, now, feed)
         except MailError as exc:
             return Outcome(job.id, Status.FAILED, f"not sent: {exc}", now)
         except Exception as exc:  # a bug must not stop the other messages
@@ -398,15 +401,39 @@ class Dispatcher:
             with contextlib.suppress(Exception):  # a worker renders it again and reports the problem
                 self._render(job, stored, now)
 
-    def _render(self, job: Job, stored: StoredMeeting, now: datetime) -> Outgoing:
-        to = _recipient(self.mail, stored, job)
+    async def _feed_link(self, job: Job, now: datetime) -> tuple[str, str] | None:
+        """``[invitations] feed_link``: (https, webcal) of a new personal feed for a first invitation to
+        someone without one.  Issued here, just before the send: the token is never stored in the clear."""
+        spec = self.settings.spec
+        if job.kind is not Kind.REQUEST or not spec.invitations.feed_link or not self.site.base_url_known:
+            return None
+        retry_since = utc(job.due_at) if job.attempts else None
+        link = await self._db(self.site.feed_link_for_invitation, job.recipient, now, retry_since)
+        return None if link is None or link.url is None else (link.url, webcal_url(link.url))
+
+    def _render(
+        self, job: Job, stored: StoredMeeting | None, now: datetime, feed: tuple[str, str] | None = None
+    ) -> Outgoing:
         mid = outbox.message_id(job.key, self.domain)
+        if job.kind.notice:
+            data = job.attendee
+            problems = [str(p) for p in data.get("problems") or ()]
+            language = str(data.get("language") or "en")
+            more = int(data.get("more") or 0)
+            fixed = job.kind is Kind.FIXED
+            return self.mail.notice(job.recipient, language, problems, more, fixed=fixed, message_id=mid, now=now)
+        assert stored is not None
+        to = _recipient(self.mail, stored, job)
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
         if job.occurrence is not None:  # about one occurrence of a series
             return self.mail.occurrence_invitation(stored, to, job.occurrence, message_id=mid, now=now)
-        return self.mail.invitation(stored, to, message_id=mid, now=now, update=job.kind is Kind.UPDATE)
+        update = job.kind is Kind.UPDATE
+        previous = self._previous.get(job.id)
+        return self.mail.invitation(
+            stored, to, message_id=mid, now=now, update=update, previous=previous, feed=feed
+        )
 
     def _failed(self, job: Job, error: SendError) -> Outcome:
         now = self.clock()
@@ -445,6 +472,7 @@ class Dispatcher:
         return self._paused_until is not None and self.clock() < self._paused_until
 
     def _after(self, report: DispatchReport, job: Job, outcome: Outcome) -> None:
+        self._previous.pop(job.id, None)
         detail = outcome.detail
         if outcome.status is Status.PENDING and outcome.retry_at is not None:
             detail = f"{detail} (next attempt {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)"
@@ -482,6 +510,7 @@ class Dispatcher:
         self.clock = service.clock
         self.metrics = service.metrics
         service.on_refresh(self._on_refresh)
+        service.on_notice(self._wake)
         every = min(HORIZON_EVERY, self.settings.spec.reminders.horizon / 2)
         service.scheduler.add_job(
             self._extend_horizon,

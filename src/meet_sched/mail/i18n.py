@@ -12,6 +12,7 @@ from typing import Literal
 
 from babel import Locale
 from babel.dates import format_date, format_interval, format_skeleton, format_timedelta
+from babel.lists import format_list
 
 from ..model import zone_abbreviation
 
@@ -19,6 +20,35 @@ FALLBACK = "en"
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
+        "subject.uninvited": "No longer invited: {title} — {when}",
+        "feed.subject": "Your calendar of {name}",
+        "feed.lead": "Your meetings of {name}, with your own reminders, as a calendar you can subscribe to:",
+        "feed.webcal": "Calendar program (Outlook, Apple Calendar, Thunderbird)",
+        "feed.https": "Google Calendar (From URL) or any other",
+        "feed.private": "This link is yours alone: anyone who has it can read your meetings. "
+        "Any earlier link no longer works.",
+        "notice.rejected.subject": "{name}: a configuration change was not applied",
+        "notice.rejected.body": (
+            "The running service did not apply the last change to the configuration; "
+            "meetings and emails stay as they were. The problems:"
+        ),
+        "notice.more": "… and {count} more",
+        "notice.rejected.after": "Fix them and save again: one more message will say when the change is applied.",
+        "notice.fixed.subject": "{name}: the configuration is applied again",
+        "notice.fixed.body": "The configuration is valid again and the running service has applied it.",
+        "lead.changed": "{title} has changed: {changes}. This is the updated invitation.",
+        "change.time": "time",
+        "change.recurrence": "recurrence",
+        "change.title": "title",
+        "change.place": "place",
+        "change.video": "video link",
+        "change.attendees": "attendees",
+        "change.details": "details",
+        "was": "was {old}",
+        "none": "none",
+        "label.title": "Title",
+        "label.added": "Added",
+        "label.removed": "Removed",
         "subject.reminder": "Reminder: {title} — {when}",
         "subject.request": "Invitation: {title} — {when}",
         "subject.update": "Updated invitation: {title} — {when}",
@@ -56,9 +86,37 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "This is a test message from {name}. If you can read it, email delivery works.",
     },
     "ko": {
+        "subject.uninvited": "참석 대상 제외: {title} — {when}",
+        "feed.subject": "{name} 내 캘린더 구독 링크",
+        "feed.lead": "{name}의 내 회의를 내 알림 설정과 함께 구독할 수 있는 캘린더입니다:",
+        "feed.webcal": "캘린더 프로그램(Outlook, Apple 캘린더, Thunderbird)",
+        "feed.https": "Google 캘린더(URL로 추가) 등",
+        "feed.private": "이 링크는 본인 전용입니다. 링크를 가진 사람은 누구나 회의를 볼 수 있습니다. "
+        "이전 링크는 더 이상 작동하지 않습니다.",
+        "notice.rejected.subject": "{name}: 설정 변경이 적용되지 않았습니다",
+        "notice.rejected.body": (
+            "실행 중인 서비스가 마지막 설정 변경을 적용하지 않았습니다. 회의와 메일은 이전 상태 그대로입니다. 문제:"
+        ),
+        "notice.more": "… 외 {count}건",
+        "notice.rejected.after": "문제를 고친 뒤 다시 저장하십시오. 변경이 적용되면 메일을 한 번 더 보내 드립니다.",
+        "notice.fixed.subject": "{name}: 설정이 다시 적용되었습니다",
+        "notice.fixed.body": "설정이 다시 올바르며 실행 중인 서비스에 적용되었습니다.",
+        "lead.changed": "{title} 회의가 변경되었습니다(변경 사항: {changes}). 변경된 초대장을 보내 드립니다.",
+        "change.time": "시간",
+        "change.recurrence": "반복 일정",
+        "change.title": "제목",
+        "change.place": "장소",
+        "change.video": "화상 회의 링크",
+        "change.attendees": "참석자",
+        "change.details": "내용",
+        "was": "변경 전: {old}",
+        "none": "없음",
+        "label.title": "제목",
+        "label.added": "추가된 참석자",
+        "label.removed": "제외된 참석자",
         "subject.reminder": "알림: {title} — {when}",
         "subject.request": "초대: {title} — {when}",
-        "subject.update": "일정 변경: {title} — {when}",
+        "subject.update": "변경된 초대: {title} — {when}",
         "subject.cancel": "취소: {title} — {when}",
         "today": "오늘",
         "tomorrow": "내일",
@@ -93,6 +151,31 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "{name}에서 보낸 테스트 메일입니다. 이 메일이 보이면 메일 발송이 정상입니다.",
     },
     "zh": {
+        "subject.uninvited": "已移出参会名单：{title} — {when}",
+        "feed.subject": "您在{name}的订阅日历",
+        "feed.lead": "您在{name}的会议（含您自己的提醒）可作为日历订阅：",
+        "feed.webcal": "日历程序（Outlook、Apple 日历、Thunderbird）",
+        "feed.https": "Google 日历（通过网址添加）或其他",
+        "feed.private": "此链接仅供您本人使用：任何拿到链接的人都能看到您的会议。之前的链接已失效。",
+        "notice.rejected.subject": "{name}：配置更改未生效",
+        "notice.rejected.body": "运行中的服务未应用最近一次配置更改；会议和邮件保持不变。问题如下：",
+        "notice.more": "……另有 {count} 项",
+        "notice.rejected.after": "请修正后重新保存；更改生效时会再发一封邮件通知。",
+        "notice.fixed.subject": "{name}：配置已重新生效",
+        "notice.fixed.body": "配置已恢复有效，运行中的服务已应用。",
+        "lead.changed": "{title}有变更（{changes}），以下是更新后的邀请。",
+        "change.time": "时间",
+        "change.recurrence": "重复规则",
+        "change.title": "标题",
+        "change.place": "地点",
+        "change.video": "视频会议链接",
+        "change.attendees": "参会人员",
+        "change.details": "详情",
+        "was": "原为：{old}",
+        "none": "无",
+        "label.title": "标题",
+        "label.added": "新增参会人",
+        "label.removed": "移出参会人",
         "subject.reminder": "提醒：{title} — {when}",
         "subject.request": "邀请：{title} — {when}",
         "subject.update": "邀请已更新：{title} — {when}",
@@ -128,6 +211,34 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "这是来自{name}的测试邮件。如果您能看到此邮件，说明邮件发送正常。",
     },
     "vi": {
+        "subject.uninvited": "Không còn được mời: {title} — {when}",
+        "feed.subject": "Lịch của quý vị tại {name}",
+        "feed.lead": "Các cuộc họp của quý vị tại {name}, kèm lời nhắc riêng, dưới dạng lịch có thể đăng ký:",
+        "feed.webcal": "Ứng dụng lịch (Outlook, Apple Calendar, Thunderbird)",
+        "feed.https": "Google Calendar (Từ URL) hoặc ứng dụng khác",
+        "feed.private": "Liên kết này chỉ dành riêng cho quý vị: ai có nó đều xem được các cuộc họp của quý vị. "
+        "Liên kết trước đây không còn dùng được.",
+        "notice.rejected.subject": "{name}: thay đổi cấu hình chưa được áp dụng",
+        "notice.rejected.body": (
+            "Dịch vụ đang chạy chưa áp dụng thay đổi cấu hình gần nhất; các cuộc họp và email vẫn giữ nguyên. Các lỗi:"
+        ),
+        "notice.more": "… và {count} lỗi khác",
+        "notice.rejected.after": "Hãy sửa rồi lưu lại; một email nữa sẽ báo khi thay đổi được áp dụng.",
+        "notice.fixed.subject": "{name}: cấu hình đã được áp dụng trở lại",
+        "notice.fixed.body": "Cấu hình đã hợp lệ trở lại và dịch vụ đang chạy đã áp dụng.",
+        "lead.changed": "{title} đã thay đổi: {changes}. Đây là lời mời đã cập nhật.",
+        "change.time": "thời gian",
+        "change.recurrence": "lịch lặp lại",
+        "change.title": "tiêu đề",
+        "change.place": "địa điểm",
+        "change.video": "liên kết họp trực tuyến",
+        "change.attendees": "người tham dự",
+        "change.details": "nội dung",
+        "was": "trước đây: {old}",
+        "none": "không có",
+        "label.title": "Tiêu đề",
+        "label.added": "Người được thêm",
+        "label.removed": "Người không còn tham dự",
         "subject.reminder": "Nhắc lịch: {title} — {when}",
         "subject.request": "Lời mời: {title} — {when}",
         "subject.update": "Cập nhật lời mời: {title} — {when}",
@@ -187,6 +298,10 @@ class Words:
     def __call__(self, key: str, **values: str) -> str:
         template = self._messages.get(key) or CATALOGUE[FALLBACK][key]
         return template.format(**values)
+
+    def listing(self, items: list[str]) -> str:
+        """``time and place`` (``시간 및 장소``, ``时间和地点``, ``thời gian và địa điểm``)."""
+        return format_list(items, locale=self.locale)
 
     # -- dates and times, always in the zone of the moment given ----------------
 

@@ -55,6 +55,7 @@ from ..model import (
     zone_city,
 )
 from ..places import Rules, holiday_on
+from .changes import Change, added, changes
 from .i18n import Words, words
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
@@ -213,6 +214,8 @@ class _Row:
     label: str
     text: str
     href: str | None = None
+    old: str | None = None  # an update: what this row said in the version last received (struck through)
+    was: str | None = None  # the same, as words for the plain text ("was …")
 
 
 _ENV = jinja2.Environment(
@@ -252,10 +255,22 @@ class MailRenderer:
     # -- messages ------------------------------------------------------------------
 
     def invitation(
-        self, stored: StoredMeeting, to: Recipient, *, message_id: str, now: datetime, update: bool = False
+        self,
+        stored: StoredMeeting,
+        to: Recipient,
+        *,
+        message_id: str,
+        now: datetime,
+        update: bool = False,
+        previous: Meeting | None = None,
+        feed: tuple[str, str] | None = None,
     ) -> Outgoing:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
-        no longer invited — always what is true of the meeting as stored."""
+        no longer invited — always what is true of the meeting as stored.
+
+        ``previous``: for an update, the meeting as ``to`` last received it; the update then names
+        what changed and shows the old value beside each new one.  ``feed``: (https, webcal) of the
+        recipient's personal feed, shown as two more rows (then the message is not shared)."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
@@ -265,9 +280,11 @@ class MailRenderer:
         start = _next_start(m, now)
         when = _when(w, m, start, to, now)
         holiday = None if kind == "cancel" else self.holiday(self.attendee(stored, to.email), start, w)
+        before = previous if kind == "update" else None
         key: tuple[Any, ...] | None = None
-        if invited or cancelled:  # a removed attendee's CANCEL names them: not shared
-            key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now))
+        if (invited or cancelled) and feed is None:  # a removed attendee's CANCEL names them: not shared
+            shown = before.content_hash() if before else None
+            key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now), shown)
             key += (holiday,)
 
         def calendar() -> tuple[Message, ...]:
@@ -279,13 +296,22 @@ class MailRenderer:
             )
 
         def build() -> _Draft:
-            lead = ("lead.cancel" if cancelled else "lead.uninvited") if kind == "cancel" else f"lead.{kind}"
+            uninvited = kind == "cancel" and not cancelled
+            lead_key = ("lead.uninvited" if uninvited else "lead.cancel") if kind == "cancel" else f"lead.{kind}"
+            lead = w(lead_key, title=one_line(m.title))
             rows = self._rows(w, m, to, start, now, series=kind != "cancel", holiday=holiday)
-            subject = w(f"subject.{kind}", title=one_line(m.title), when=when)
+            found = changes(before, m) if before else []
+            if before and found:
+                lead = w("lead.changed", title=one_line(m.title), changes=w.listing([w(f"change.{c}") for c in found]))
+                rows = _changed_rows(w, rows, before, m, to, now, found)
+            if feed is not None and kind != "cancel":
+                https, webcal = feed
+                rows += [_Row(w("feed.webcal"), webcal), _Row(w("feed.https"), https, safe_link(https))]
+            subject = w("subject.uninvited" if uninvited else f"subject.{kind}", title=one_line(m.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
             parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key), calendar)
             inline, attached = parts
-            return self._message(w, subject, m, w(lead, title=one_line(m.title)), rows, note, inline, attached)
+            return self._message(w, subject, m, lead, rows, note, inline, attached)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 
@@ -395,6 +421,55 @@ class MailRenderer:
         if found is None:
             return None
         return w("holiday", name=found.local_name if found.local_name and w.language != "en" else found.name)
+    def notice(
+        self,
+        to: str,
+        language: str,
+        problems: list[str],
+        more: int,
+        *,
+        fixed: bool,
+        message_id: str,
+        now: datetime,
+    ) -> Outgoing:
+        """To the site's contact: the running service refused a config change (every problem, as
+        ``path:line: message``), or the config is accepted again.  Plain text; no calendar."""
+        w = words(language)
+        name = one_line(self.settings.spec.calendar.name)
+        if fixed:
+            subject, text = w("notice.fixed.subject", name=name), w("notice.fixed.body")
+        else:
+            listed = [one_line(p) for p in problems] + ([w("notice.more", count=str(more))] if more else [])
+            subject = w("notice.rejected.subject", name=name)
+            text = w("notice.rejected.body") + "\n\n" + "\n".join(listed) + "\n\n" + w("notice.rejected.after")
+
+        def build() -> _Draft:
+            headers = [*self._fixed_headers(subject), ("Content-Language", w.language)]
+            return _Draft(headers, _text(text, "plain"))
+
+        return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
+
+    def feed_link(self, to: Recipient, https: str, webcal: str, *, message_id: str, now: datetime) -> Outgoing:
+        """An attendee's personal subscription link (webcal:// for calendar programs, https:// for the
+        web ones), in their language.  Never cached: the link is a secret of this one recipient."""
+        w = words(to.language)
+        name = one_line(self.settings.spec.calendar.name)
+        text = "\n".join(
+            [
+                w("feed.lead", name=name),
+                "",
+                f"{w('feed.webcal')}{w('sep')}{webcal}",
+                f"{w('feed.https')}{w('sep')}{https}",
+                "",
+                w("feed.private"),
+            ]
+        )
+
+        def build() -> _Draft:
+            headers = [*self._fixed_headers(w("feed.subject", name=name)), ("Content-Language", w.language)]
+            return _Draft(headers, _text(text, "plain"))
+
+        return self._outgoing(self._template(None, build, None), to, message_id, now)
 
     def attendee(self, stored: StoredMeeting, email: str) -> Attendee | None:
         """The attendee of ``stored`` with this address (case-insensitive), from an index kept per version."""
@@ -576,6 +651,58 @@ class MailRenderer:
             rows.append(_Row(w("label.video"), m.video_url, safe_link(m.video_url)))
         rows.append(_Row(w("label.organizer"), _person(m.organizer)))
         return rows
+
+
+def _changed_rows(
+    w: Words, rows: list[_Row], old: Meeting, new: Meeting, to: Recipient, now: datetime, found: list[Change]
+) -> list[_Row]:
+    """The rows of an update with the old value beside each changed one (the times in ``to``'s zone),
+    a title row for a new title, and who was added or removed."""
+    labels = {row.label: i for i, row in enumerate(rows)}
+    out = list(rows)
+
+    def mark(label: str, old_text: str, new_text: str | None = None, href: str | None = None) -> None:
+        row = _Row(label, new_text or w("none"), href, old_text, w("was", old=old_text))
+        if label in labels:
+            current = out[labels[label]]
+            if current.text == old_text:
+                return
+            out[labels[label]] = dataclasses.replace(current, old=row.old, was=row.was)
+        else:  # the new version has no such row (no place any more): say so where it used to be
+            out.append(row)
+
+    if Change.TIME in found:
+        mine = _next_start(old, now).astimezone(to.timezone)
+        text = out[0].text
+        old_text = f"{w.full_date(mine)} {w.time(mine)}"
+        if not text.startswith(old_text + " ("):
+            mark(w("label.when"), old_text)
+        if old.duration != new.duration:
+            mark(w("label.duration"), w.duration(old.duration))
+    if Change.RECURRENCE in found:
+        after = utc(_next_start(old, now)) + timedelta(seconds=1)  # as the new "next" row: after the one shown
+        upcoming = [s.astimezone(to.timezone) for s in islice(old.occurrences(after, after + timedelta(days=800)), 5)]
+        old_text = " · ".join(f"{w.short_date(s, now)} {w.time(s)}" for s in upcoming[:4])
+        mark(w("label.next"), (old_text + (" …" if len(upcoming) > 4 else "")) or w("none"))
+    if Change.PLACE in found:
+        mark(w("label.where"), one_line(old.location) or w("none"), one_line(new.location) or None)
+    if Change.VIDEO in found:
+        mark(w("label.video"), old.video_url or w("none"), new.video_url, safe_link(new.video_url))
+    if Change.TITLE in found:
+        title = one_line(old.title)
+        out.insert(0, _Row(w("label.title"), one_line(new.title), None, title, w("was", old=title)))
+    if Change.ATTENDEES in found:
+        names = [_name(a) for a in added(old, new)]
+        gone = [_name(a) for a in added(new, old)]
+        if names:
+            out.append(_Row(w("label.added"), ", ".join(names)))
+        if gone:
+            out.append(_Row(w("label.removed"), ", ".join(gone)))
+    return out
+
+
+def _name(a: Attendee) -> str:
+    return one_line(a.name) or a.email
 
 
 SHIFTS_SHOWN = 3  # changes of an attendee's local time listed in one message

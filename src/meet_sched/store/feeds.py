@@ -53,10 +53,11 @@ def issued(session: Session) -> dict[str, datetime]:
     return {row.email: row.created_at for row in session.scalars(select(FeedToken))}
 
 
-def issue(session: Session, email: str, now: datetime) -> str:
-    """Give ``email`` a new token, replacing (and so revoking) any previous one; returns the token."""
+def issue(session: Session, email: str, now: datetime, token: str | None = None) -> str:
+    """Give ``email`` a new token (``token``, or a fresh one), replacing (and so revoking) any previous
+    one; returns the token."""
     key = email.lower()
-    token = new_token()
+    token = token or new_token()
     session.execute(delete(FeedToken).where(FeedToken.email == key))
     session.add(FeedToken(email=key, token_hash=token_hash(token), created_at=now))
     session.flush()

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from ..model import Attendee, Meeting, Role, StoredMeeting, all_day_reminder, utc
 from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting, instance_versions
 from .status import Status as Status  # what a message's row says; kept here for its users
-from .tables import MeetingRow, OutboxRow
+from .tables import InvitationVersion, MeetingRow, OutboxRow
 
 
 class Kind(enum.StrEnum):
@@ -42,6 +42,13 @@ class Kind(enum.StrEnum):
     UPDATE = "update"  # iTIP REQUEST to someone who received an earlier version
     CANCEL = "cancel"  # iTIP CANCEL
     REMINDER = "reminder"
+    REJECTED = "config-rejected"  # to the site's contact: the running service refused a config change
+    FIXED = "config-fixed"  # to the same: the config is accepted again
+
+    @property
+    def notice(self) -> bool:
+        """A message about the site itself, not about a meeting (see store/notices.py)."""
+        return self in (Kind.REJECTED, Kind.FIXED)
 
     @property
     def itip_request(self) -> bool:
@@ -56,6 +63,7 @@ class PlanPolicy:
     horizon: timedelta  # reminders are planned this far ahead of their due time
     invitations: bool = True
     all_day_at: time = time(9, 0)  # local time, in each attendee's zone, of all-day meetings' reminders
+    update_quiet: timedelta = timedelta(0)  # updates and uninvitations wait this long for the next edit
 
 
 @dataclass(frozen=True, order=True)
@@ -214,7 +222,9 @@ def plan_outbox(
         gone: list[int] = []
         try:
             if policy.invitations:
-                _plan_invitations(session, stored, invitation_rows.get(stored.uid, []), now, mine, gone)
+                _plan_invitations(
+                    session, stored, invitation_rows.get(stored.uid, []), now, mine, gone, policy.update_quiet
+                )
             _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, mine, gone)
         except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
             if troubled is None:
@@ -332,9 +342,11 @@ def _plan_invitations(
     now: datetime,
     inserts: list[dict[str, Any]],
     drop: list[int],
+    quiet: timedelta = timedelta(0),
 ) -> None:
     m = stored.meeting
     active = not (stored.removed or m.cancelled)
+    seen = _Seen(session, m, now)
     invited = {a.email.lower(): a for a in m.attendees}
     by_recipient: dict[str, list[_Existing]] = {}
     single: list[_Existing] = []  # messages about one occurrence
@@ -352,7 +364,7 @@ def _plan_invitations(
         holds_it = received is not None and Kind(received.kind).itip_request  # their calendar shows it
         if active and recipient in invited:
             last = _last(history, (Status.SENT, Status.SENDING, Status.FAILED))
-            if not (last and Kind(last.kind).itip_request and last.version == version):
+            if not (last and Kind(last.kind).itip_request and seen.unchanged(last.version, version, recipient)):
                 kind = Kind.UPDATE if holds_it else Kind.REQUEST
                 target = (kind, message_key(kind, m.uid, recipient, sequence=stored.sequence))
         elif holds_it:
@@ -366,6 +378,9 @@ def _plan_invitations(
             continue
         kind, key = target
         who = invited.get(recipient)
+        # A change to what someone already holds waits for the edits to settle; a first invitation
+        # and the cancellation of a whole meeting go at once.
+        waits = kind is Kind.UPDATE or (kind is Kind.CANCEL and active)
         inserts.append(
             _new_row(
                 key,
@@ -373,11 +388,13 @@ def _plan_invitations(
                 stored,
                 recipient,
                 attendee_data(who) if who else _previous_attendee(session, stored, recipient, history),
-                due=now,
+                due=now + quiet if waits else now,
                 now=now,
                 version=version if kind.itip_request else None,
             )
         )
+        if kind.itip_request:
+            seen.announced(version)
     _plan_occurrences(stored, by_recipient, whole, single, now, inserts, drop, active)
 
 
@@ -455,6 +472,113 @@ def _plan_occurrences(
                 )
             )
     drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
+
+
+# -- what each recipient was shown ---------------------------------------------------------
+
+VERSIONS_KEPT = 256  # invitation versions kept parsed in memory (they never change)
+_SHOWN: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+
+def _shown(session: Session, version: str) -> dict[str, Any] | None:
+    """The meeting data an invitation version announced, or None (sent before versions were kept)."""
+    found = _SHOWN.get(version)
+    if found is None:
+        found = session.scalar(select(InvitationVersion.data).where(InvitationVersion.version == version))
+        if found is None:
+            return None
+        _SHOWN[version] = found
+        while len(_SHOWN) > VERSIONS_KEPT:
+            _SHOWN.popitem(last=False)
+    return found
+
+
+def _for_recipient(data: Mapping[str, Any], recipient: str) -> str:
+    """What an invitation shows one recipient that is theirs to be told of: the meeting without the
+    other attendees (adding or removing someone else sends them nothing), and their own entry."""
+    mine = [
+        {k: v for k, v in a.items() if k != "reminders"}
+        for a in data.get("attendees", ())
+        if str(a.get("email", "")).lower() == recipient
+    ]
+    rest = {k: v for k, v in data.items() if k not in ("calendar", "reminders", "attendees")}
+    blob = json.dumps([rest, mine], sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class _Seen:
+    """Compares what recipients of one meeting last received with the meeting as it is now."""
+
+    def __init__(self, session: Session, meeting: Meeting, now: datetime) -> None:
+        self.session = session
+        self.now = now
+        self.meeting = meeting
+        self._data: dict[str, Any] | None = None
+        self._new: set[str] = set()
+
+    def unchanged(self, received: str | None, version: str, recipient: str) -> bool:
+        """True when the version ``recipient`` last received shows them the same as ``version``."""
+        if received == version:
+            return True
+        if received is None:
+            return False
+        old = _shown(self.session, received)
+        if old is None:
+            return False
+        if self._data is None:
+            self._data = self.meeting.to_data()
+        return _for_recipient(old, recipient) == _for_recipient(self._data, recipient)
+
+    def announced(self, version: str) -> None:
+        """Keep what ``version`` shows (once per meeting version; another process may have kept it)."""
+        if version in self._new:
+            return
+        self._new.add(version)
+        remember_version(self.session, version, self.meeting, self.now)
+
+
+def remember_version(session: Session, version: str, meeting: Meeting, now: datetime) -> None:
+    """Store what an invitation version shows, unless it is stored already."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = session.get_bind().dialect.name
+    table = cast(Table, InvitationVersion.__table__)
+    if dialect == "postgresql":
+        stmt: Any = postgresql.insert(table).on_conflict_do_nothing(index_elements=["version"])
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=["version"])
+    else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+        raise RuntimeError(f"unsupported database {dialect}")
+    session.execute(stmt.values(version=version, data=meeting.to_data(), created_at=utc(now)))
+
+
+def previously_shown(session: Session, jobs: Sequence[Job]) -> dict[int, Meeting]:
+    """For each update among ``jobs`` (by id): the meeting as its recipient last received it, when known."""
+    updates = [j for j in jobs if j.kind is Kind.UPDATE]
+    out: dict[int, Meeting] = {}
+    for uid in sorted({j.meeting_uid for j in updates}):
+        sent: dict[str, list[tuple[int, str | None]]] = {}
+        for row in session.execute(
+            select(OutboxRow.id, OutboxRow.recipient, OutboxRow.version)
+            .where(
+                OutboxRow.meeting_uid == uid,
+                OutboxRow.kind.in_((Kind.REQUEST.value, Kind.UPDATE.value)),
+                OutboxRow.status == Status.SENT.value,
+                OutboxRow.occurrence.is_(None),  # the series' own invitations, not those of one occurrence
+            )
+            .order_by(OutboxRow.id)
+        ):
+            sent.setdefault(row.recipient, []).append((row.id, row.version))
+        for job in (j for j in updates if j.meeting_uid == uid):
+            earlier = [version for id_, version in sent.get(job.recipient, []) if id_ < job.id and version]
+            data = _shown(session, earlier[-1]) if earlier else None
+            if data is None:
+                continue
+            try:
+                out[job.id] = Meeting.from_data(data)
+            except ROW_ERRORS:  # an old version this release cannot read: the update says less
+                continue
+    return out
 
 
 def _previous_attendee(

@@ -70,6 +70,17 @@ class FeedToken(Base):
     created_at: Mapped[datetime]
 
 
+class InvitationVersion(Base):
+    """What one invitation version showed (``OutboxRow.version`` → the meeting as announced): an update
+    says what changed since the version its recipient last received."""
+
+    __tablename__ = "invitation_versions"
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]]  # Meeting.to_data() of the meeting as announced
+    created_at: Mapped[datetime]
+
+
 class OutboxRow(Base):
     """One email the service will send (or has sent): written before it is sent, kept as history after.
 
