@@ -12,7 +12,7 @@ unchanged calendar is re-assembled from bytes instead of being rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,7 +22,7 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times, utc
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
@@ -72,18 +72,53 @@ def _address(email: str) -> str:
     return f"mailto:{email}"
 
 
-def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), attendees: bool = True) -> Event:
+@dataclass(frozen=True)
+class Answers:
+    """The attendees' answers in force for one meeting, as the calendar shows them (RFC 5545 PARTSTAT).
+
+    ``series``: (lower-cased email, PARTSTAT) of those whose answer for the whole series is not
+    NEEDS-ACTION; ``occurrences``: (UTC start of an occurrence, its (email, PARTSTAT) pairs) for
+    the occurrences someone answered differently, written as a RECURRENCE-ID instance.
+    """
+
+    series: tuple[tuple[str, str], ...] = ()
+    occurrences: tuple[tuple[datetime, tuple[tuple[str, str], ...]], ...] = ()
+
+    def partstat(self, email: str, occurrence: datetime | None = None) -> str:
+        key = email.lower()
+        if occurrence is not None:
+            for when, pairs in self.occurrences:
+                if when == occurrence:
+                    return dict(pairs).get(key, "NEEDS-ACTION")
+        return dict(self.series).get(key, "NEEDS-ACTION")
+
+
+NO_ANSWERS = Answers()
+
+
+def build_event(
+    stored: StoredMeeting,
+    *,
+    alarms: Sequence[timedelta] = (),
+    attendees: bool = True,
+    answers: Answers = NO_ANSWERS,
+    occurrence: datetime | None = None,
+) -> Event:
     """One VEVENT for one meeting (a whole series, if it recurs); ``attendees=False`` leaves out
-    the ATTENDEE lines (names and addresses) for a calendar anyone may read."""
+    the ATTENDEE lines (names and addresses) for a calendar anyone may read.  Each ATTENDEE
+    carries the PARTSTAT ``answers`` give it; ``occurrence`` (the start of one occurrence of a
+    series, aware): that instance only, with a RECURRENCE-ID and that occurrence's answers."""
     m = stored.meeting
+    start = m.start if occurrence is None else occurrence.astimezone(m.timezone)
+    key = None if occurrence is None else utc(occurrence)
     event = Event.new(
         uid=Text(m.uid),
         summary=Text(m.title),
         description=Text(event_description(m)),
         location=Text(m.location) if m.location else None,
         url=m.video_url,
-        start=m.start,
-        end=m.end,
+        start=start,
+        end=start + m.duration,
         stamp=stored.last_modified,
         created=stored.created_at,
         last_modified=stored.last_modified,
@@ -96,7 +131,7 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
                 cn=a.name or None,
                 cutype="INDIVIDUAL",
                 role=a.role.ical,
-                partstat="NEEDS-ACTION",
+                partstat=answers.partstat(a.email, key),
                 rsvp=True,
                 language=a.language,
             )
@@ -108,7 +143,9 @@ def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), atte
         # icalendar writes the features as one quoted value, FEATURE="VIDEO,AUDIO", which RFC 5545 reads as
         # a single feature named "VIDEO,AUDIO"; a list is written as two values (RFC 7986 section 5.11).
         event["CONFERENCE"].params["FEATURE"] = ["VIDEO", "AUDIO"]
-    if m.recurrence:
+    if occurrence is not None:
+        event.add("recurrence-id", start)
+    elif m.recurrence:
         event.add("rrule", vRecur.from_ical(m.recurrence))
         if m.exdates:
             event.add("exdate", list(m.exdates))
@@ -186,13 +223,32 @@ class IcsRenderer:
 
     # -- pieces --------------------------------------------------------------
 
-    def event_bytes(self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool = True) -> bytes:
+    def event_bytes(
+        self,
+        stored: StoredMeeting,
+        alarms: Sequence[timedelta],
+        attendees: bool = True,
+        answers: Answers = NO_ANSWERS,
+    ) -> bytes:
+        """The meeting's VEVENT, then one per occurrence whose answers differ from the series' (with
+        ATTENDEE lines only: without them there is nothing to tell apart)."""
+        if not attendees:
+            answers = NO_ANSWERS
         # The meeting itself is part of the key: a variant of one version (a CANCEL for one removed
         # attendee shares UID, SEQUENCE and LAST-MODIFIED) must not get the version's bytes.
-        key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees)
+        key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees, answers)
         cached = self._events.get(key)
         if cached is None:
-            cached = build_event(stored, alarms=alarms, attendees=attendees).to_ical()
+            parts = [build_event(stored, alarms=alarms, attendees=attendees, answers=answers).to_ical()]
+            m = stored.meeting
+            if m.recurrence:
+                for when, _ in answers.occurrences:
+                    local = when.astimezone(m.timezone)
+                    if next(iter(m.occurrences(local, local + timedelta(seconds=1))), None) is None:
+                        continue  # not an occurrence of this version (the time changed since)
+                    event = build_event(stored, alarms=alarms, attendees=attendees, answers=answers, occurrence=when)
+                    parts.append(event.to_ical())
+            cached = b"".join(parts)
             self._events[key] = cached
         return cached
 
@@ -241,38 +297,56 @@ class IcsRenderer:
         title: str | None,
         items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]],
         attendees: bool = True,
+        answers: Mapping[str, Answers] | None = None,
     ) -> bytes:
+        found = answers or {}
         if self.failed is not None and method == "PUBLISH":
-            items = [(s, alarms) for s, alarms in items if self._renders(s, alarms, attendees)]
+            items = [(s, alarms) for s, alarms in items if self._renders(s, alarms, attendees, found)]
         parts = [self._header(method, title)]
         for tzid, (first, last) in sorted(_period(self.zone_span(s) for s, _ in items).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
-        parts.extend(self.event_bytes(s, alarms, attendees) for s, alarms in items)
+        parts.extend(self.event_bytes(s, alarms, attendees, found.get(s.uid, NO_ANSWERS)) for s, alarms in items)
         parts.append(END_CALENDAR)
         return b"".join(parts)
 
-    def _renders(self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool) -> bool:
+    def _renders(
+        self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool, answers: Mapping[str, Answers]
+    ) -> bool:
         try:
             self.zone_span(stored)
-            self.event_bytes(stored, alarms, attendees)
+            self.event_bytes(stored, alarms, attendees, answers.get(stored.uid, NO_ANSWERS))
         except Exception as exc:  # anything one meeting's data can raise; the others are still served
             assert self.failed is not None
             self.failed(stored, exc)
             return False
         return True
 
-    def feed(self, title: str, meetings: Sequence[StoredMeeting], *, attendees: bool = True) -> bytes:
-        """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs."""
-        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings], attendees)
+    def feed(
+        self,
+        title: str,
+        meetings: Sequence[StoredMeeting],
+        *,
+        attendees: bool = True,
+        answers: Mapping[str, Answers] | None = None,
+    ) -> bytes:
+        """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs; ``answers``
+        (by UID) give the attendees' PARTSTAT."""
+        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings], attendees, answers)
 
-    def personal_feed(self, title: str, attendee_email: str, meetings: Sequence[StoredMeeting]) -> bytes:
+    def personal_feed(
+        self,
+        title: str,
+        attendee_email: str,
+        meetings: Sequence[StoredMeeting],
+        answers: Mapping[str, Answers] | None = None,
+    ) -> bytes:
         """Only the meetings ``attendee_email`` is invited to, with that attendee's own reminders."""
         items = []
         for s in meetings:
             who = _find(s.meeting, attendee_email)
             if who is not None:
                 items.append((s, s.meeting.reminders_for(who)))
-        return self._assemble("PUBLISH", title, items)
+        return self._assemble("PUBLISH", title, items, answers=answers)
 
     def reminder(self, title: str, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
         """The ``meeting.ics`` of a reminder: METHOD:PUBLISH, the recipient's alarms, the ORGANIZER and no
@@ -280,10 +354,11 @@ class IcsRenderer:
         size does not grow with the attendee list and one copy serves every recipient with the same alarms."""
         return self._assemble("PUBLISH", title, [(stored, alarms)], attendees=False)
 
-    def invitation(self, stored: StoredMeeting) -> bytes:
-        """The iTIP object for one meeting: REQUEST, or CANCEL once it is cancelled (RFC 5546)."""
+    def invitation(self, stored: StoredMeeting, answers: Answers | None = None) -> bytes:
+        """The iTIP object for one meeting: REQUEST, or CANCEL once it is cancelled (RFC 5546); ``answers``:
+        the PARTSTAT each attendee has given (an answer never changes SEQUENCE)."""
         method = "CANCEL" if stored.meeting.status is Status.CANCELLED else "REQUEST"
-        return self._assemble(method, None, [(stored, ())])
+        return self._assemble(method, None, [(stored, ())], answers=None if answers is None else {stored.uid: answers})
 
 
 def _find(meeting: Meeting, email: str) -> Attendee | None:

@@ -43,8 +43,8 @@ from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
 from ..model import StoredMeeting, utc
-from ..site import Site
-from ..store import outbox
+from ..site import Site, calendar_answers
+from ..store import attendance, outbox
 from ..store.db import listen, listens
 from ..store.outbox import Job, Kind, Outcome, Status
 from .transport import DeliveryError, SendError, Transport, make_transport
@@ -136,6 +136,7 @@ class Dispatcher:
         self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox")
         self._render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._held: set[int] = set()  # claimed by this process and not yet recorded
+        self._answers: dict[str, attendance.Attendance] = {}  # answers in force, of meetings invited to lately
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
         self._unrecorded: list[tuple[Job, Outcome]] = []
@@ -319,6 +320,10 @@ class Dispatcher:
             jobs = outbox.claim(session, now, worker=self.worker, lease=lease, limit=self.batch_size)
             jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
+            asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER}
+            if asking:  # invitations carry the answers given so far; an update after a new time asks again
+                self._answers.update({uid: attendance.Attendance(uid) for uid in asking})
+                self._answers.update(attendance.current_all(session, asking))
         self._held.update(j.id for j in jobs)
         if len(jobs) >= self.batch_size:  # more is due than one batch: let the other processes share it
             self._notify()
@@ -402,7 +407,16 @@ class Dispatcher:
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
-        return self.mail.invitation(stored, to, message_id=mid, now=now, update=job.kind is Kind.UPDATE)
+        state = self._answers.get(job.meeting_uid)
+        return self.mail.invitation(
+            stored,
+            to,
+            message_id=mid,
+            now=now,
+            update=job.kind is Kind.UPDATE,
+            answers=None if state is None else calendar_answers(state),
+            answer_again=state is not None and attendance.must_answer(state, to.email),
+        )
 
     def _failed(self, job: Job, error: SendError) -> Outcome:
         now = self.clock()

@@ -40,7 +40,7 @@ import jinja2
 
 from ..config import Settings
 from ..errors import MeetSchedError
-from ..ics import IcsRenderer
+from ..ics import Answers, IcsRenderer
 from ..model import Attendee, Meeting, Person, Status, StoredMeeting, local_times, utc, zone_abbreviation, zone_city
 from .i18n import Words, words
 
@@ -239,10 +239,20 @@ class MailRenderer:
     # -- messages ------------------------------------------------------------------
 
     def invitation(
-        self, stored: StoredMeeting, to: Recipient, *, message_id: str, now: datetime, update: bool = False
+        self,
+        stored: StoredMeeting,
+        to: Recipient,
+        *,
+        message_id: str,
+        now: datetime,
+        update: bool = False,
+        answers: Answers | None = None,
+        answer_again: bool = False,
     ) -> Outgoing:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
-        no longer invited — always what is true of the meeting as stored."""
+        no longer invited — always what is true of the meeting as stored.  ``answers``: the PARTSTAT
+        each attendee has given, carried in the calendar part; ``answer_again``: the time changed, so
+        the update asks ``to`` to answer again."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
@@ -251,13 +261,15 @@ class MailRenderer:
         w = words(to.language)
         start = _next_start(m, now)
         when = w.when(start.astimezone(to.timezone), now)
-        key = None
+        key: tuple[object, ...] | None = None
         if invited or cancelled:  # a removed attendee's CANCEL names them: not shared
+            again = answer_again and kind == "update"
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now))
+            key += (answers, again)
 
         def calendar() -> tuple[Message, ...]:
             uninvited = kind == "cancel" and not cancelled
-            body = _uninvite(self.settings, stored, to) if uninvited else self.ics.invitation(stored)
+            body = _uninvite(self.settings, stored, to) if uninvited else self.ics.invitation(stored, answers)
             return (
                 _part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
                 _part(body, "application", "ics", filename="invite.ics"),
@@ -268,9 +280,12 @@ class MailRenderer:
             rows = self._rows(w, m, to, start, now, series=kind != "cancel")
             subject = w(f"subject.{kind}", title=one_line(m.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
-            parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key), calendar)
+            parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key, answers), calendar)
             inline, attached = parts
-            return self._message(w, subject, m, w(lead, title=one_line(m.title)), rows, note, inline, attached)
+            text = w(lead, title=one_line(m.title))
+            if answer_again and kind == "update":
+                text = f"{text} {w('lead.answer_again')}"
+            return self._message(w, subject, m, text, rows, note, inline, attached)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 

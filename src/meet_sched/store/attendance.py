@@ -188,18 +188,20 @@ def record(
     occurrence: datetime | None = None,
     delegated_to: Sequence[str] = (),
     comment: str | None = None,
+    stale: bool = False,
 ) -> Recorded:
     """Record one answer; it applies unless it is stale against the answer it would replace.
 
     ``dtstamp`` defaults to ``now`` (a link answer has no DTSTAMP of its own).  Equal rank (the
     same SEQUENCE and DTSTAMP: the same reply imported twice) is not stale: it applies again
-    and changes nothing.
+    and changes nothing.  ``stale=True`` records it as stale whatever its rank (an answer for an
+    occurrence that an older version of the meeting had).
     """
     key = attendee.lower()
     stamp = now if dtstamp is None else dtstamp
     before = current(session, meeting_uid, key)
     previous = before.answer(key, occurrence)  # for an occurrence: its own answer or the series', whichever rules
-    stale = previous is not None and (sequence, stamp) < (previous.sequence, previous.dtstamp)
+    stale = stale or (previous is not None and (sequence, stamp) < (previous.sequence, previous.dtstamp))
     row = AnswerRow(
         meeting_uid=meeting_uid,
         occurrence=occurrence,
@@ -276,15 +278,19 @@ def history(session: Session, meeting_uid: str, attendee: str | None = None) -> 
     return [_answer(row) for row in session.scalars(query)]
 
 
-def reset(session: Session, meeting_uid: str, sequence: int, now: datetime) -> list[str]:
+def reset(
+    session: Session, meeting_uid: str, sequence: int, now: datetime, attendees: Iterable[str] = ()
+) -> list[str]:
     """A change of time: everyone who answered is back to NEEDS-ACTION for the whole series.
 
     One series answer per attendee at the new ``sequence``; it outranks every earlier answer,
     of the series and of single occurrences, and a late reply to the old SEQUENCE is stale.
-    Returns the attendees whose answer was reset (those who had given one).
+    ``attendees`` (the invited) get such a row too, answered or not, so that :func:`must_answer`
+    knows that their invitation asks anew.  Returns the attendees whose answer was reset (those
+    who had given one).
     """
     now_in_force = current(session, meeting_uid)
-    attendees = sorted(
+    attendees_answered = sorted(
         attendee
         for attendee in {*now_in_force.series, *(who for who, _ in now_in_force.occurrences)}
         if now_in_force.partstat(attendee) is not PartStat.NEEDS_ACTION
@@ -294,7 +300,7 @@ def reset(session: Session, meeting_uid: str, sequence: int, now: datetime) -> l
             if who == attendee
         )
     )
-    for attendee in attendees:
+    for attendee in sorted(set(attendees_answered) | {a.lower() for a in attendees}):
         session.add(
             AnswerRow(
                 meeting_uid=meeting_uid,
@@ -313,7 +319,13 @@ def reset(session: Session, meeting_uid: str, sequence: int, now: datetime) -> l
             )
         )
     session.flush()
-    return attendees
+    return attendees_answered
+
+
+def must_answer(state: Attendance, attendee: str) -> bool:
+    """Whether ``attendee``'s answer was reset by a change of time and not given again since."""
+    found = state.series.get(attendee.lower())
+    return found is not None and found.via is Via.CONFIG and found.partstat is PartStat.NEEDS_ACTION
 
 
 def version(session: Session) -> int:

@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from ..model import Attendee, Meeting, Role, StoredMeeting, utc
+from . import attendance
 from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting
 from .tables import MeetingRow, OutboxRow
 
@@ -178,8 +179,12 @@ def plan_outbox(
     policy: PlanPolicy,
     current: Mapping[str, Meeting] | None = None,
     troubled: Troubled | None = None,
+    only: Sequence[str] | None = None,
 ) -> PlanReport:
     """Make the pending rows say what the stored meetings call for at ``now``; return what changed.
+
+    Reminders follow the attendees' answers: none for an occurrence (or a series) an attendee
+    declined.  ``only``: plan just these meetings (their answers changed; nothing else did).
 
     ``current``: the meetings just synced from config, by UID (spares parsing their rows again).
     ``troubled``: told of each meeting that cannot be read or planned; its rows are left as they are
@@ -188,8 +193,9 @@ def plan_outbox(
     now = utc(now)
     report = PlanReport()
     unreadable: list[Unreadable] = []
-    live = _live_meetings(session, now, current or {}, unreadable if troubled else None)
+    live = _live_meetings(session, now, current or {}, unreadable if troubled else None, only)
     uids = [s.uid for s in live]
+    answers = attendance.current_all(session, uids if only is not None else None)
     inserts: list[dict[str, Any]] = []
     drop: list[int] = []
 
@@ -215,7 +221,9 @@ def plan_outbox(
         try:
             if policy.invitations:
                 _plan_invitations(session, stored, invitation_rows.get(stored.uid, []), now, mine, gone)
-            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy.horizon, mine, gone)
+            _plan_reminders(
+                stored, reminder_rows.get(stored.uid, []), now, policy.horizon, mine, gone, answers.get(stored.uid)
+            )
         except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
             if troubled is None:
                 raise
@@ -245,19 +253,24 @@ def plan_outbox(
 
 
 def _live_meetings(
-    session: Session, now: datetime, current: Mapping[str, Meeting], unreadable: list[Unreadable] | None
+    session: Session,
+    now: datetime,
+    current: Mapping[str, Meeting],
+    unreadable: list[Unreadable] | None,
+    only: Sequence[str] | None = None,
 ) -> list[StoredMeeting]:
     """Stored meetings not over yet (last end from the row, not from expanding the series); rows that
     cannot be read go to ``unreadable`` (without it, they raise)."""
-    rows = session.execute(
-        select(
-            MeetingRow.uid,
-            MeetingRow.sequence,
-            MeetingRow.created_at,
-            MeetingRow.last_modified,
-            MeetingRow.removed,
-        ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
-    ).all()
+    query = select(
+        MeetingRow.uid,
+        MeetingRow.sequence,
+        MeetingRow.created_at,
+        MeetingRow.last_modified,
+        MeetingRow.removed,
+    ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
+    if only is not None:
+        query = query.where(MeetingRow.uid.in_(list(only)))
+    rows = session.execute(query).all()
     parse = [r.uid for r in rows if r.removed or r.uid not in current]
     parsed: dict[str, Meeting] = {}
     bad: dict[str, str] = {}
@@ -389,6 +402,7 @@ def _plan_reminders(
     horizon: timedelta,
     inserts: list[dict[str, Any]],
     drop: list[int],
+    answers: attendance.Attendance | None = None,
 ) -> None:
     m = stored.meeting
     wanted: dict[str, tuple[datetime, Attendee, timedelta]] = {}
@@ -400,6 +414,8 @@ def _plan_reminders(
             if utc(start) <= now:
                 continue
             for a in people:
+                if answers is not None and answers.declined(a.email, utc(start)):
+                    continue  # they said they will not come: no reminder for it
                 for offset in offsets[a.email.lower()]:
                     key = message_key(Kind.REMINDER, m.uid, a.email, occurrence=start, offset=offset)
                     wanted[key] = (start, a, offset)
