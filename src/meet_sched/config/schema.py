@@ -497,8 +497,8 @@ class ImapSection(Strict):
     )
     username: Line = Field(description="The password comes only from env MEET_SCHED_IMAP_PASSWORD.")
     folder: Line = Field("INBOX", description="Where replies arrive.")
-    processed_folder: Line = Field("meet-sched/processed", description="Handled messages are moved here.")
-    quarantine_folder: Line = Field("meet-sched/quarantine", description="Refused messages are moved here.")
+    processed_folder: Line = Field("meet-sched-processed", description="Handled messages are moved here.")
+    quarantine_folder: Line = Field("meet-sched-quarantine", description="Refused messages are moved here.")
     poll: Annotated[Duration, at_most(limits.MAX_IMAP_POLL, "IMAP poll interval")] = Field(
         timedelta(minutes=1), description="How often to look without IDLE (and the longest IDLE wait)."
     )
