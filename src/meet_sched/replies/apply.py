@@ -20,12 +20,14 @@ import enum
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..model import Meeting, StoredMeeting, utc
 from ..store import attendance
 from ..store.attendance import PartStat, Via
 from ..store.meetings import ROW_ERRORS, get_meeting
+from ..store.tables import MeetingRow
 from .parse import Incoming, ParsedAnswer, Refused
 
 
@@ -65,11 +67,39 @@ class _Checked:
     known_occurrence: bool
 
 
-def apply(session: Session, incoming: Incoming, now: datetime) -> Result:
+class Meetings:
+    """Stored meetings by UID, each parsed once per version (SEQUENCE, LAST-MODIFIED): a batch of
+    replies to the same meetings reads one short row per reply, not the whole meeting."""
+
+    def __init__(self) -> None:
+        self._memo: dict[str, StoredMeeting] = {}
+
+    def get(self, session: Session, uid: str) -> StoredMeeting | None:
+        version = session.execute(
+            select(MeetingRow.sequence, MeetingRow.last_modified).where(MeetingRow.uid == uid)
+        ).first()
+        if version is None:
+            return None
+        found = self._memo.get(uid)
+        if found is not None and (found.sequence, found.last_modified) == tuple(version):
+            return found
+        found = get_meeting(session, uid)
+        if found is not None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            self._memo[uid] = found
+        return found
+
+
+MEMO_SIZE = 1000  # meetings remembered by one intake
+
+
+def apply(session: Session, incoming: Incoming, now: datetime, meetings: Meetings | None = None) -> Result:
     """Check and record every answer of ``incoming``; all or nothing."""
     now = utc(now)
+    memo = meetings or Meetings()
     try:
-        checked = [_check(session, incoming, answer) for answer in incoming.answers]
+        checked = [_check(session, incoming, answer, memo) for answer in incoming.answers]
     except Refused as exc:
         return quarantined(exc.reason)
     if not checked:
@@ -127,9 +157,9 @@ def apply(session: Session, incoming: Incoming, now: datetime) -> Result:
     return Result(outcome, None, tuple(results), frozenset(changed))
 
 
-def _check(session: Session, incoming: Incoming, a: ParsedAnswer) -> _Checked:
+def _check(session: Session, incoming: Incoming, a: ParsedAnswer, meetings: Meetings) -> _Checked:
     try:
-        stored = get_meeting(session, a.uid)
+        stored = meetings.get(session, a.uid)
     except ROW_ERRORS:
         raise Refused(f"meeting {a.uid} cannot be read") from None
     if stored is None:

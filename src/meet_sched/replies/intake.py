@@ -10,7 +10,7 @@ answered (no mail loops).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -18,8 +18,8 @@ from ..logfmt import quote as _q
 from ..model import utc
 from ..site import Site, plan_policy
 from ..store.outbox import plan_outbox
-from .apply import Outcome, Result, apply, quarantined
-from .parse import Refused, read_ics, read_message
+from .apply import Meetings, Outcome, Result, apply, quarantined
+from .parse import Incoming, Refused, read_ics, read_message
 
 log = logging.getLogger("meet_sched.replies")
 
@@ -49,6 +49,7 @@ class Intake:
         self.max_bytes = site.settings.spec.replies.max_bytes
         self.counted = counted
         self._listeners: list[Listener] = []
+        self._meetings = Meetings()
 
     def on_change(self, listener: Listener) -> None:
         """Call ``listener(uids)`` after a batch changed the answers in force of these meetings."""
@@ -56,20 +57,33 @@ class Intake:
 
     def take(self, data: bytes, now: datetime, *, ics: bool = False, name: str = "") -> Result:
         """One message (``ics``: a bare .ics file): parsed, checked and recorded, all or nothing."""
-        if len(data) > self.max_bytes:
-            result = quarantined(f"larger than {self.max_bytes} bytes")
-        else:
+        return self.take_many([(name, data, ics)], now)[0]
+
+    def take_many(self, items: Sequence[tuple[str, bytes, bool]], now: datetime) -> list[Result]:
+        """Several messages, (name, bytes, is-ics) each, recorded in one transaction: each is still all
+        or nothing (every check is made before anything of it is written), and a crash before the
+        commit leaves every one of them to be taken again."""
+        parsed: list[Incoming | Result] = []
+        for _, data, ics in items:
+            if len(data) > self.max_bytes:
+                parsed.append(quarantined(f"larger than {self.max_bytes} bytes"))
+                continue
             try:
-                incoming = read_ics(data) if ics else read_message(data)
+                parsed.append(read_ics(data) if ics else read_message(data))
             except Refused as exc:
-                result = quarantined(exc.reason)
-            else:
-                with self.site.db.transaction(write=True) as session:
-                    result = apply(session, incoming, utc(now))
-        self._log(result, name)
-        if self.counted is not None:
-            self.counted(result.outcome)
-        return result
+                parsed.append(quarantined(exc.reason))
+        results: list[Result] = []
+        if any(isinstance(p, Incoming) for p in parsed):
+            with self.site.db.transaction(write=True) as session:
+                for p in parsed:
+                    results.append(apply(session, p, utc(now), self._meetings) if isinstance(p, Incoming) else p)
+        else:
+            results = [p for p in parsed if isinstance(p, Result)]
+        for (name, _, _), result in zip(items, results, strict=True):
+            self._log(result, name)
+            if self.counted is not None:
+                self.counted(result.outcome)
+        return results
 
     def _log(self, result: Result, name: str) -> None:
         if result.outcome is Outcome.QUARANTINED:

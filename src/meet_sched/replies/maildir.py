@@ -23,6 +23,7 @@ PROCESSED = ".processed"
 QUARANTINE = ".quarantine"
 QUARANTINE_HEADER = "X-Meet-Sched-Quarantine"
 BATCH = 200  # messages taken before the outbox is re-planned and the feeds told, in one pass
+CHUNK = 50  # messages recorded in one transaction (then moved)
 _UNSAFE = re.compile(r"[^\x20-\x7e]")
 
 
@@ -96,33 +97,35 @@ class MaildirInbox:
     def messages(self) -> Iterator[Path]:
         yield from waiting(self.path)
 
-    def handle(self, path: Path, now: datetime) -> Result | None:
-        """One message; None if it vanished meanwhile (another process took it)."""
-        try:
-            data = read_bounded(path, self.intake.max_bytes)
-        except FileNotFoundError:
-            return None
-        result = self.intake.take(data, now, name=path.name)
+    def _move(self, path: Path, result: Result) -> bool:
         try:
             if result.outcome is Outcome.QUARANTINED:
                 move_quarantined(self.path, path, result.reason or "refused")
             else:
                 move_processed(self.path, path)
         except FileNotFoundError:
-            return None
-        return result
+            return False  # another process took it meanwhile
+        return True
 
     def run_once(self, clock: Callable[[], datetime]) -> Tally:
-        """Every waiting message, in batches of :data:`BATCH`; returns what was done."""
+        """Every waiting message, :data:`CHUNK` to a transaction (then moved), the outbox re-planned and
+        the listeners told after every :data:`BATCH`; returns what was done."""
         ensure_maildir(self.path)
         total = Tally()
         batch = Tally()
-        for path in self.messages():
-            result = self.handle(path, clock())
-            if result is None:
-                continue
-            batch.add(result)
-            total.add(result)
+        paths = list(self.messages())
+        for start in range(0, len(paths), CHUNK):
+            items: list[tuple[Path, bytes]] = []
+            for path in paths[start : start + CHUNK]:
+                try:
+                    items.append((path, read_bounded(path, self.intake.max_bytes)))
+                except FileNotFoundError:
+                    continue
+            results = self.intake.take_many([(p.name, data, False) for p, data in items], clock())
+            for (path, _), result in zip(items, results, strict=True):
+                if self._move(path, result):
+                    batch.add(result)
+                    total.add(result)
             if sum(batch.counts.values()) >= BATCH:
                 self.intake.settle(batch, clock())
                 batch = Tally()

@@ -109,7 +109,7 @@ def read_message(data: bytes) -> Incoming:
     if not calendars:
         raise Refused("no text/calendar part or .ics attachment")
     answers: list[ParsedAnswer] = []
-    for body in calendars:
+    for body in dict.fromkeys(calendars):  # the same object inline and attached (Google, Thunderbird): read once
         answers.extend(read_calendar(body))
     return Incoming(sender, envelope, _message_id(message), tuple(_unique(answers)))
 

@@ -21,9 +21,10 @@ import enum
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from .tables import AnswerRow
@@ -120,7 +121,8 @@ class Attendance:
         return sorted({when for _, when in self.occurrences})
 
 
-def _answer(row: AnswerRow) -> Answer:
+def _answer(row: Any) -> Answer:
+    """An :class:`AnswerRow`, or a Core row of its table (the same attribute names)."""
     return Answer(
         id=row.id,
         meeting_uid=row.meeting_uid,
@@ -139,7 +141,7 @@ def _answer(row: AnswerRow) -> Answer:
     )
 
 
-def _fold(rows: Iterable[AnswerRow], meeting_uid: str) -> Attendance:
+def _fold(rows: Iterable[Any], meeting_uid: str) -> Attendance:
     series: dict[str, Answer] = {}
     occurrences: dict[tuple[str, datetime], Answer] = {}
     for row in rows:
@@ -158,10 +160,13 @@ def _fold(rows: Iterable[AnswerRow], meeting_uid: str) -> Attendance:
 
 def current(session: Session, meeting_uid: str, attendee: str | None = None) -> Attendance:
     """The answers in force for one meeting (of one attendee, if given)."""
-    query = select(AnswerRow).where(AnswerRow.meeting_uid == meeting_uid, AnswerRow.kind == Kind.REPLY.value)
+    table = AnswerRow.__table__
+    query = select(table).where(
+        table.c.meeting_uid == meeting_uid, table.c.kind == Kind.REPLY.value, table.c.stale.is_(False)
+    )
     if attendee is not None:
-        query = query.where(AnswerRow.attendee == attendee.lower())
-    return _fold(session.scalars(query), meeting_uid)
+        query = query.where(table.c.attendee == attendee.lower())
+    return _fold(session.execute(query), meeting_uid)
 
 
 def current_all(session: Session, meeting_uids: Iterable[str] | None = None) -> dict[str, Attendance]:
@@ -202,28 +207,40 @@ def record(
     before = current(session, meeting_uid, key)
     previous = before.answer(key, occurrence)  # for an occurrence: its own answer or the series', whichever rules
     stale = stale or (previous is not None and (sequence, stamp) < (previous.sequence, previous.dtstamp))
-    row = AnswerRow(
-        meeting_uid=meeting_uid,
-        occurrence=occurrence,
-        attendee=key,
-        kind=Kind.REPLY.value,
-        partstat=PartStat(partstat).value,
-        via=Via(via).value,
-        sequence=sequence,
-        dtstamp=stamp,
-        delegated_to=[a.lower() for a in delegated_to[:MAX_DELEGATES]] or None,
-        proposal=None,
-        comment=None if comment is None else comment[:MAX_COMMENT],
-        stale=stale,
-        recorded_at=now,
-    )
-    session.add(row)
-    session.flush()
-    answer = _answer(row)
+    values: dict[str, Any] = {
+        "meeting_uid": meeting_uid,
+        "occurrence": occurrence,
+        "attendee": key,
+        "kind": Kind.REPLY.value,
+        "partstat": PartStat(partstat).value,
+        "via": Via(via).value,
+        "sequence": sequence,
+        "dtstamp": stamp,
+        "delegated_to": [a.lower() for a in delegated_to[:MAX_DELEGATES]] or None,
+        "proposal": None,
+        "comment": None if comment is None else comment[:MAX_COMMENT],
+        "stale": stale,
+        "recorded_at": now,
+    }
+    new_id = session.execute(insert(AnswerRow).values(**values).returning(AnswerRow.id))
+    answer = _answer(SimpleNamespace(id=int(new_id.scalar_one()), **values))
     if stale:
         return Recorded(answer, applied=False, changed=False)
-    after = current(session, meeting_uid, key)
+    after = _with(before, answer)
     return Recorded(answer, applied=True, changed=before.partstat(key, occurrence) != after.partstat(key, occurrence))
+
+
+def _with(state: Attendance, answer: Answer) -> Attendance:
+    """``state`` with one more (applied) answer: what :func:`current` would now read."""
+    series, occurrences = dict(state.series), dict(state.occurrences)
+    if answer.occurrence is None:
+        if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
+            series[answer.attendee] = answer
+    else:
+        key = (answer.attendee, answer.occurrence)
+        if key not in occurrences or occurrences[key].rank < answer.rank:
+            occurrences[key] = answer
+    return Attendance(state.meeting_uid, series, occurrences)
 
 
 def record_counter(
