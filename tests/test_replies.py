@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,7 +19,8 @@ from meet_sched.store.attendance import PartStat, Via
 
 from .conftest import SiteDir
 from .ics_helpers import parse_both
-from .replies_helpers import DEC_10, JAN_14, MEETING, NOW, UID, deliver, make_site, pending_reminders, reply
+from .mail_helpers import calendar_part, text_body
+from .replies_helpers import DEC_10, FIXTURES, JAN_14, MEETING, NOW, UID, deliver, make_site, pending_reminders, reply
 
 
 def take(site: Site, now: datetime = NOW) -> Tally:
@@ -218,3 +219,32 @@ def test_replies_import_and_attendance_commands(site_dir: SiteDir) -> None:
     assert "accepted: 김지현 (Daegu, Asia/Seoul)" in shown
     assert "declined: Ellis Carter (Atlanta, America/New_York)" in shown
     assert "no answer: Li Ming (Chengdu, Asia/Shanghai); Nguyễn Thu Hà (Bac Ninh, Asia/Ho_Chi_Minh)" in shown
+
+
+def test_the_update_after_a_new_time_asks_everyone_to_answer_again_in_their_language(site_dir: SiteDir) -> None:
+    soon = datetime.now(UTC) + timedelta(days=5)
+    body = MEETING.replace("recurrence: FREQ=MONTHLY;BYDAY=2TH\n", "")
+    site_dir.meeting("working-call.yaml", body.format(start=soon.strftime("%Y-%m-%dT10:00")))
+    site_dir.run("run", check=True)  # the invitations, into var/mail
+    site_dir.run("replies", "import", str(FIXTURES / "outlook-declined.eml"), check=True)
+    site_dir.run("run", check=True)  # nothing new: an answer is not a change of the meeting
+    mail = site_dir.root / "var" / "mail" / "new"
+    assert len(list(mail.iterdir())) == 4
+    site_dir.meeting("working-call.yaml", body.format(start=soon.strftime("%Y-%m-%dT11:00")))
+    site_dir.run("run", check=True)
+    updates = {}
+    for path in mail.iterdir():
+        msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if "SEQUENCE:1" in calendar_part(msg).get_content():
+            updates[str(msg["To"]).split("<")[-1].rstrip(">")] = text_body(msg)
+    assert sorted(updates) == sorted(EXPECTED_AGAIN)
+    for who, words in EXPECTED_AGAIN.items():
+        assert words in updates[who], f"{who}: {updates[who][:300]}"
+
+
+EXPECTED_AGAIN = {
+    "jihyun.kim@daegu.example": "초대에 다시 응답해 주세요",
+    "li.ming@chengdu.example": "请重新回复此邀请",
+    "thuha.nguyen@bacninh.example": "vui lòng trả lời lại lời mời",
+    "ellis@atlanta.example": "please answer the invitation again",
+}

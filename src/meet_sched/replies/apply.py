@@ -73,20 +73,28 @@ class Meetings:
 
     def __init__(self) -> None:
         self._memo: dict[str, StoredMeeting] = {}
+        self._checked: tuple[Session, set[str]] | None = None  # UIDs whose version this transaction read
 
     def get(self, session: Session, uid: str) -> StoredMeeting | None:
+        if self._checked is None or self._checked[0] is not session:
+            self._checked = (session, set())
+        if uid in self._checked[1]:  # the same transaction sees the same row
+            return self._memo.get(uid)
         version = session.execute(
             select(MeetingRow.sequence, MeetingRow.last_modified).where(MeetingRow.uid == uid)
         ).first()
         if version is None:
             return None
         found = self._memo.get(uid)
+        self._checked[1].add(uid)
         if found is not None and (found.sequence, found.last_modified) == tuple(version):
             return found
         found = get_meeting(session, uid)
-        if found is not None:
-            if len(self._memo) >= MEMO_SIZE:
-                self._memo.clear()
+        if len(self._memo) >= MEMO_SIZE:
+            self._memo.clear()
+        if found is None:
+            self._memo.pop(uid, None)
+        else:
             self._memo[uid] = found
         return found
 
