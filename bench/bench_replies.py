@@ -103,8 +103,8 @@ def fill(inbox: Path, count: int) -> None:
         (inbox / "new" / f"{1764580000 + n}.M{n}P1.bench").write_bytes(message(n))
 
 
-def baseline(inbox: Path) -> float:
-    started = time.perf_counter()
+def baseline(inbox: Path) -> tuple[float, float]:
+    started, cpu = time.perf_counter(), time.process_time()
     for sub in ("new", "cur"):
         for entry in sorted(os.scandir(inbox / sub), key=lambda e: e.name):
             with open(entry.path, "rb") as f:
@@ -112,18 +112,18 @@ def baseline(inbox: Path) -> float:
             for part in msg.walk():
                 if part.get_content_type() in ("text/calendar", "application/ics"):
                     Calendar.from_ical(part.get_payload(decode=True), multiple=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
-def ours(s: Site, inbox: Path) -> tuple[float, int]:
+def ours(s: Site, inbox: Path) -> tuple[float, float, int]:
     feeds = FeedCache(lambda key: None, lambda: NOW)
     intake = Intake(s)
     intake.on_change(lambda uids: feeds.invalidate())
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     tally = MaildirInbox(intake, inbox).run_once(lambda: NOW)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     assert feeds.generation >= 1, "the feed cache was not invalidated"
-    return elapsed, sum(tally.counts.values())
+    return elapsed, cpu, sum(tally.counts.values())
 
 
 def main() -> None:
@@ -131,18 +131,25 @@ def main() -> None:
     parser.add_argument("--replies", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    base_times, our_times = [], []
+    base_times, our_times, base_cpu, our_cpu = [], [], [], []
     for run in range(args.runs):
         root = Path(tempfile.mkdtemp(prefix="bench-replies-"))
         try:
             s = site(root / "site")
             inbox = s.settings.inbox_dir
             fill(inbox, args.replies)
-            base_times.append(baseline(inbox))
-            elapsed, taken = ours(s, inbox)
+            wall, cpu = baseline(inbox)
+            base_times.append(wall)
+            base_cpu.append(cpu)
+            elapsed, cpu, taken = ours(s, inbox)
             assert taken == args.replies, f"took {taken} of {args.replies}"
             our_times.append(elapsed)
-            print(f"run {run + 1}: baseline {base_times[-1]:.3f} s, meet-sched {elapsed:.3f} s", flush=True)
+            our_cpu.append(cpu)
+            print(
+                f"run {run + 1}: baseline {base_times[-1]:.3f} s (CPU {base_cpu[-1]:.3f} s), "
+                f"meet-sched {elapsed:.3f} s (CPU {cpu:.3f} s)",
+                flush=True,
+            )
             s.close()
         finally:
             shutil.rmtree(root, ignore_errors=True)
@@ -153,7 +160,9 @@ def main() -> None:
     print(f"load average: {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"baseline (email + icalendar): {b:.3f} s ({1000 * b / n:.2f} ms per reply)")
     print(f"meet-sched end to end:        {o:.3f} s ({1000 * o / n:.2f} ms per reply)")
-    print(f"ratio: {o / b:.2f}x (goal <= 2x)")
+    bc, oc = statistics.median(base_cpu), statistics.median(our_cpu)
+    print(f"CPU time: baseline {bc:.3f} s, meet-sched {oc:.3f} s")
+    print(f"ratio: {o / b:.2f}x wall, {oc / bc:.2f}x CPU (goal <= 2x)")
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
 from .tables import AnswerRow
@@ -158,15 +158,22 @@ def _fold(rows: Iterable[Any], meeting_uid: str) -> Attendance:
     return Attendance(meeting_uid, series, occurrences)
 
 
+# Built once: a reply batch runs these once per answer, and building a statement costs more than running it.
+_TABLE = AnswerRow.__table__
+_INSERT = insert(AnswerRow).returning(AnswerRow.id)
+_OF_MEETING = select(_TABLE).where(
+    _TABLE.c.meeting_uid == bindparam("uid"), _TABLE.c.kind == Kind.REPLY.value, _TABLE.c.stale.is_(False)
+)
+_OF_ATTENDEE = _OF_MEETING.where(_TABLE.c.attendee == bindparam("attendee"))
+
+
 def current(session: Session, meeting_uid: str, attendee: str | None = None) -> Attendance:
     """The answers in force for one meeting (of one attendee, if given)."""
-    table = AnswerRow.__table__
-    query = select(table).where(
-        table.c.meeting_uid == meeting_uid, table.c.kind == Kind.REPLY.value, table.c.stale.is_(False)
-    )
     if attendee is not None:
-        query = query.where(table.c.attendee == attendee.lower())
-    return _fold(session.execute(query), meeting_uid)
+        rows = session.execute(_OF_ATTENDEE, {"uid": meeting_uid, "attendee": attendee.lower()})
+    else:
+        rows = session.execute(_OF_MEETING, {"uid": meeting_uid})
+    return _fold(rows, meeting_uid)
 
 
 def current_all(session: Session, meeting_uids: Iterable[str] | None = None) -> dict[str, Attendance]:
@@ -222,8 +229,8 @@ def record(
         "stale": stale,
         "recorded_at": now,
     }
-    new_id = session.execute(insert(AnswerRow).values(**values).returning(AnswerRow.id))
-    answer = _answer(SimpleNamespace(id=int(new_id.scalar_one()), **values))
+    new_id = session.execute(_INSERT, values).scalar_one()
+    answer = _answer(SimpleNamespace(id=int(new_id), **values))
     if stale:
         return Recorded(answer, applied=False, changed=False)
     after = _with(before, answer)
