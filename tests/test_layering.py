@@ -20,7 +20,8 @@ FORBIDDEN: dict[str, set[str]] = {
     "mail": {"delivery", "site", "service", "web", "cli"},
     "delivery": {"web", "cli"},
     "site": {"service", "web", "cli"},
-    "web": {"cli", "delivery"},
+    "web": {"cli", "delivery", "replies"},
+    "replies": {"web", "cli", "delivery"},
 }
 
 

@@ -50,6 +50,15 @@ attendees:
 """
 
 
+# An update after a change of time or dates asks for a new answer too (answers are reset, as
+# Google Calendar does): the sentence that follows the lead, in each language.
+AGAIN = {
+    "en": " The time has changed: please answer the invitation again.",
+    "ko": " 시간이 변경되었으니 초대에 다시 응답해 주세요.",
+    "zh": " 时间已更改，请重新回复此邀请。",
+    "vi": " Thời gian đã thay đổi; xin vui lòng trả lời lại lời mời.",
+}
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text
@@ -107,7 +116,7 @@ def test_a_new_time_is_shown_beside_the_old_one_in_each_recipients_zone_and_lang
     video = "https://video.daegu.example/r/working-call"
     assert subject(got[ELLIS]) == "Updated invitation: Working call — Thu, Dec 10 01:00 EST"
     assert lines(got[ELLIS]) == [
-        "Working call has changed: time. This is the updated invitation.",
+        "Working call has changed: time. This is the updated invitation." + AGAIN["en"],
         "",
         "When: Thursday, December 10, 2026 01:00 EST (Atlanta) (was Wednesday, December 9, 2026 20:00 EST)",
         "Other time zones: Daegu 15:00 KST · Chengdu 14:00 CST · Bac Ninh 13:00 UTC+7",
@@ -123,20 +132,20 @@ def test_a_new_time_is_shown_beside_the_old_one_in_each_recipients_zone_and_lang
     ]
     assert subject(got[KIM]) == "변경된 초대: Working call — 12월 10일 (목) 15:00 KST"
     assert lines(got[KIM])[:4] == [
-        "Working call 회의가 변경되었습니다(변경 사항: 시간). 변경된 초대장을 보내 드립니다.",
+        "Working call 회의가 변경되었습니다(변경 사항: 시간). 변경된 초대장을 보내 드립니다." + AGAIN["ko"],
         "",
         "일시: 2026년 12월 10일 목요일 15:00 KST (Daegu) (변경 전: 2026년 12월 10일 목요일 10:00 KST)",
         "다른 시간대: Chengdu 14:00 CST · Bac Ninh 13:00 UTC+7 · Atlanta 01:00 EST",
     ]
     assert subject(got[LI]) == "邀请已更新：Working call — 12月10日周四 14:00 CST"
     assert lines(got[LI])[:3] == [
-        "Working call有变更（时间），以下是更新后的邀请。",
+        "Working call有变更（时间），以下是更新后的邀请。" + AGAIN["zh"],
         "",
         "时间：2026年12月10日星期四 14:00 CST (Chengdu) (原为：2026年12月10日星期四 09:00 CST)",
     ]
     assert subject(got[HA]).startswith("Cập nhật lời mời: Working call — ")
     assert lines(got[HA])[:3] == [
-        "Working call đã thay đổi: thời gian. Đây là lời mời đã cập nhật.",
+        "Working call đã thay đổi: thời gian. Đây là lời mời đã cập nhật." + AGAIN["vi"],
         "",
         "Thời gian: Thứ Năm, 10 tháng 12, 2026 13:00 UTC+7 (Bac Ninh) "
         "(trước đây: Thứ Năm, 10 tháng 12, 2026 8:00 UTC+7)",
@@ -220,19 +229,20 @@ CHANGES: dict[str, tuple[Callable[[Path], None], dict[str, list[str]]]] = {
         lambda p: edit(p, "duration: 1h\n", "duration: 1h\nrecurrence: FREQ=WEEKLY;COUNT=3\n"),
         {
             ELLIS: [
-                "Working call has changed: recurrence. This is the updated invitation.",
+                "Working call has changed: recurrence. This is the updated invitation." + AGAIN["en"],
                 "Next meetings: Wed, Dec 16 20:00 EST · Wed, Dec 23 20:00 EST (was none)",
             ],
             KIM: [
-                "Working call 회의가 변경되었습니다(변경 사항: 반복 일정). 변경된 초대장을 보내 드립니다.",
+                "Working call 회의가 변경되었습니다(변경 사항: 반복 일정). 변경된 초대장을 보내 드립니다."
+                + AGAIN["ko"],
                 "다음 회의: 12월 17일 (목) 10:00 KST · 12월 24일 (목) 10:00 KST (변경 전: 없음)",
             ],
             LI: [
-                "Working call有变更（重复规则），以下是更新后的邀请。",
+                "Working call有变更（重复规则），以下是更新后的邀请。" + AGAIN["zh"],
                 "后续会议：12月17日周四 09:00 CST · 12月24日周四 09:00 CST (原为：无)",
             ],
             HA: [
-                "Working call đã thay đổi: lịch lặp lại. Đây là lời mời đã cập nhật.",
+                "Working call đã thay đổi: lịch lặp lại. Đây là lời mời đã cập nhật." + AGAIN["vi"],
                 "Các buổi họp tiếp theo: Thứ 5, 17 thg 12 8:00 UTC+7 · Thứ 5, 24 thg 12 8:00 UTC+7 "
                 "(trước đây: không có)",
             ],
@@ -316,12 +326,13 @@ def test_when_the_meeting_changes_too_everyone_is_told_and_the_attendees_are_lis
     got = after_edit(site_dir, smtp_server, both)
     assert set(got) == {KIM, HA, ELLIS, LI, NEW}
     body = lines(got[ELLIS])
-    assert body[0] == "Working call has changed: time and attendees. This is the updated invitation."
+    assert body[0] == "Working call has changed: time and attendees. This is the updated invitation." + AGAIN["en"]
     assert body[-7:-5] == ["Added: 박민준", "Removed: 李明"]
     assert (
         lines(got[KIM])[0]
-        == "Working call 회의가 변경되었습니다(변경 사항: 시간 및 참석자). 변경된 초대장을 보내 드립니다."
+        == "Working call 회의가 변경되었습니다(변경 사항: 시간 및 참석자). 변경된 초대장을 보내 드립니다." + AGAIN["ko"]
     )
     assert "추가된 참석자: 박민준" in lines(got[KIM]) and "제외된 참석자: 李明" in lines(got[KIM])
-    assert lines(got[HA])[0] == "Working call đã thay đổi: thời gian và người tham dự. Đây là lời mời đã cập nhật."
+    lead = "Working call đã thay đổi: thời gian và người tham dự. Đây là lời mời đã cập nhật."
+    assert lines(got[HA])[0] == lead + AGAIN["vi"]
     assert lines(got[NEW])[0] == "Working call 회의에 초대합니다."  # new to it: an invitation, not a change

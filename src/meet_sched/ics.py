@@ -12,7 +12,7 @@ unchanged calendar is re-assembled from bytes instead of being rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
@@ -83,15 +83,43 @@ def _address(email: str) -> str:
     return f"mailto:{email}"
 
 
+@dataclass(frozen=True)
+class Answers:
+    """The attendees' answers in force for one meeting, as the calendar shows them (RFC 5545 PARTSTAT).
+
+    ``series``: (lower-cased email, PARTSTAT) of those whose answer for the whole series is not
+    NEEDS-ACTION; ``occurrences``: (UTC start of an occurrence, its (email, PARTSTAT) pairs) for
+    the occurrences someone answered differently, written as a RECURRENCE-ID instance.
+    """
+
+    series: tuple[tuple[str, str], ...] = ()
+    occurrences: tuple[tuple[datetime, tuple[tuple[str, str], ...]], ...] = ()
+
+    def partstat(self, email: str, occurrence: datetime | None = None) -> str:
+        key = email.lower()
+        if occurrence is not None:
+            for when, pairs in self.occurrences:
+                if when == occurrence:
+                    return dict(pairs).get(key, "NEEDS-ACTION")
+        return dict(self.series).get(key, "NEEDS-ACTION")
+
+
+NO_ANSWERS = Answers()
+
+
 def build_event(
     stored: StoredMeeting,
     *,
     alarms: Sequence[timedelta] = (),
     attendees: bool = True,
     all_day_at: time = time(9, 0),
+    answers: Answers = NO_ANSWERS,
+    answers_at: datetime | None = None,
 ) -> Event:
     """One VEVENT for one meeting (a whole series, if it recurs); ``attendees=False`` leaves out
-    the ATTENDEE lines (names and addresses) for a calendar anyone may read.
+    the ATTENDEE lines (names and addresses) for a calendar anyone may read.  Each ATTENDEE
+    carries the PARTSTAT ``answers`` give it (for the occurrence starting at ``answers_at``, UTC,
+    when this VEVENT is one occurrence of a series).
 
     An all-day meeting is written with DATE values (DTEND the day after its last date, RFC 5545
     section 3.6.1) and its alarms at ``all_day_at`` local time of the day, or of days before."""
@@ -116,7 +144,7 @@ def build_event(
                 cn=a.name or None,
                 cutype="INDIVIDUAL",
                 role=a.role.ical,
-                partstat="NEEDS-ACTION",
+                partstat=answers.partstat(a.email, answers_at),
                 rsvp=True,
                 language=a.language,
             )
@@ -164,6 +192,7 @@ def build_instance(
     alarms: Sequence[timedelta] = (),
     attendees: bool = True,
     all_day_at: time = time(9, 0),
+    answers: Answers = NO_ANSWERS,
 ) -> Event:
     """The VEVENT of one occurrence of a series (RFC 5545 section 3.8.4.4): the same UID, a
     ``RECURRENCE-ID`` with the master's TZID naming the occurrence as the series gives it, and the
@@ -174,7 +203,9 @@ def build_instance(
     instance = m.instance(override) if override is not None else m.plain_instance(occurrence)
     version = stored.instance_version(occurrence)
     variant = replace(stored, meeting=instance, sequence=version.sequence, last_modified=version.last_modified)
-    event = build_event(variant, alarms=alarms, attendees=attendees, all_day_at=all_day_at)
+    event = build_event(
+        variant, alarms=alarms, attendees=attendees, all_day_at=all_day_at, answers=answers, answers_at=utc(occurrence)
+    )
     local = occurrence.astimezone(m.timezone)
     event.add("recurrence-id", local.date() if m.all_day else local)
     for alarm in event.walk("VALARM"):  # an alarm's UID names the occurrence too (RFC 9074: unique)
@@ -255,17 +286,42 @@ class IcsRenderer:
 
     # -- pieces --------------------------------------------------------------
 
-    def event_bytes(self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool = True) -> bytes:
+    def event_bytes(
+        self,
+        stored: StoredMeeting,
+        alarms: Sequence[timedelta],
+        attendees: bool = True,
+        answers: Answers = NO_ANSWERS,
+    ) -> bytes:
+        """The meeting's VEVENT, then one per occurrence whose answers differ from the series' (with
+        ATTENDEE lines only: without them there is nothing to tell apart)."""
+        if not attendees:
+            answers = NO_ANSWERS
         # The meeting itself is part of the key: a variant of one version (a CANCEL for one removed
         # attendee shares UID, SEQUENCE and LAST-MODIFIED) must not get the version's bytes.
-        key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees)
+        key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees, answers)
         cached = self._events.get(key)
         if cached is None:
             at = self.settings.spec.reminders.all_day_at
-            parts = [build_event(stored, alarms=alarms, attendees=attendees, all_day_at=at).to_ical()]
-            for o in stored.meeting.overrides:  # a cancelled occurrence is an EXDATE of the master
+            parts = [build_event(stored, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers).to_ical()]
+            m = stored.meeting
+            instances = {utc(o.occurrence) for o in m.overrides}
+            for o in m.overrides:  # a cancelled occurrence is an EXDATE of the master
                 if not o.cancelled:
-                    instance = build_instance(stored, o.occurrence, alarms=alarms, attendees=attendees, all_day_at=at)
+                    instance = build_instance(
+                        stored, o.occurrence, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers
+                    )
+                    parts.append(instance.to_ical())
+            if m.recurrence:  # an occurrence someone answered differently from the series: its own instance
+                for when, _ in answers.occurrences:
+                    local = when.astimezone(m.timezone)
+                    if utc(when) in instances:
+                        continue  # its override's instance carries the answers already
+                    if next(iter(m.occurrences(local, local + timedelta(seconds=1))), None) is None:
+                        continue  # not an occurrence of this version (the time changed since)
+                    instance = build_instance(
+                        stored, local, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers
+                    )
                     parts.append(instance.to_ical())
             cached = b"".join(parts)
             self._events[key] = cached
@@ -316,38 +372,56 @@ class IcsRenderer:
         title: str | None,
         items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]],
         attendees: bool = True,
+        answers: Mapping[str, Answers] | None = None,
     ) -> bytes:
+        found = answers or {}
         if self.failed is not None and method == "PUBLISH":
-            items = [(s, alarms) for s, alarms in items if self._renders(s, alarms, attendees)]
+            items = [(s, alarms) for s, alarms in items if self._renders(s, alarms, attendees, found)]
         parts = [self._header(method, title)]
         for tzid, (first, last) in sorted(_period(self.zone_span(s) for s, _ in items).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
-        parts.extend(self.event_bytes(s, alarms, attendees) for s, alarms in items)
+        parts.extend(self.event_bytes(s, alarms, attendees, found.get(s.uid, NO_ANSWERS)) for s, alarms in items)
         parts.append(END_CALENDAR)
         return b"".join(parts)
 
-    def _renders(self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool) -> bool:
+    def _renders(
+        self, stored: StoredMeeting, alarms: Sequence[timedelta], attendees: bool, answers: Mapping[str, Answers]
+    ) -> bool:
         try:
             self.zone_span(stored)
-            self.event_bytes(stored, alarms, attendees)
+            self.event_bytes(stored, alarms, attendees, answers.get(stored.uid, NO_ANSWERS))
         except Exception as exc:  # anything one meeting's data can raise; the others are still served
             assert self.failed is not None
             self.failed(stored, exc)
             return False
         return True
 
-    def feed(self, title: str, meetings: Sequence[StoredMeeting], *, attendees: bool = True) -> bytes:
-        """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs."""
-        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings], attendees)
+    def feed(
+        self,
+        title: str,
+        meetings: Sequence[StoredMeeting],
+        *,
+        attendees: bool = True,
+        answers: Mapping[str, Answers] | None = None,
+    ) -> bytes:
+        """A subscribable calendar (METHOD:PUBLISH) with each meeting's reminders as VALARMs; ``answers``
+        (by UID) give the attendees' PARTSTAT."""
+        return self._assemble("PUBLISH", title, [(s, s.meeting.reminders) for s in meetings], attendees, answers)
 
-    def personal_feed(self, title: str, attendee_email: str, meetings: Sequence[StoredMeeting]) -> bytes:
+    def personal_feed(
+        self,
+        title: str,
+        attendee_email: str,
+        meetings: Sequence[StoredMeeting],
+        answers: Mapping[str, Answers] | None = None,
+    ) -> bytes:
         """Only the meetings ``attendee_email`` is invited to, with that attendee's own reminders."""
         items = []
         for s in meetings:
             who = _find(s.meeting, attendee_email)
             if who is not None:
                 items.append((s, s.meeting.reminders_for(who)))
-        return self._assemble("PUBLISH", title, items)
+        return self._assemble("PUBLISH", title, items, answers=answers)
 
     def reminder(self, title: str, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
         """The ``meeting.ics`` of a reminder: METHOD:PUBLISH, the recipient's alarms, the ORGANIZER and no
@@ -355,11 +429,12 @@ class IcsRenderer:
         size does not grow with the attendee list and one copy serves every recipient with the same alarms."""
         return self._assemble("PUBLISH", title, [(stored, alarms)], attendees=False)
 
-    def invitation(self, stored: StoredMeeting) -> bytes:
+    def invitation(self, stored: StoredMeeting, answers: Answers | None = None) -> bytes:
         """The iTIP object for one meeting: REQUEST (a series with its overrides), or CANCEL once it is
-        cancelled (RFC 5546)."""
+        cancelled (RFC 5546); ``answers``: the PARTSTAT each attendee has given (an answer never changes
+        SEQUENCE)."""
         method = "CANCEL" if stored.meeting.status is Status.CANCELLED else "REQUEST"
-        return self._assemble(method, None, [(stored, ())])
+        return self._assemble(method, None, [(stored, ())], answers=None if answers is None else {stored.uid: answers})
 
     def occurrence_invitation(self, stored: StoredMeeting, occurrence: datetime) -> bytes:
         """The iTIP object for one occurrence of a series: a REQUEST with only that occurrence's VEVENT

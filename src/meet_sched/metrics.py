@@ -23,6 +23,12 @@ class Metrics:
             "meet_sched_feed_requests", "Feed requests, by answer (200, 304, 404).", ["code"], registry=r
         )
         self.sync_errors = Counter("meet_sched_sync_errors", "Config syncs rejected or failed.", registry=r)
+        self.replies = Counter(
+            "meet_sched_replies",
+            "Attendees' answers (iMIP REPLY, COUNTER) taken in, by outcome (applied, stale, counter, quarantined).",
+            ["outcome"],
+            registry=r,
+        )
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,10 +4,12 @@ The service itself only keeps the config in step with the database and ``calenda
 (the *watch* job) and starts and stops its components:
 
 * the delivery dispatcher (:mod:`meet_sched.delivery`), which sends what the outbox says;
-* the HTTP server (:mod:`meet_sched.web`), which serves feeds and the agenda page.
+* the HTTP server (:mod:`meet_sched.web`), which serves feeds and the agenda page;
+* the reply intake (:mod:`meet_sched.replies`), which takes attendees' answers in.
 
 A component is anything with ``async start(service)`` and ``async stop()``.  Components
-learn about a successful sync through :meth:`Service.on_refresh`.
+learn about a successful sync through :meth:`Service.on_refresh`, and about answers that
+changed through :meth:`Service.on_answers`.
 
 The database is opened (and migrated) once, before any component starts.  While it cannot
 be, the service keeps running: components that can work without it (``needs_database =
@@ -44,6 +46,7 @@ KNOWN_BUGS = 100  # distinct unexpected errors whose traceback was logged (each 
 
 Clock = Callable[[], datetime]
 Listener = Callable[[SyncReport], Awaitable[None] | None]
+AnswersListener = Callable[[frozenset[str]], Awaitable[None] | None]
 
 
 def system_clock() -> datetime:
@@ -70,6 +73,9 @@ class Health:
     sync_errors: int = 0
     config_generation: int = 0  # bumps on every sync that changed something
     settings_changed: bool = False  # config/meet-sched.toml differs from what the service started with
+    replies: str | None = None  # the reply intake: "maildir var/inbox", "imap host:993"; None: not running
+    last_replies_at: datetime | None = None  # when the intake last looked for answers
+    replies_error: str | None = None  # why the intake cannot read its inbox now (None: it could, last time)
 
 
 class Service:
@@ -90,6 +96,7 @@ class Service:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self._listeners: list[Listener] = []
         self._notice_listeners: list[Callable[[], None]] = []
+        self._answer_listeners: list[AnswersListener] = []
         self._fingerprint: tuple[tuple[str, int, int], ...] | None = None
         self._stop = asyncio.Event()
         self._refresh_lock = asyncio.Lock()
@@ -124,6 +131,19 @@ class Service:
             log.info("event=notice-planned kind=%s count=%d", kind, planned)
             for wake in self._notice_listeners:
                 wake()
+    def on_answers(self, listener: AnswersListener) -> None:
+        """Call ``listener(uids)`` when attendees' answers in force changed for these meetings."""
+        self._answer_listeners.append(listener)
+
+    async def answers_changed(self, uids: frozenset[str]) -> None:
+        """Attendees answered (a component took replies in): tell whoever shows answers (feeds, page)."""
+        for listener in self._answer_listeners:
+            try:
+                result = listener(uids)
+                if result is not None:
+                    await result
+            except Exception:
+                log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
 
     def stop(self) -> None:
         self._stop.set()

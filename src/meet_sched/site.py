@@ -21,9 +21,10 @@ from sqlalchemy import select
 
 from .config import Config, Settings, load_config, load_settings
 from .errors import MeetSchedError, NotFoundError, UnreadableMeetingError
-from .ics import IcsRenderer, prodid
+from .ics import Answers, IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .places.rules import participants
+from .store import attendance as attendance_store
 from .store import feeds as feed_store
 from .store.db import MEETINGS_CHANNEL, Database, notify_at_commit
 from .store.meetings import (
@@ -219,6 +220,10 @@ class Site:
             changes = sync_meetings(session, config.meetings, utc(now))
             if changes:  # every process serving feeds of this database renders them again (PostgreSQL)
                 notify_at_commit(session, MEETINGS_CHANNEL)
+            for change in changes:  # a new time asks everyone anew (as Google Calendar does)
+                if change.before is not None and time_changed(change.before.meeting, change.after.meeting):
+                    invited = [a.email for a in change.after.meeting.attendees]
+                    attendance_store.reset(session, change.after.uid, change.after.sequence, utc(now), invited)
             current = {m.uid: m for m in config.meetings}
             outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
@@ -335,8 +340,9 @@ class Site:
         target.mkdir(parents=True, exist_ok=True)
         report = ExportReport()
         mode = self.settings.spec.calendar.file_mode
+        answers = self.answers()
         for name, stored in sorted(calendars.items()):
-            body = self.renderer.feed(self.calendar_title(name), stored)
+            body = self.renderer.feed(self.calendar_title(name), stored, answers=answers)
             path = target / f"{name}.ics"
             (report.written if write_atomic(path, body, mode) else report.unchanged).append(path)
         # A calendar whose last meeting moved elsewhere: empty our old file rather than leave
@@ -352,7 +358,14 @@ class Site:
         return report
 
     def invitation(self, key: str) -> bytes:
-        return self.renderer.invitation(self.meeting(key))
+        stored = self.meeting(key)
+        return self.renderer.invitation(stored, self.answers([stored.uid]).get(stored.uid))
+
+    def answers(self, uids: Iterable[str] | None = None) -> dict[str, Answers]:
+        """The attendees' answers in force, by UID, as calendars show them (PARTSTAT)."""
+        with self.db.transaction() as session:
+            found = attendance_store.current_all(session, None if uids is None else list(uids))
+        return {uid: calendar_answers(state) for uid, state in found.items()}
 
     # -- feeds over HTTP ----------------------------------------------------------
 
@@ -421,8 +434,12 @@ class Site:
         if name not in self.settings.spec.server.public_calendars:
             return None
         stored = self.current_meetings(name)
+        public_attendees = self.settings.spec.server.public_attendees
         body = self.renderer.feed(
-            self.calendar_title(name), stored, attendees=self.settings.spec.server.public_attendees
+            self.calendar_title(name),
+            stored,
+            attendees=public_attendees,
+            answers=self.answers([s.uid for s in stored]) if public_attendees else None,
         )
         return Feed(body, _newest(stored))
 
@@ -434,7 +451,8 @@ class Site:
         names = [a.name for s in stored if not s.removed for a in s.meeting.attendees if a.email.lower() == key]
         person = Person(next((n for n in names if n), ""), email)
         title = f"{self.settings.spec.calendar.name} · {person.name or person.email}"
-        return Feed(self.renderer.personal_feed(title, email, stored), _newest(stored))
+        answers = self.answers([s.uid for s in stored])
+        return Feed(self.renderer.personal_feed(title, email, stored, answers), _newest(stored))
 
     def feed_state(self) -> feed_store.FeedState:
         """A cheap fingerprint of what the feeds show: it changes whenever a sync (of any process) changed a meeting."""
@@ -542,6 +560,28 @@ class MeetingMemo:
 
 def _newest(stored: Iterable[StoredMeeting]) -> datetime | None:
     return max((s.last_modified for s in stored), default=None)
+
+
+def time_changed(before: Meeting, after: Meeting) -> bool:
+    """Whether the meeting happens at another time (or date, or set of dates) than before."""
+
+    def when(m: Meeting) -> tuple[object, ...]:
+        return (utc(m.start), m.duration, m.timezone.key, m.recurrence, tuple(m.exdates), tuple(m.rdates))
+
+    return when(before) != when(after)
+
+
+def calendar_answers(state: attendance_store.Attendance) -> Answers:
+    """The store's answers in force → what a calendar shows: PARTSTAT for the series, and for each
+    occurrence someone answered differently."""
+    people = sorted({*state.series, *(who for who, _ in state.occurrences)})
+    series = tuple((who, state.partstat(who).value) for who in people if state.partstat(who).value != "NEEDS-ACTION")
+    occurrences = []
+    for when in state.answered_occurrences():
+        pairs = tuple((who, state.partstat(who, when).value) for who in people)
+        if any(p != state.partstat(who).value for who, p in pairs):
+            occurrences.append((when, tuple((who, p) for who, p in pairs if p != "NEEDS-ACTION")))
+    return Answers(series, tuple(occurrences))
 
 
 def plan_policy(settings: Settings) -> PlanPolicy:

@@ -42,6 +42,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("review", "cmd_diff"),
     "schema": ("review", "cmd_schema"),
     "new": ("review", "cmd_new"),
+    "replies": ("replies", "cmd_replies"),
+    "attendance": ("replies", "cmd_attendance"),
 }
 
 
@@ -117,6 +119,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("db", parents=[common], help="database schema")
     p.add_argument("db_command", choices=["upgrade", "current", "copy"])
     p.add_argument("--to", metavar="URL", help="db copy: the empty database (e.g. postgresql+psycopg://…) to copy into")
+    p = sub.add_parser("replies", help="attendees' answers (iMIP REPLY and COUNTER)")
+    rep = p.add_subparsers(dest="replies_command", required=True, metavar="ACTION")
+    r = rep.add_parser("import", parents=[common], help="take answers from .eml or .ics files")
+    r.add_argument("files", nargs="+", metavar="FILE", help=".eml messages or .ics files")
+    rep.add_parser("run", parents=[common], help="one pass over the inbox ([replies] maildir, or [replies.imap])")
+    p = sub.add_parser("attendance", parents=[common], help="who accepted, declined or did not answer")
+    p.add_argument("uid", nargs="?", help="one meeting (the part before @ is enough); default: every meeting")
+    p.add_argument("--from", dest="start", type=date_, metavar="DATE", help="occurrences from this date (UTC) on")
+    p.add_argument("--days", type=positive, default=90, help="how far ahead (default 90)")
     review_args.add_parsers(sub, common)
     return parser
 

@@ -13,10 +13,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     import asyncio
 
     from ..delivery.dispatcher import Dispatcher
+    from ..replies.component import RepliesComponent
     from ..service import Service
     from ..web import WebServer
 
     s = site(args, open_database=False)  # the service opens it, and keeps trying while it cannot
-    components: list[Any] = [Dispatcher(s), WebServer(s)]
+    components: list[Any] = [Dispatcher(s), WebServer(s), RepliesComponent(s)]
     asyncio.run(Service(s, components).run())
     return 0

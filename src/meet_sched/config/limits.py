@@ -46,3 +46,8 @@ MAX_GIVE_UP_AFTER = timedelta(days=31)  # [delivery] give_up_after
 MAX_UPDATE_QUIET = timedelta(hours=1)  # [delivery] update_quiet: how long an update waits for more edits
 MAX_SMTP_TIMEOUT = timedelta(minutes=10)  # [smtp] timeout
 MAX_REFRESH_INTERVAL = timedelta(days=7)  # [calendar] refresh_interval
+MAX_IMAP_POLL = timedelta(hours=1)  # [replies.imap] poll
+
+# -- replies (iMIP answers coming in) --------------------------------------------------------
+MAX_REPLY_BYTES = 1_000_000  # default [replies] max_bytes: a bigger message is quarantined unread
+MAX_REPLY_BYTES_LIMIT = 25_000_000  # the most [replies] max_bytes may say

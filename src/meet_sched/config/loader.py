@@ -134,7 +134,13 @@ def _read_settings(root: Path, env: Any, problems: list[Problem]) -> Settings | 
             return None
     url = env.get("MEET_SCHED_DATABASE_URL") or spec.database.url or f"sqlite:///{DEFAULT_DATABASE}"
     url = _anchor_sqlite(url, root)
-    return Settings(root=root, spec=spec, database_url=url, smtp_password=env.get("MEET_SCHED_SMTP_PASSWORD"))
+    return Settings(
+        root=root,
+        spec=spec,
+        database_url=url,
+        smtp_password=env.get("MEET_SCHED_SMTP_PASSWORD"),
+        imap_password=env.get("MEET_SCHED_IMAP_PASSWORD"),
+    )
 
 
 def _anchor_sqlite(url: str, root: Path) -> str:

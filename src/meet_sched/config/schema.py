@@ -635,6 +635,35 @@ class ServerSection(Strict):
     agenda_days: Annotated[int, Field(ge=1, le=366)] = Field(60, description="How many days ahead the page lists.")
 
 
+class ImapSection(Strict):
+    host: Line = Field(description="The IMAP server's name (its certificate must name it).")
+    port: Annotated[int, Field(ge=1, le=65535)] = 993
+    security: Literal["tls", "starttls"] = Field(
+        "tls", description="tls: IMAPS (port 993); starttls: plain IMAP upgraded before login (port 143)."
+    )
+    username: Line = Field(description="The password comes only from env MEET_SCHED_IMAP_PASSWORD.")
+    folder: Line = Field("INBOX", description="Where replies arrive.")
+    processed_folder: Line = Field("meet-sched-processed", description="Handled messages are moved here.")
+    quarantine_folder: Line = Field("meet-sched-quarantine", description="Refused messages are moved here.")
+    poll: Annotated[Duration, at_most(limits.MAX_IMAP_POLL, "IMAP poll interval")] = Field(
+        timedelta(minutes=1), description="How often to look without IDLE (and the longest IDLE wait)."
+    )
+    ca_file: Line | None = Field(
+        None, description="PEM file of extra CA certificates to trust (a private CA); relative to the site."
+    )
+
+
+class RepliesSection(Strict):
+    enabled: bool = Field(True, description="Read attendees' answers (iMIP REPLY, COUNTER) while serving.")
+    maildir: Line = Field(
+        "var/inbox", description="Without [replies.imap], answers are read from this Maildir (relative to the site)."
+    )
+    max_bytes: Annotated[int, Field(ge=1024, le=limits.MAX_REPLY_BYTES_LIMIT)] = Field(
+        limits.MAX_REPLY_BYTES, description="A bigger message is quarantined unread."
+    )
+    imap: ImapSection | None = None
+
+
 class LimitsSection(Strict):
     allow_hourly: bool = Field(
         False, description="Accept FREQ=HOURLY recurrences (still at most 1,000 occurrences a year)."
@@ -668,3 +697,4 @@ class SettingsSpec(Strict):
     limits: LimitsSection = Field(default_factory=LimitsSection)
     places: dict[PlaceName, PlaceSection] = Field(default_factory=dict, description="Named places ([places.daegu]).")
     warnings: WarningsSection = Field(default_factory=WarningsSection)
+    replies: RepliesSection = Field(default_factory=RepliesSection)

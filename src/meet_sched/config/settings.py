@@ -22,6 +22,7 @@ class Settings:
     spec: SettingsSpec
     database_url: str
     smtp_password: str | None = field(default=None, repr=False)
+    imap_password: str | None = field(default=None, repr=False)
 
     @property
     def config_dir(self) -> Path:
@@ -38,6 +39,11 @@ class Settings:
     @property
     def var_dir(self) -> Path:
         return self.root / "var"
+
+    @property
+    def inbox_dir(self) -> Path:
+        """The Maildir replies are read from (``[replies] maildir``)."""
+        return self.root / self.spec.replies.maildir
 
     @property
     def organizer(self) -> Person:

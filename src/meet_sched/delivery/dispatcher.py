@@ -43,8 +43,8 @@ from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
 from ..metrics import Metrics
 from ..model import Meeting, StoredMeeting, utc
-from ..site import Site, webcal_url
-from ..store import outbox
+from ..site import Site, calendar_answers, webcal_url
+from ..store import attendance, outbox
 from ..store.db import listen, listens
 from ..store.outbox import Job, Kind, Outcome, Status
 from .transport import DeliveryError, SendError, Transport, make_transport
@@ -137,6 +137,7 @@ class Dispatcher:
         self._render_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="render")
         self._held: set[int] = set()  # claimed by this process and not yet recorded
         self._previous: dict[int, Meeting] = {}  # claimed updates: the meeting as their recipient last saw it
+        self._answers: dict[str, attendance.Attendance] = {}  # answers in force, of meetings invited to lately
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
         self._unrecorded: list[tuple[Job, Outcome]] = []
@@ -321,6 +322,10 @@ class Dispatcher:
             jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
             self._previous.update(outbox.previously_shown(session, jobs))
+            asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER}
+            if asking:  # invitations carry the answers given so far; an update after a new time asks again
+                self._answers.update({uid: attendance.Attendance(uid) for uid in asking})
+                self._answers.update(attendance.current_all(session, asking))
         self._held.update(j.id for j in jobs)
         if len(jobs) >= self.batch_size:  # more is due than one batch: let the other processes share it
             self._notify()
@@ -429,10 +434,17 @@ class Dispatcher:
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
         if job.occurrence is not None:  # about one occurrence of a series
             return self.mail.occurrence_invitation(stored, to, job.occurrence, message_id=mid, now=now)
-        update = job.kind is Kind.UPDATE
-        previous = self._previous.get(job.id)
+        state = self._answers.get(job.meeting_uid)
         return self.mail.invitation(
-            stored, to, message_id=mid, now=now, update=update, previous=previous, feed=feed
+            stored,
+            to,
+            message_id=mid,
+            now=now,
+            update=job.kind is Kind.UPDATE,
+            previous=self._previous.get(job.id),
+            feed=feed,
+            answers=None if state is None else calendar_answers(state),
+            answer_again=state is not None and attendance.must_answer(state, to.email),
         )
 
     def _failed(self, job: Job, error: SendError) -> Outcome:

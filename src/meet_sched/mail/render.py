@@ -41,7 +41,7 @@ import jinja2
 from ..config import Settings
 from ..config.places import rules as place_rules
 from ..errors import MeetSchedError
-from ..ics import IcsRenderer
+from ..ics import Answers, IcsRenderer
 from ..model import (
     Attendee,
     Meeting,
@@ -264,13 +264,17 @@ class MailRenderer:
         update: bool = False,
         previous: Meeting | None = None,
         feed: tuple[str, str] | None = None,
+        answers: Answers | None = None,
+        answer_again: bool = False,
     ) -> Outgoing:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
         no longer invited — always what is true of the meeting as stored.
 
         ``previous``: for an update, the meeting as ``to`` last received it; the update then names
         what changed and shows the old value beside each new one.  ``feed``: (https, webcal) of the
-        recipient's personal feed, shown as two more rows (then the message is not shared)."""
+        recipient's personal feed, shown as two more rows (then the message is not shared).
+        ``answers``: the PARTSTAT each attendee has given, carried in the calendar part;
+        ``answer_again``: the time changed, so the update asks ``to`` to answer again."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
@@ -285,11 +289,11 @@ class MailRenderer:
         if (invited or cancelled) and feed is None:  # a removed attendee's CANCEL names them: not shared
             shown = before.content_hash() if before else None
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now), shown)
-            key += (holiday,)
+            key += (holiday, answers, answer_again and kind == "update")
 
         def calendar() -> tuple[Message, ...]:
             uninvited = kind == "cancel" and not cancelled
-            body = _uninvite(self.settings, stored, to) if uninvited else self.ics.invitation(stored)
+            body = _uninvite(self.settings, stored, to) if uninvited else self.ics.invitation(stored, answers)
             return (
                 _part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
                 _part(body, "application", "ics", filename="invite.ics"),
@@ -309,8 +313,10 @@ class MailRenderer:
                 rows += [_Row(w("feed.webcal"), webcal), _Row(w("feed.https"), https, safe_link(https))]
             subject = w("subject.uninvited" if uninvited else f"subject.{kind}", title=one_line(m.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
-            parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key), calendar)
+            parts = calendar() if key is None else self._parts(("itip", method, *stored.cache_key, answers), calendar)
             inline, attached = parts
+            if answer_again and kind == "update":
+                lead = f"{lead} {w('lead.answer_again')}"
             return self._message(w, subject, m, lead, rows, note, inline, attached)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)

@@ -32,6 +32,7 @@ from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, u
 from sqlalchemy.orm import Session, aliased
 
 from ..model import Attendee, Meeting, Role, StoredMeeting, all_day_reminder, utc
+from . import attendance
 from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting, instance_versions
 from .status import Status as Status  # what a message's row says; kept here for its users
 from .tables import InvitationVersion, MeetingRow, OutboxRow
@@ -177,8 +178,12 @@ def plan_outbox(
     policy: PlanPolicy,
     current: Mapping[str, Meeting] | None = None,
     troubled: Troubled | None = None,
+    only: Sequence[str] | None = None,
 ) -> PlanReport:
     """Make the pending rows say what the stored meetings call for at ``now``; return what changed.
+
+    Reminders follow the attendees' answers: none for an occurrence (or a series) an attendee
+    declined.  ``only``: plan just these meetings (their answers changed; nothing else did).
 
     ``current``: the meetings just synced from config, by UID (spares parsing their rows again).
     ``troubled``: told of each meeting that cannot be read or planned; its rows are left as they are
@@ -187,8 +192,9 @@ def plan_outbox(
     now = utc(now)
     report = PlanReport()
     unreadable: list[Unreadable] = []
-    live = _live_meetings(session, now, current or {}, unreadable if troubled else None)
+    live = _live_meetings(session, now, current or {}, unreadable if troubled else None, only)
     uids = [s.uid for s in live]
+    answers = attendance.current_all(session, uids if only is not None else None)
     inserts: list[dict[str, Any]] = []
     drop: list[int] = []
 
@@ -225,7 +231,7 @@ def plan_outbox(
                 _plan_invitations(
                     session, stored, invitation_rows.get(stored.uid, []), now, mine, gone, policy.update_quiet
                 )
-            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, mine, gone)
+            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, mine, gone, answers.get(stored.uid))
         except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
             if troubled is None:
                 raise
@@ -255,20 +261,25 @@ def plan_outbox(
 
 
 def _live_meetings(
-    session: Session, now: datetime, current: Mapping[str, Meeting], unreadable: list[Unreadable] | None
+    session: Session,
+    now: datetime,
+    current: Mapping[str, Meeting],
+    unreadable: list[Unreadable] | None,
+    only: Sequence[str] | None = None,
 ) -> list[StoredMeeting]:
     """Stored meetings not over yet (last end from the row, not from expanding the series); rows that
     cannot be read go to ``unreadable`` (without it, they raise)."""
-    rows = session.execute(
-        select(
-            MeetingRow.uid,
-            MeetingRow.sequence,
-            MeetingRow.created_at,
-            MeetingRow.last_modified,
-            MeetingRow.removed,
-            MeetingRow.instances,
-        ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
-    ).all()
+    query = select(
+        MeetingRow.uid,
+        MeetingRow.sequence,
+        MeetingRow.created_at,
+        MeetingRow.last_modified,
+        MeetingRow.removed,
+        MeetingRow.instances,
+    ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
+    if only is not None:
+        query = query.where(MeetingRow.uid.in_(list(only)))
+    rows = session.execute(query).all()
     parse = [r.uid for r in rows if r.removed or r.uid not in current]
     parsed: dict[str, Meeting] = {}
     bad: dict[str, str] = {}
@@ -327,9 +338,10 @@ _VERSIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
 
 def _version(stored: StoredMeeting) -> str:
     """invitation_version, remembered per meeting version (a long-running service re-plans often)."""
-    found = _VERSIONS.get(stored.cache_key)
+    key = (*stored.cache_key, stored.meeting)  # the meeting too: a rolled-back sync may reuse a SEQUENCE
+    found = _VERSIONS.get(key)
     if found is None:
-        found = _VERSIONS[stored.cache_key] = invitation_version(stored.meeting)
+        found = _VERSIONS[key] = invitation_version(stored.meeting)
         while len(_VERSIONS) > 4096:
             _VERSIONS.popitem(last=False)
     return found
@@ -620,6 +632,7 @@ def _plan_reminders(
     policy: PlanPolicy,
     inserts: list[dict[str, Any]],
     drop: list[int],
+    answers: attendance.Attendance | None = None,
 ) -> None:
     """Reminders of the occurrences ahead: ``offset`` before the start, or for an all-day meeting at
     ``policy.all_day_at`` in each attendee's own zone, ``offset`` counted in whole days before the date."""
@@ -637,6 +650,8 @@ def _plan_reminders(
             # a moved occurrence is reminded of at its new time (and to its own attendees)
             people = [a for a in m.at(start).attendees if a.role is not Role.NON_PARTICIPANT]
             for a in people:
+                if answers is not None and answers.declined(a.email, utc(start)):
+                    continue  # they said they will not come: no reminder for it
                 for offset in offsets[a.email.lower()]:
                     if m.all_day:  # by whole days: 1d and 1d2h are the same reminder, on the same day
                         offset = timedelta(days=offset.days)

@@ -114,3 +114,31 @@ class OutboxRow(Base):
     detail: Mapped[str | None] = mapped_column(Text)  # the server's last answer, or why it was not sent
     created_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]  # when it was sent, failed, expired or skipped
+
+
+class AnswerRow(Base):
+    """One answer of one attendee, as received: the history is kept, the current answer is derived.
+
+    ``occurrence`` is NULL for an answer to the whole series, else the UTC instant of the original
+    occurrence (its RECURRENCE-ID).  ``kind`` is ``reply`` (a PARTSTAT) or ``counter`` (a proposed
+    new time: recorded, never applied).  ``stale`` marks a reply that lost to a newer answer when it
+    arrived (an older SEQUENCE, or an earlier DTSTAMP of the same SEQUENCE): kept, never applied.
+    """
+
+    __tablename__ = "answers"
+    __table_args__ = (Index("ix_answers_meeting", "meeting_uid", "attendee"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    meeting_uid: Mapped[str] = mapped_column(String(255))
+    occurrence: Mapped[datetime | None]
+    attendee: Mapped[str] = mapped_column(String(320))  # lower-cased address
+    kind: Mapped[str] = mapped_column(String(16))  # reply | counter
+    partstat: Mapped[str] = mapped_column(String(32))  # NEEDS-ACTION | ACCEPTED | DECLINED | TENTATIVE | DELEGATED
+    via: Mapped[str] = mapped_column(String(16))  # imip | link | config
+    sequence: Mapped[int] = mapped_column(Integer)  # the SEQUENCE answered
+    dtstamp: Mapped[datetime]  # the answer's DTSTAMP (when the attendee's client wrote it)
+    delegated_to: Mapped[list[str] | None] = mapped_column(JSON)  # lower-cased addresses
+    proposal: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # counter: start, end (UTC ISO), comment
+    comment: Mapped[str | None] = mapped_column(Text)
+    stale: Mapped[bool] = mapped_column(default=False)
+    recorded_at: Mapped[datetime]  # when meet-sched received it

@@ -257,10 +257,16 @@ def create_app(web: Web) -> Starlette:
         if not running:
             problems.append("scheduler")
         left_out = web.site.troubles.current()  # served without them: degraded, not down
-        status = "unhealthy" if problems else "degraded" if (health.last_sync_error or left_out) else "ok"
+        replies_error = getattr(health, "replies_error", None)
+        degraded = health.last_sync_error or left_out or replies_error
+        status = "unhealthy" if problems else "degraded" if degraded else "ok"
         body = {
             "status": status,
-            "problems": [*problems, *(["meetings-left-out"] if left_out else [])],
+            "problems": [
+                *problems,
+                *(["meetings-left-out"] if left_out else []),
+                *(["replies"] if replies_error else []),
+            ],
             "meetings_left_out": [{"uid": f.uid, "reason": f.reason} for f in left_out],
             "database": database,
             "scheduler": "running" if running else "stopped",
@@ -271,6 +277,12 @@ def create_app(web: Web) -> Starlette:
             "sync_errors": health.sync_errors,
             "last_dispatch_at": _iso(health.last_dispatch_at),
         }
+        if getattr(health, "replies", None) is not None:
+            body["replies"] = {
+                "inbox": health.replies,
+                "last_checked_at": _iso(health.last_replies_at),
+                "error": health.replies_error,
+            }
         return Response(
             json.dumps(body, ensure_ascii=False, indent=1) + "\n",
             status_code=503 if problems else 200,

@@ -95,6 +95,7 @@ class WebServer:
             page=PageRenderer(self.site, service.clock, base_url),
         )
         service.on_refresh(self._refreshed)
+        service.on_answers(self._answered)
         config = uvicorn.Config(
             Guard(create_app(web)),
             log_config=None,
@@ -127,6 +128,12 @@ class WebServer:
         if not report.changes or self.freshness is None:
             return
         await self.freshness.check(changed=True)
+
+    async def _answered(self, uids: frozenset[str]) -> None:
+        if self.web is None:
+            return
+        self.web.invalidate()  # PARTSTAT is in the feeds: rendered again at the next request
+        self._warm_task = asyncio.create_task(self.web.warm(), name="web-warm")
 
     async def stop(self) -> None:
         server = self._server

@@ -1,0 +1,1 @@
+"""iMIP answers coming in: Maildir, IMAP and files; reading, matching and trust."""
