@@ -42,6 +42,7 @@ from ..config import Settings
 from ..errors import MeetSchedError
 from ..ics import Answers, IcsRenderer
 from ..model import Attendee, Meeting, Person, Status, StoredMeeting, local_times, utc, zone_abbreviation, zone_city
+from .answer_words import CHOICES, answer_word
 from .i18n import Words, words
 
 POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
@@ -248,11 +249,13 @@ class MailRenderer:
         update: bool = False,
         answers: Answers | None = None,
         answer_again: bool = False,
+        rsvp: str | None = None,
     ) -> Outgoing:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
         no longer invited — always what is true of the meeting as stored.  ``answers``: the PARTSTAT
         each attendee has given, carried in the calendar part; ``answer_again``: the time changed, so
-        the update asks ``to`` to answer again."""
+        the update asks ``to`` to answer again; ``rsvp``: ``to``'s one-click answer URL (links to it are
+        added, and the text is then ``to``'s own)."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
@@ -266,6 +269,9 @@ class MailRenderer:
             again = answer_again and kind == "update"
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now))
             key += (answers, again)
+        links = answer_links(w, rsvp) if rsvp and kind != "cancel" else ()
+        if links:
+            key = None  # the links are this recipient's own
 
         def calendar() -> tuple[Message, ...]:
             uninvited = kind == "cancel" and not cancelled
@@ -285,14 +291,22 @@ class MailRenderer:
             text = w(lead, title=one_line(m.title))
             if answer_again and kind == "update":
                 text = f"{text} {w('lead.answer_again')}"
-            return self._message(w, subject, m, text, rows, note, inline, attached)
+            return self._message(w, subject, m, text, rows, note, inline, attached, links)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 
     def reminder(
-        self, stored: StoredMeeting, to: Recipient, occurrence: datetime, *, message_id: str, now: datetime
+        self,
+        stored: StoredMeeting,
+        to: Recipient,
+        occurrence: datetime,
+        *,
+        message_id: str,
+        now: datetime,
+        rsvp: str | None = None,
     ) -> Outgoing:
-        """``Reminder: <title> — tomorrow 10:00 KST``, in ``to``'s language and zone, with an .ics attached."""
+        """``Reminder: <title> — tomorrow 10:00 KST``, in ``to``'s language and zone, with an .ics attached
+        (and links to ``rsvp``, ``to``'s one-click answer URL, when given)."""
         m = stored.meeting
         w = words(to.language)
         start = occurrence.astimezone(m.timezone)
@@ -300,7 +314,9 @@ class MailRenderer:
         relative = w.relative(utc(start) - utc(now))
         attendee = self.attendee(stored, to.email)
         alarms = m.reminders_for(attendee) if attendee else m.reminders
-        key = ("reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative, alarms)
+        shared = ("reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative)
+        key = None if rsvp else (*shared, alarms)  # with links, the text is this recipient's own
+        links = answer_links(w, rsvp) if rsvp else ()
 
         def calendar() -> tuple[Message, ...]:
             body = self.ics.reminder(self.settings.spec.calendar.name, stored, alarms)  # O(1) in the attendees
@@ -312,7 +328,7 @@ class MailRenderer:
             lead = w("lead.reminder", title=one_line(m.title), relative=relative)
             rows = self._rows(w, m, to, start, now, series=False)
             (attached,) = self._parts(("publish", *stored.cache_key, alarms), calendar)
-            return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached)
+            return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached, links)
 
         return self._outgoing(self._template(key, build, None), to, message_id, now)
 
@@ -412,6 +428,7 @@ class MailRenderer:
         calendar_note: str,
         inline: Message | None,
         attached: Message,
+        links: tuple[_Row, ...] = (),
     ) -> _Draft:
         """mixed[alternative[text, html, (the iMIP calendar)], the .ics attachment]."""
         headers = self._fixed_headers(subject)
@@ -431,6 +448,8 @@ class MailRenderer:
             "join_label": w("join"),
             "calendar_note": calendar_note,
             "footer": w("footer", organizer=_person(organizer)),
+            "answer_prompt": answer_word(w, "prompt") if links else "",
+            "answer_links": links,
         }
         alternative = _multipart("alternative", _text(self._text.render(context), "plain"))
         alternative.attach(_text(self._html.render(context), "html"))
@@ -496,6 +515,14 @@ def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[date
             if len(changes) == SHIFTS_SHOWN:
                 break
     return changes
+
+
+def answer_links(w: Words, rsvp: str) -> tuple[_Row, ...]:
+    """Accept / Maybe / Decline: each opens the confirmation page at ``rsvp`` with that answer chosen."""
+    url = safe_link(rsvp)
+    if url is None:
+        return ()
+    return tuple(_Row(answer_word(w, c), f"{url}?answer={c.lower()}", f"{url}?answer={c.lower()}") for c in CHOICES)
 
 
 def _zone_key(moment: datetime) -> str:
