@@ -22,7 +22,7 @@ from .mail_helpers import parts, smtp_settings
 from .replies_helpers import MEETING, UID
 from .serving import Served, poll
 from .smtp_sink import SmtpSink, free_port
-from .test_agenda_page import chromium
+from .test_agenda_page import Cards, chromium, squash
 
 pytestmark = [pytest.mark.slow]
 
@@ -35,6 +35,13 @@ def _body(msg: object, subtype: str) -> str:
     payload = part.get_payload(decode=True)
     assert isinstance(payload, bytes)
     return payload.decode("utf-8")
+
+
+def _cards(dom: str) -> list[str]:
+    """The text of each meeting card on the agenda page."""
+    page = Cards()
+    page.feed(dom)
+    return [squash(c) for c in page.cards]
 
 
 def _state(root: Path) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
@@ -60,7 +67,7 @@ def served(site_dir: SiteDir, smtp_server: SmtpSink) -> Iterator[Served]:
     port = free_port()
     extra = (
         f'\n[server]\nlisten = "127.0.0.1:{port}"\nbase_url = "http://127.0.0.1:{port}"\n'
-        'public_calendars = ["default"]\npublic_attendees = true\n'
+        'public_calendars = ["default"]\npublic_attendees = true\nagenda_days = 100\n'
     )
     site_dir.settings(smtp_settings(smtp_server, extra))
     soon = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT10:00")  # its reminders are planned
@@ -102,8 +109,17 @@ def test_decline_from_the_korean_mail_in_chromium(
         assert '<html lang="ko">' in page
         assert "회신: Working call" in page and "거절" in page and "이 반복 회의 전체" in page
         assert "(Daegu)" in page and "10:00" in page  # the meeting in her local time
+        cards = _cards(browser.open(f"{served.url}/"))
+        assert cards and all(
+            "0 declined" in c and "4 no answer: 김지현, Li Ming, Nguyễn Thu Hà, Ellis Carter" in c for c in cards
+        )
+        browser.open(f"{url}?answer=declined")
         browser.check('input[name="scope"][value="series"]')
         done = browser.click("#answer-declined")
+        cards = _cards(browser.open(f"{served.url}/"))  # every occurrence of the series
+        assert cards and all(
+            "1 declined: 김지현" in c and "3 no answer: Li Ming, Nguyễn Thu Hà, Ellis Carter" in c for c in cards
+        )
     finally:
         browser.close()
     assert "회신이 기록되었습니다 (거절)" in done
@@ -156,3 +172,30 @@ def test_wrong_revoked_and_malformed_answers(site_dir: SiteDir, served: Served, 
     assert (revoked.status_code, revoked.content) == (404, unknown.content)
     assert served.client.post(f"/rsvp/{token}", data={"answer": "declined"}).status_code == 404
     assert _state(site_dir.root) == before
+
+
+def test_one_occurrence_only(site_dir: SiteDir, served: Served, smtp_server: SmtpSink) -> None:
+    invitations = {r.rcpt_tos[0]: r for r in smtp_server.wait_for(4)}
+    ((_, token, _), *_) = LINK.findall(_body(invitations["li.ming@chengdu.example"].message, "plain"))
+    page = served.client.get(f"/rsvp/{token}").text
+    assert '<html lang="zh">' in page and "仅此次会议" in page
+    (occurrence,) = re.findall(r'name="occurrence" value="([^"]+)"', page)
+    answered = served.client.post(
+        f"/rsvp/{token}",
+        data={"occurrence": occurrence, "scope": "occurrence", "answer": "tentative"},
+        headers={"origin": served.url},
+    )
+    assert answered.status_code == 200 and "您的回复已记录（待定）" in answered.text
+    cards = _cards(served.client.get("/").text)
+    assert len(cards) >= 2
+    assert "1 tentative: Li Ming" in cards[0] and "0 tentative" in cards[1]  # that occurrence, not the next
+    with sqlite3.connect(site_dir.root / "var" / "meet-sched.db") as db:
+        ((partstat, via, when),) = db.execute(
+            "SELECT partstat, via, occurrence FROM answers WHERE attendee='li.ming@chengdu.example'"
+        ).fetchall()
+    assert (partstat, via) == ("TENTATIVE", "link")
+    assert datetime.fromisoformat(when).replace(tzinfo=UTC) == datetime.fromisoformat(occurrence)
+    wrong = served.client.post(
+        f"/rsvp/{token}", data={"occurrence": "2031-01-01T00:00:00+00:00", "scope": "occurrence", "answer": "declined"}
+    )
+    assert wrong.status_code == 404  # not an occurrence of the meeting
