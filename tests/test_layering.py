@@ -22,6 +22,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "site": {"service", "web", "cli"},
     "web": {"cli", "delivery", "replies"},
     "replies": {"web", "cli", "delivery"},
+    "rsvp": {"web", "cli", "delivery", "replies", "service"},
 }
 
 

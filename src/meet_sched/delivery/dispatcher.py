@@ -45,6 +45,7 @@ from ..metrics import Metrics
 from ..model import Meeting, StoredMeeting, utc
 from ..site import Site, calendar_answers, webcal_url
 from ..store import attendance, outbox
+from ..store import rsvp as rsvp_store
 from ..store.db import listen, listens
 from ..store.outbox import Job, Kind, Outcome, Status
 from .transport import DeliveryError, SendError, Transport, make_transport
@@ -138,6 +139,11 @@ class Dispatcher:
         self._held: set[int] = set()  # claimed by this process and not yet recorded
         self._previous: dict[int, Meeting] = {}  # claimed updates: the meeting as their recipient last saw it
         self._answers: dict[str, attendance.Attendance] = {}  # answers in force, of meetings invited to lately
+        # One-click answers: only with a configured [server] base_url (the default, http://<listen>, is
+        # this machine's own address, which nobody reading the mail elsewhere could open).
+        base = site.settings.spec.server.base_url
+        self._rsvp_base = f"{base.rstrip('/')}/rsvp/" if base else None
+        self._links: dict[int, str] = {}  # claimed message id → its answer token (only in memory and the message)
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
         self._unrecorded: list[tuple[Job, Outcome]] = []
@@ -246,6 +252,7 @@ class Dispatcher:
                         else:
                             for job, outcome in batch:
                                 self._held.discard(job.id)
+                                self._links.pop(job.id, None)
                                 self._after(report, job, outcome)
                 if finished_workers == workers_n and not outcomes:
                     return
@@ -281,6 +288,7 @@ class Dispatcher:
         del self._unrecorded[: len(batch)]
         for job, outcome in batch:
             self._held.discard(job.id)
+            self._links.pop(job.id, None)
             if report is not None:
                 self._after(report, job, outcome)
         log.info("event=recorded count=%d after=database-failure", len(batch))
@@ -292,6 +300,8 @@ class Dispatcher:
         if not untried:
             return 0
         self._held -= set(untried)  # whatever happens next: no longer renewed, so their leases lapse
+        for job_id in untried:
+            self._links.pop(job_id, None)
         try:
             return await self._db(self._release, untried)
         except MeetSchedError as exc:
@@ -322,6 +332,10 @@ class Dispatcher:
             jobs = [j for j in jobs if j.id not in held]  # never the same message twice in one pass
             found = outbox.meetings_for(session, {j.meeting_uid for j in jobs} - known)
             self._previous.update(outbox.previously_shown(session, jobs))
+            if self._rsvp_base is not None:
+                for j in jobs:
+                    if j.kind is not Kind.CANCEL and not j.kind.notice and j.id not in self._links:
+                        self._links[j.id] = rsvp_store.mint(session, j.meeting_uid, j.recipient, j.occurrence, now)
             asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER}
             if asking:  # invitations carry the answers given so far; an update after a new time asks again
                 self._answers.update({uid: attendance.Attendance(uid) for uid in asking})
@@ -429,9 +443,11 @@ class Dispatcher:
             return self.mail.notice(job.recipient, language, problems, more, fixed=fixed, message_id=mid, now=now)
         assert stored is not None
         to = _recipient(self.mail, stored, job)
+        token = self._links.get(job.id)
+        rsvp = None if token is None or self._rsvp_base is None else self._rsvp_base + token
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
-            return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now)
+            return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now, rsvp=rsvp)
         if job.occurrence is not None:  # about one occurrence of a series
             return self.mail.occurrence_invitation(stored, to, job.occurrence, message_id=mid, now=now)
         state = self._answers.get(job.meeting_uid)
@@ -445,6 +461,7 @@ class Dispatcher:
             feed=feed,
             answers=None if state is None else calendar_answers(state),
             answer_again=state is not None and attendance.must_answer(state, to.email),
+            rsvp=rsvp,
         )
 
     def _failed(self, job: Job, error: SendError) -> Outcome:

@@ -55,6 +55,7 @@ from ..model import (
     zone_city,
 )
 from ..places import Rules, holiday_on
+from .answer_words import CHOICES, answer_word
 from .changes import Change, added, changes
 from .i18n import Words, words
 
@@ -266,6 +267,7 @@ class MailRenderer:
         feed: tuple[str, str] | None = None,
         answers: Answers | None = None,
         answer_again: bool = False,
+        rsvp: str | None = None,
     ) -> Outgoing:
         """REQUEST (an invitation, or an update), or CANCEL when the meeting is cancelled or ``to`` is
         no longer invited — always what is true of the meeting as stored.
@@ -274,7 +276,8 @@ class MailRenderer:
         what changed and shows the old value beside each new one.  ``feed``: (https, webcal) of the
         recipient's personal feed, shown as two more rows (then the message is not shared).
         ``answers``: the PARTSTAT each attendee has given, carried in the calendar part;
-        ``answer_again``: the time changed, so the update asks ``to`` to answer again."""
+        ``answer_again``: the time changed, so the update asks ``to`` to answer again.  ``rsvp``: ``to``'s
+        one-click answer URL (links to it are added, and the text is then ``to``'s own)."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
         cancelled = stored.removed or m.status is Status.CANCELLED
@@ -290,6 +293,9 @@ class MailRenderer:
             shown = before.content_hash() if before else None
             key = ("invitation", kind, *stored.cache_key, w.language, to.timezone.key, to.city, when, _day(now), shown)
             key += (holiday, answers, answer_again and kind == "update")
+        links = answer_links(w, rsvp) if rsvp and kind != "cancel" else ()
+        if links:
+            key = None  # the links are this recipient's own
 
         def calendar() -> tuple[Message, ...]:
             uninvited = kind == "cancel" and not cancelled
@@ -317,7 +323,7 @@ class MailRenderer:
             inline, attached = parts
             if answer_again and kind == "update":
                 lead = f"{lead} {w('lead.answer_again')}"
-            return self._message(w, subject, m, lead, rows, note, inline, attached)
+            return self._message(w, subject, m, lead, rows, note, inline, attached, links)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 
@@ -366,9 +372,17 @@ class MailRenderer:
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 
     def reminder(
-        self, stored: StoredMeeting, to: Recipient, occurrence: datetime, *, message_id: str, now: datetime
+        self,
+        stored: StoredMeeting,
+        to: Recipient,
+        occurrence: datetime,
+        *,
+        message_id: str,
+        now: datetime,
+        rsvp: str | None = None,
     ) -> Outgoing:
-        """``Reminder: <title> — tomorrow 10:00 KST``, in ``to``'s language and zone, with an .ics attached."""
+        """``Reminder: <title> — tomorrow 10:00 KST``, in ``to``'s language and zone, with an .ics attached
+        (and links to ``rsvp``, ``to``'s one-click answer URL, when given)."""
         start = occurrence.astimezone(stored.meeting.timezone)
         m = stored.meeting.at(start)  # a moved or changed occurrence: its own title, place and length
         w = words(to.language)
@@ -379,10 +393,9 @@ class MailRenderer:
         attendee = self.attendee(stored, to.email)
         alarms = m.reminders_for(attendee) if attendee else m.reminders
         holiday = self.holiday(attendee, start, w)
-        key = (
-            "reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative, alarms,
-            holiday,
-        )  # fmt: skip
+        shared = ("reminder", *stored.cache_key, utc(start), w.language, to.timezone.key, to.city, when, relative)
+        key = None if rsvp else (*shared, alarms, holiday)  # with links, the text is this recipient's own
+        links = answer_links(w, rsvp) if rsvp else ()
 
         def calendar() -> tuple[Message, ...]:
             body = self.ics.reminder(self.settings.spec.calendar.name, stored, alarms)  # O(1) in the attendees
@@ -397,7 +410,7 @@ class MailRenderer:
                 lead = w("lead.reminder", title=one_line(m.title), relative=relative)
             rows = self._rows(w, m, to, start, now, series=False, holiday=holiday)
             (attached,) = self._parts(("publish", *stored.cache_key, alarms), calendar)
-            return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached)
+            return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached, links)
 
         return self._outgoing(self._template(key, build, None), to, message_id, now)
 
@@ -563,6 +576,7 @@ class MailRenderer:
         calendar_note: str,
         inline: Message | None,
         attached: Message,
+        links: tuple[_Row, ...] = (),
     ) -> _Draft:
         """mixed[alternative[text, html, (the iMIP calendar)], the .ics attachment]."""
         headers = self._fixed_headers(subject)
@@ -582,6 +596,8 @@ class MailRenderer:
             "join_label": w("join"),
             "calendar_note": calendar_note,
             "footer": w("footer", organizer=_person(organizer)),
+            "answer_prompt": answer_word(w, "prompt") if links else "",
+            "answer_links": links,
         }
         alternative = _multipart("alternative", _text(self._text.render(context), "plain"))
         alternative.attach(_text(self._html.render(context), "html"))
@@ -740,6 +756,14 @@ def _when(w: Words, m: Meeting, start: datetime, to: Recipient, now: datetime) -
     if m.all_day:
         return w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
     return w.when(start.astimezone(to.timezone), now)
+
+
+def answer_links(w: Words, rsvp: str) -> tuple[_Row, ...]:
+    """Accept / Maybe / Decline: each opens the confirmation page at ``rsvp`` with that answer chosen."""
+    url = safe_link(rsvp)
+    if url is None:
+        return ()
+    return tuple(_Row(answer_word(w, c), f"{url}?answer={c.lower()}", f"{url}?answer={c.lower()}") for c in CHOICES)
 
 
 def _zone_key(moment: datetime) -> str:

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MIGRATIONS = Path(__file__).with_name("migrations")
 # The newest revision under migrations/versions (tests/test_migrations.py checks it against Alembic's own
 # reading): opening a database up to date then needs no Alembic import, which costs a command ~0.4 s.
-SCHEMA_HEAD = "0006"
+SCHEMA_HEAD = "0007"
 VERSION_TABLE = "alembic_version"
 CONNECT_TIMEOUT = 10  # seconds to wait for a database server to accept a connection
 MIGRATION_LOCK = "meet-sched migrations"  # the PostgreSQL advisory lock held while a process migrates

@@ -142,3 +142,20 @@ class AnswerRow(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     stale: Mapped[bool] = mapped_column(default=False)
     recorded_at: Mapped[datetime]  # when meet-sched received it
+
+
+class RsvpToken(Base):
+    """The secret of one one-click answer link (an attendee, a meeting): only its SHA-256 is kept.
+
+    One is minted for each message that carries the links; ``occurrence`` is the occurrence the
+    message is about (a reminder's), so that the page can offer to answer that one only.
+    """
+
+    __tablename__ = "rsvp_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # hex SHA-256 of the token
+    meeting_uid: Mapped[str] = mapped_column(String(255), index=True)
+    attendee: Mapped[str] = mapped_column(String(320))  # lower-cased address
+    occurrence: Mapped[datetime | None]
+    created_at: Mapped[datetime]

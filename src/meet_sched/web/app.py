@@ -33,6 +33,7 @@ from ..site import Feed, Site
 from ..store.feeds import token_hash
 from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
 from .page import PageRenderer
+from .rsvp import RsvpPages
 
 log = logging.getLogger("meet_sched.web")
 
@@ -83,6 +84,7 @@ class Web:
     base_url: str
     feeds: FeedCache
     page: PageRenderer
+    rsvp: RsvpPages | None = None  # one-click answer pages (with a configured [server] base_url)
 
     def invalidate(self) -> None:
         self.feeds.invalidate()
@@ -234,6 +236,15 @@ def create_app(web: Web) -> Starlette:
         html = await web.page.get()
         return HTMLResponse(html, headers={"cache-control": "no-cache"})
 
+    async def rsvp(request: Request) -> Response:
+        if web.rsvp is None:
+            return not_found()
+        if not web.site.opened:
+            return unavailable()
+        if request.method == "POST":
+            return await web.rsvp.act(request, not_found, plain)
+        return await web.rsvp.show(request, not_found)
+
     async def healthz(request: Request) -> Response:
         health = web.service.health
         problems = []
@@ -294,7 +305,7 @@ def create_app(web: Web) -> Starlette:
         return Response(web.metrics.render(), media_type=CONTENT_TYPE_LATEST, headers={"cache-control": "no-store"})
 
     async def robots(request: Request) -> Response:
-        return plain(200, "User-agent: *\nDisallow: /feeds/\nDisallow: /metrics\nDisallow: /healthz")
+        return plain(200, "User-agent: *\nDisallow: /feeds/\nDisallow: /rsvp/\nDisallow: /metrics\nDisallow: /healthz")
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -321,6 +332,7 @@ def create_app(web: Web) -> Starlette:
         Route("/", page, methods=["GET"]),
         Route("/calendars/{file}", calendar, methods=["GET"]),
         Route("/feeds/{file}", personal, methods=["GET"]),
+        Route("/rsvp/{token}", rsvp, methods=["GET", "POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/robots.txt", robots, methods=["GET"]),
@@ -344,6 +356,8 @@ def loggable_path(request: Request) -> str:
     if path.startswith("/feeds/"):
         token = path.removeprefix("/feeds/").removesuffix(".ics")
         return f"/feeds/sha256:{token_hash(token)[:12]}"
+    if path.startswith("/rsvp/"):
+        return f"/rsvp/sha256:{token_hash(path.removeprefix('/rsvp/'))[:12]}"
     return path[:200]
 
 
@@ -366,13 +380,16 @@ class Guard:
         if len(raw_path) + len(scope.get("query_string", b"")) > MAX_TARGET:
             await self._send_plain(send, 414, b"URI Too Long")
             return
-        if scope["method"] not in ("GET", "HEAD"):
+        answering = scope["method"] == "POST" and scope["path"].startswith("/rsvp/")
+        if scope["method"] not in ("GET", "HEAD") and not answering:
             await self._send_plain(send, 405, b"Method Not Allowed", [(b"allow", b"GET, HEAD")])
             return
 
         async def secured(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS]
+                own = message.get("headers", [])
+                named = {name.lower() for name, _ in own}  # a page's own policy (the answer page's) stands
+                message["headers"] = [*own, *(h for h in SECURITY_HEADERS if h[0] not in named)]
             await send(message)
 
         await self.app(scope, receive, secured)

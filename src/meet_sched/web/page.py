@@ -7,6 +7,7 @@ HTML is built at most once a minute, and again after every sync that changed som
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,9 +19,10 @@ from zoneinfo import ZoneInfo
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from ..agenda import agenda_zones
-from ..model import all_day_dates, zone_abbreviation
+from ..model import all_day_dates, utc, zone_abbreviation
 from ..site import Occurrence, Site, webcal_url
 from ..workhours import Strip, WorkingHours, Workweek, day_off, strip
+from .turnout import Turnout, turnouts
 
 MAX_ITEMS = 100
 Clock = Callable[[], datetime]
@@ -51,6 +53,7 @@ class Item:
     times: list[CityTime]
     strip: Strip | None  # None: an all-day meeting, on the same dates everywhere and at no time of day
     all_day: bool = False
+    turnout: Turnout | None = None  # who answered what, for this occurrence
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,11 @@ def build_model(site: Site, now: datetime, base_url: str, week: Workweek) -> Pag
         except Exception as exc:  # one meeting's data must not take the page down
             site.report_failure(occ.stored, exc)
             shown.remove(occ)
+    answered = turnouts(site, shown)
+    items = [
+        dataclasses.replace(item, turnout=answered.get((occ.stored.uid, utc(occ.start))))
+        for item, occ in zip(items, shown, strict=True)
+    ]
     overview = None
     zones = agenda_zones(shown)
     if zones:

@@ -26,6 +26,7 @@ REQUEST_TIMEOUT = 5.0  # seconds from a connection's start (or the end of the la
 KEEP_ALIVE = 5  # seconds an idle keep-alive connection stays open (uvicorn's timeout_keep_alive)
 MAX_HEAD = 16 * 1024  # bytes of request line and header fields; more is 431
 MAX_CONNECTIONS = 200  # open connections; one more gets a 503 and is closed
+MAX_FORM = 1024  # bytes of a POSTed form (an answer page sends under 100); more is 413
 REFUSED_GRACE = 1.0  # seconds a refused connection stays open so that the client reads its 503
 WRITE_TIMEOUT = 10.0  # seconds an answer may wait with its buffer full and not a byte taken by the client
 

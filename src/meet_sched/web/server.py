@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -17,6 +18,7 @@ from .feeds import FeedCache
 from .freshness import Freshness
 from .page import PageRenderer
 from .protocol import KEEP_ALIVE, BoundedH11Protocol
+from .rsvp import RsvpPages
 
 if TYPE_CHECKING:
     from ..service import Service
@@ -94,6 +96,8 @@ class WebServer:
             feeds=FeedCache(render_feed(self.site), service.clock, render_seconds(service).observe),
             page=PageRenderer(self.site, service.clock, base_url),
         )
+        if self.site.settings.spec.server.base_url:  # links in messages point here only when it is configured
+            web.rsvp = RsvpPages(self.site, service.clock, base_url, self._rsvp_answered(service))
         service.on_refresh(self._refreshed)
         service.on_answers(self._answered)
         config = uvicorn.Config(
@@ -128,6 +132,16 @@ class WebServer:
         if not report.changes or self.freshness is None:
             return
         await self.freshness.check(changed=True)
+
+    def _rsvp_answered(self, service: Service) -> Callable[[frozenset[str]], Awaitable[None]]:
+        async def answered(uids: frozenset[str]) -> None:
+            try:
+                await asyncio.to_thread(self.site.export)  # calendars/*.ics carry PARTSTAT too
+            except MeetSchedError as exc:
+                log.error("event=export-failed reason=%s", exc)
+            await service.answers_changed(uids)  # feeds, the page and the dispatcher hear of it
+
+        return answered
 
     async def _answered(self, uids: frozenset[str]) -> None:
         if self.web is None:

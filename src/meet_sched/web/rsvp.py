@@ -1,0 +1,163 @@
+"""The one-click answer page: ``GET /rsvp/<token>`` shows it, ``POST /rsvp/<token>`` (its form) answers.
+
+A GET changes nothing (mail scanners and link previews fetch every link in a message).  An
+unknown, malformed or revoked token and an attendee no longer invited all get the app's one 404,
+after the same hash-and-look-up.  The form posts back to the very URL it came from; a POST from
+another origin is refused, and one without the form's fields is a 400.  Tokens are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from urllib.parse import parse_qs, urlsplit
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from ..mail.answer_words import answer_word
+from ..mail.i18n import Words, words
+from ..model import utc
+from ..rsvp import CHOICES, Opened, answer, open_link
+from ..site import Site
+from ..store.attendance import PartStat
+from ..store.feeds import token_hash
+from .page import _asset_version
+from .protocol import MAX_FORM
+
+log = logging.getLogger("meet_sched.web")
+
+FORM_TYPE = "application/x-www-form-urlencoded"
+PAGE_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+Clock = Callable[[], datetime]
+Answered = Callable[[frozenset[str]], Awaitable[None]]
+
+
+class RsvpPages:
+    def __init__(self, site: Site, clock: Clock, base_url: str, answered: Answered) -> None:
+        self.site = site
+        self.clock = clock
+        self.origin = _origin(base_url)
+        self.answered = answered
+        self.env = Environment(
+            loader=PackageLoader("meet_sched.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.css = f"/static/rsvp.css?v={_asset_version('rsvp.css')}"
+
+    def render(self, token: str, opened: Opened, chosen: str | None, done: PartStat | None) -> str:
+        to = opened.attendee
+        w = words(to.language)
+        m = opened.stored.meeting
+        start = opened.occurrence or m.start
+        mine = start.astimezone(to.timezone)
+        when = f"{w.full_date(mine)} {w.time(mine)} ({to.city or to.timezone.key})"
+        return self.env.get_template("rsvp.html").render(
+            lang=w.language,
+            css=self.css,
+            heading=answer_word(w, "page.title", title=m.title),
+            when=when,
+            current=answer_word(w, "page.current", answer=_said(w, opened.current)),
+            done=answer_word(w, "page.done", answer=_said(w, done)) if done is not None else "",
+            change=answer_word(w, "page.change"),
+            action=f"/rsvp/{token}",
+            occurrence=opened.occurrence.isoformat() if opened.series and opened.occurrence else "",
+            scope_label=answer_word(w, "page.scope"),
+            scope_occurrence=answer_word(
+                w, "scope.occurrence", when=f"{w.short_date(mine, self.clock())} {w.time(mine)}"
+            ),
+            scope_series=answer_word(w, "scope.series"),
+            confirm=answer_word(w, "page.confirm"),
+            choices=[(c.value.lower(), answer_word(w, c.value)) for c in CHOICES],
+            chosen=chosen or "",
+        )
+
+    async def show(self, request: Request, not_found: Callable[[], Response]) -> Response:
+        token = str(request.path_params["token"])
+        opened = await asyncio.to_thread(open_link, self.site, token, self.clock())
+        if opened is None:
+            return not_found()
+        chosen = request.query_params.get("answer")
+        chosen = chosen if chosen in {c.value.lower() for c in CHOICES} else None
+        return self._page(self.render(token, opened, chosen, None))
+
+    async def act(
+        self, request: Request, not_found: Callable[[], Response], plain: Callable[[int, str], Response]
+    ) -> Response:
+        token = str(request.path_params["token"])
+        origin = request.headers.get("origin")
+        if origin is not None and origin != self.origin:
+            return plain(403, "Forbidden: the answer must come from its own page")
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_TYPE:
+            return plain(400, "Bad Request: expected the answer page's form")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_FORM:
+                return plain(413, "Content Too Large")
+        try:
+            fields = parse_qs(body.decode("ascii"), strict_parsing=True, max_num_fields=4)
+        except (UnicodeDecodeError, ValueError):
+            return plain(400, "Bad Request: expected the answer page's form")
+        given = _one(fields, "answer")
+        choice = next((c for c in CHOICES if c.value.lower() == given), None)
+        scope = _one(fields, "scope") or "series"
+        raw_occurrence = _one(fields, "occurrence")
+        if choice is None or scope not in ("series", "occurrence"):
+            return plain(400, "Bad Request: expected the answer page's form")
+        occurrence: datetime | None = None
+        if scope == "occurrence":
+            try:
+                occurrence = utc(datetime.fromisoformat(raw_occurrence or ""))
+            except ValueError:
+                return plain(400, "Bad Request: expected the answer page's form")
+        now = self.clock()
+        result = await asyncio.to_thread(
+            answer, self.site, token, choice, whole_series=scope == "series", occurrence=occurrence, now=now
+        )
+        if result is None:
+            return not_found()
+        opened, changed = result
+        log.info(
+            "event=rsvp token=sha256:%s answer=%s scope=%s changed=%s",
+            token_hash(token)[:12],
+            choice.value,
+            scope,
+            str(changed).lower(),
+        )
+        if changed:
+            await self.answered(frozenset({opened.stored.uid}))
+        return self._page(self.render(token, opened, choice.value.lower(), choice))
+
+    @staticmethod
+    def _page(html: str) -> Response:
+        return HTMLResponse(
+            html,
+            headers={
+                "cache-control": "no-store",
+                "x-robots-tag": "noindex, nofollow",
+                "content-security-policy": PAGE_CSP,
+                # same-origin, not no-referrer: with no-referrer a browser sends its form with "Origin: null"
+                "referrer-policy": "same-origin",
+            },
+        )
+
+
+def _said(w: Words, partstat: PartStat | None) -> str:
+    return answer_word(w, partstat.value if partstat in CHOICES else "NEEDS-ACTION")
+
+
+def _one(fields: dict[str, list[str]], name: str) -> str | None:
+    values = fields.get(name)
+    return values[0] if values and len(values) == 1 else None
+
+
+def _origin(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    return f"{parts.scheme}://{parts.netloc}"
