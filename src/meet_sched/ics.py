@@ -22,7 +22,8 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times
+from .lang import feed_separator, feed_word, short_day
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, local_times, zone_abbreviation
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
@@ -50,21 +51,28 @@ def prodid(settings: Settings) -> str:
     return f"-//{settings.spec.calendar.domain}//meet-sched {__version__}//EN"
 
 
-def zones_line(meeting: Meeting, start: datetime) -> str:
+def zones_line(meeting: Meeting, start: datetime, language: str = "en") -> str:
     """``Daegu 10:00 KST · Chengdu 09:00 CST · Bac Ninh 08:00 UTC+7``."""
-    return " · ".join(t.short() for t in local_times(meeting, start))
+    out = []
+    for t in local_times(meeting, start):
+        text = f"{t.label} {t.moment:%H:%M} {zone_abbreviation(t.moment)}"
+        out.append(text + (f" ({short_day(t.moment, language)})" if t.other_day else ""))
+    return " · ".join(out)
 
 
-def event_description(meeting: Meeting) -> str:
+def event_description(meeting: Meeting, language: str = "en") -> str:
+    """The description's own text, then the generated lines in ``language`` ([calendar] language)."""
+    sep = feed_separator(language)
     parts = []
     if meeting.description:
         parts.append(meeting.description)
     if meeting.video_url:
-        parts.append(f"Video: {meeting.video_url}")
-    times = zones_line(meeting, meeting.start)
+        parts.append(f"{feed_word(language, 'video')}{sep}{meeting.video_url}")
+    times = zones_line(meeting, meeting.start, language)
     if meeting.recurrence:
-        times = f"{times} (first meeting, {meeting.start:%Y-%m-%d}; each meeting keeps {meeting.timezone.key} time)"
-    parts.append(f"Time: {times}")
+        series = feed_word(language, "series", date=f"{meeting.start:%Y-%m-%d}", zone=meeting.timezone.key)
+        times = f"{times} ({series})"
+    parts.append(f"{feed_word(language, 'time')}{sep}{times}")
     return "\n\n".join(parts)
 
 
@@ -72,14 +80,16 @@ def _address(email: str) -> str:
     return f"mailto:{email}"
 
 
-def build_event(stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), attendees: bool = True) -> Event:
+def build_event(
+    stored: StoredMeeting, *, alarms: Sequence[timedelta] = (), attendees: bool = True, language: str = "en"
+) -> Event:
     """One VEVENT for one meeting (a whole series, if it recurs); ``attendees=False`` leaves out
     the ATTENDEE lines (names and addresses) for a calendar anyone may read."""
     m = stored.meeting
     event = Event.new(
         uid=Text(m.uid),
         summary=Text(m.title),
-        description=Text(event_description(m)),
+        description=Text(event_description(m, language)),
         location=Text(m.location) if m.location else None,
         url=m.video_url,
         start=m.start,
@@ -192,7 +202,9 @@ class IcsRenderer:
         key = (*stored.cache_key, stored.meeting, tuple(alarms), attendees)
         cached = self._events.get(key)
         if cached is None:
-            cached = build_event(stored, alarms=alarms, attendees=attendees).to_ical()
+            cached = build_event(
+                stored, alarms=alarms, attendees=attendees, language=self.settings.spec.calendar.language
+            ).to_ical()
             self._events[key] = cached
         return cached
 

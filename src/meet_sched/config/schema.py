@@ -413,10 +413,24 @@ class CalendarSection(Strict):
     refresh_interval: Annotated[Duration, at_most(limits.MAX_REFRESH_INTERVAL, "refresh interval")] = Field(
         timedelta(hours=1), description="How often clients should re-fetch feeds."
     )
-    language: Language = Field("en", description="Language of feed text (the zone line in descriptions).")
+    language: Language = Field(
+        "en", description="Language of feed text (the zone line in descriptions) and the page's default."
+    )
+    timezone: Zone | None = Field(
+        None,
+        description="The site's display zone (the page's footer, views); default: the organizer's, else the "
+        "most common zone of the meetings.",
+    )
     file_mode: FileMode | None = Field(
         None, description='Mode of the files in calendars/, e.g. "0640"; default: 0666 less the umask.'
     )
+
+
+CalendarName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class CalendarEntry(Strict):
+    name: Line | None = Field(None, description="Display name of this calendar (page, NAME / X-WR-CALNAME).")
 
 
 class DatabaseSection(Strict):
@@ -520,4 +534,7 @@ class SettingsSpec(Strict):
     server: ServerSection = Field(default_factory=ServerSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
     places: dict[PlaceName, PlaceSection] = Field(default_factory=dict, description="Named places ([places.daegu]).")
+    calendars: dict[CalendarName, CalendarEntry] = Field(
+        default_factory=dict, description="Per calendar ([calendars.sister-cities]): its display name."
+    )
     warnings: WarningsSection = Field(default_factory=WarningsSection)
