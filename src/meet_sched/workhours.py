@@ -40,12 +40,17 @@ class Workweek:
     by_zone: Mapping[str, WorkingHours] = field(default_factory=dict)
     holidays: bool = True
     rules: Rules | None = None  # the site's places and defaults; None: built from the fields above
+    places: Mapping[str, Place] = field(default_factory=dict)  # zone key → the place of the people there
 
     def _rules(self) -> Rules:
         return self.rules or Rules(hours=self.default, hours_by_zone=self.by_zone, holidays=self.holidays)
 
     def place(self, zone: ZoneInfo) -> Place:
-        return self._rules().for_zone(zone)
+        return self.places.get(zone.key) or self._rules().for_zone(zone)
+
+    def among(self, places: Mapping[str, Place]) -> Workweek:
+        """The same rules, with the given people's places (attendees' ``place:``, country, hours) by zone."""
+        return Workweek(self.default, self.by_zone, self.holidays, self.rules, places)
 
     def hours(self, zone: ZoneInfo) -> WorkingHours:
         return self.place(zone).hours
@@ -112,6 +117,8 @@ class Row:
     ticks: list[Tick]
     off: str | None  # why the (main) local day is not a working day
     hours: WorkingHours
+    place: Place | None = None  # whose rules the row shows
+    day: date | None = None  # the (main) local day of the row
 
 
 @dataclass(frozen=True)
@@ -174,14 +181,19 @@ def strip(
         spans = week.spans(zone, start, end)
         all_spans.append(spans)
         middle = (start + (end - start) / 2).astimezone(zone).date()
+        place = week.place(zone)
+        plan = day_plan(place, middle)
+        off = plan.holiday.name.split(";")[0].strip() if plan.holiday else f"{middle:%A}" if plan.weekend else None
         rows.append(
             Row(
                 label=label,
                 zone=zone,
                 work=[(frac(lo), frac(hi)) for lo, hi in spans],
                 ticks=_ticks(zone, start, end, frac),
-                off=day_off(zone, middle, use_holidays=week.holidays),
-                hours=week.hours(zone),
+                off=off,
+                hours=place.hours,
+                place=place,
+                day=middle,
             )
         )
     shared = common(all_spans)
