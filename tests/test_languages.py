@@ -1,4 +1,4 @@
-"""README "Languages": a reader's language chosen one way everywhere; the feed's words in [calendar] language."""
+"""README "[calendar] language" and "The agenda page": one way to choose a language; the feed's words in it."""
 
 from __future__ import annotations
 
@@ -86,3 +86,32 @@ def test_the_feed_speaks_the_calendar_language(site_dir: SiteDir, language: str,
     assert first == video
     assert second == time
     assert b.description == str(a["DESCRIPTION"])
+
+
+def test_display_settings_are_validated_with_their_line(site_dir: SiteDir) -> None:
+    site_dir.settings(
+        """
+        timezone = "Asia/Hanoi"
+
+        [calendars.Sister]
+        name = "Sister cities"
+        """
+    )
+    path = site_dir.root / "config" / "meet-sched.toml"
+    text = path.read_text(encoding="utf-8")
+    # the key belongs in [calendar]: move it there, under the base's [calendar] line
+    text = text.replace('\ntimezone = "Asia/Hanoi"\n', "\n").replace(
+        "[calendar]\n", '[calendar]\ntimezone = "Asia/Hanoi"\n', 1
+    )
+    path.write_text(text, encoding="utf-8")
+    result = site_dir.run("validate")
+    assert result.returncode == 1
+    lines = text.splitlines()
+    zone_line = lines.index('timezone = "Asia/Hanoi"') + 1
+    table_line = lines.index("[calendars.Sister]") + 1
+    assert (
+        f"config/meet-sched.toml:{zone_line}: calendar.timezone: unknown time zone 'Asia/Hanoi'"
+        in result.stdout + result.stderr
+    )
+    assert f"config/meet-sched.toml:{table_line}:" in result.stdout + result.stderr
+    assert "Traceback" not in result.stderr

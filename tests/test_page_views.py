@@ -350,3 +350,24 @@ def test_week_and_month_views(served: Served, tmp_path: Path) -> None:
     for path in ("/week/2027-W37", "/month/2027-09"):
         found = measure(served, path, tmp_path, 360)
         assert found["wide"] == [] and found["scroll"] <= 360, (path, found["wide"])
+
+
+def test_the_footer_speaks_the_display_zone(site: SiteDir) -> None:
+    """Without [calendar] timezone the site's most common zone (Asia/Seoul here); with it, that zone."""
+    first = Served(site.root)
+    try:
+        default = squash(first.client.get("/").text)
+    finally:
+        assert first.stop() == 0, first.log
+    assert "Times in Asia/Seoul unless a city is named" in default
+    assert re.search(r"Updated \w{3}, \w{3} \d{1,2} \d\d:\d\d KST\.", default)
+
+    path = site.root / "config" / "meet-sched.toml"
+    path.write_text(path.read_text().replace("[calendar]\n", '[calendar]\ntimezone = "Asia/Ho_Chi_Minh"\n', 1))
+    second = Served(site.root)
+    try:
+        chosen = squash(second.client.get("/", params={"lang": "vi"}).text)
+    finally:
+        assert second.stop() == 0, second.log
+    assert "Giờ theo Asia/Ho_Chi_Minh khi không ghi thành phố" in chosen
+    assert re.search(r"Cập nhật .+ \d{1,2}:\d\d UTC\+7\.", chosen)
