@@ -107,6 +107,7 @@ class Tick:
     at: float  # 0..1 across the window
     label: str  # local hour "06", or a date "Thu 10" at local midnight
     midnight: bool
+    day: date | None = None  # the local date that begins, at local midnight
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ def _ticks(zone: ZoneInfo, start: datetime, end: datetime, frac: Callable[[datet
         wall = moment.astimezone(zone)
         if wall.minute == 0 and wall.hour % 6 == 0:
             midnight = wall.hour == 0
-            out.append(Tick(frac(wall), f"{wall:%a %d}" if midnight else f"{wall:%H}", midnight))
+            label = f"{wall:%a %d}" if midnight else f"{wall:%H}"
+            out.append(Tick(frac(wall), label, midnight, wall.date() if midnight else None))
         moment = (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
     return out

@@ -281,6 +281,12 @@ class PageWords:
         names = get_day_names(width, locale=self.locale)  # type: ignore[arg-type]
         return str(names[day.weekday()])
 
+    def tick_day(self, day: date) -> str:
+        """``Thu 10`` (``목 10``, ``周四 10``, ``T5 10``): a short label for local midnight on a strip."""
+        if self.language == "en":
+            return f"{day:%a %d}"
+        return f"{self.weekday(day, 'short')} {day.day}"
+
     def weekdays(self) -> list[str]:
         names = get_day_names("abbreviated", locale=self.locale)
         return [str(names[i]) for i in range(7)]

@@ -42,6 +42,7 @@ MAX_DAY_ENTRIES = 50  # a day of the week or month view shows this many meetings
 @dataclass(frozen=True)
 class Entry:
     time: str  # in the display zone
+    zone: str  # its abbreviation
     title: str
     url: str
     status: str
@@ -126,7 +127,8 @@ def _entry(site: Site, occ: Occurrence, zone: ZoneInfo, week: Workweek, w: PageW
     full = item(site, occ, week, rules_of(week), w)
     local = occ.start.astimezone(zone)
     return Entry(
-        time=f"{w.time(local)} {zone_abbreviation(local)}",
+        time=w.time(local),
+        zone=zone_abbreviation(local),
         title=full.title,
         url=full.url,
         status=full.status,
