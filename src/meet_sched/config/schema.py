@@ -413,13 +413,10 @@ class CalendarSection(Strict):
     refresh_interval: Annotated[Duration, at_most(limits.MAX_REFRESH_INTERVAL, "refresh interval")] = Field(
         timedelta(hours=1), description="How often clients should re-fetch feeds."
     )
-    language: Language = Field(
-        "en", description="Language of feed text (the zone line in descriptions) and the page's default."
-    )
+    language: Language = Field("en", description="Language of feed text (the zone line in descriptions).")
     timezone: Zone | None = Field(
         None,
-        description="The site's display zone (the page's footer, views); default: the organizer's, else the "
-        "most common zone of the meetings.",
+        description="Zone the commands show times in; default: the organizer's, else the attendees' most common.",
     )
     file_mode: FileMode | None = Field(
         None, description='Mode of the files in calendars/, e.g. "0640"; default: 0666 less the umask.'

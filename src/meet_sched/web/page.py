@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ..config.display import display_zone as site_zone
 from ..config.places import rules as site_rules
 from ..lang import languages
 from ..model import Meeting, Status, StoredMeeting, zone_abbreviation, zone_city
@@ -34,7 +34,6 @@ from .i18n import PageWords, page_words
 MAX_ITEMS = 100
 MAX_CACHED_PAGES = 256  # rendered pages (view x language) kept until the next minute or change
 Clock = Callable[[], datetime]
-UTC_ZONE = ZoneInfo("UTC")
 
 
 @dataclass(frozen=True)
@@ -213,27 +212,8 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
 
 
 def display_zone(site: Site, meetings: Iterable[StoredMeeting]) -> ZoneInfo:
-    """``[calendar] timezone``; else the zone the site's organizer keeps meetings in; else the most
-    common zone of the meetings and their attendees; UTC for a site without meetings."""
-    spec = site.settings.spec
-    if spec.calendar.timezone:
-        return ZoneInfo(spec.calendar.timezone)
-    organizer = spec.calendar.organizer.email.lower()
-    own: Counter[str] = Counter()
-    every: Counter[str] = Counter()
-    for stored in meetings:
-        m = stored.meeting
-        if m.organizer.email.lower() == organizer:
-            own[m.timezone.key] += 1
-        every[m.timezone.key] += 1
-        for a in m.attendees:
-            if a.email.lower() == organizer:
-                own[a.timezone.key] += 1
-            every[a.timezone.key] += 1
-    for counts in (own, every):
-        if counts:
-            return ZoneInfo(min(counts, key=lambda k: (-counts[k], k)))
-    return UTC_ZONE
+    """The site's display zone (:func:`meet_sched.config.display.display_zone`) for the public meetings."""
+    return site_zone(site.settings, [s.meeting for s in meetings])
 
 
 def public_meetings(site: Site) -> list[StoredMeeting]:
