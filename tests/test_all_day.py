@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import icalendar
 import pytest
 import recurring_ical_events
+from babel.dates import format_date
 from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import select
 
@@ -323,7 +324,8 @@ def test_the_page_lists_an_all_day_meeting_without_a_time(site_dir: SiteDir, tmp
     page.feed(dom)
     (card,) = (squash(c) for c in page.cards)
     last = first + timedelta(days=2)
-    shown = f"{first:%A %d %B %Y} – {last:%A %d %B %Y} Delegation visit to Chengdu 3 days, all day · Test"
+    dates = f"{format_date(first, 'full', locale='en')} – {format_date(last, 'full', locale='en')}"
+    shown = f"{dates} Delegation visit to Chengdu 3 days, all day · Test"
     assert card == shown + " 0 accepted 0 tentative 0 declined 2 no answer"  # its answers too, without a strip
     assert page.strip_rows[1:] == []  # no strip of hours for it (the first is today's overview, if any)
 

@@ -22,7 +22,8 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 
 from . import __version__
 from .config import Settings
-from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, all_day_dates, local_times, utc
+from .lang import feed_separator, feed_word, short_day
+from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, all_day_dates, local_times, utc, zone_abbreviation
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
@@ -50,12 +51,16 @@ def prodid(settings: Settings) -> str:
     return f"-//{settings.spec.calendar.domain}//meet-sched {__version__}//EN"
 
 
-def zones_line(meeting: Meeting, start: datetime) -> str:
+def zones_line(meeting: Meeting, start: datetime, language: str = "en") -> str:
     """``Daegu 10:00 KST · Chengdu 09:00 CST · Bac Ninh 08:00 UTC+7``; for an all-day meeting, its dates
     (``2027-04-14 – 2027-04-16, all day``), which are the same everywhere."""
     if meeting.all_day:
-        return f"{dates_text(meeting, start)}, all day"
-    return " · ".join(t.short() for t in local_times(meeting, start))
+        return f"{dates_text(meeting, start)}, {feed_word(language, 'all_day')}"
+    out = []
+    for t in local_times(meeting, start):
+        text = f"{t.label} {t.moment:%H:%M} {zone_abbreviation(t.moment)}"
+        out.append(text + (f" ({short_day(t.moment, language)})" if t.other_day else ""))
+    return " · ".join(out)
 
 
 def dates_text(meeting: Meeting, start: datetime) -> str:
@@ -64,18 +69,21 @@ def dates_text(meeting: Meeting, start: datetime) -> str:
     return f"{first:%Y-%m-%d}" if first == last else f"{first:%Y-%m-%d} – {last:%Y-%m-%d}"
 
 
-def event_description(meeting: Meeting) -> str:
+def event_description(meeting: Meeting, language: str = "en") -> str:
+    """The description's own text, then the generated lines in ``language`` ([calendar] language)."""
+    sep = feed_separator(language)
     parts = []
     if meeting.description:
         parts.append(meeting.description)
     if meeting.video_url:
-        parts.append(f"Video: {meeting.video_url}")
-    times = zones_line(meeting, meeting.start)
+        parts.append(f"{feed_word(language, 'video')}{sep}{meeting.video_url}")
+    times = zones_line(meeting, meeting.start, language)
     if meeting.recurrence and meeting.all_day:
-        times = f"{times} (the first)"
+        times = f"{times} ({feed_word(language, 'first')})"
     elif meeting.recurrence:
-        times = f"{times} (first meeting, {meeting.start:%Y-%m-%d}; each meeting keeps {meeting.timezone.key} time)"
-    parts.append(f"Time: {times}")
+        series = feed_word(language, "series", date=f"{meeting.start:%Y-%m-%d}", zone=meeting.timezone.key)
+        times = f"{times} ({series})"
+    parts.append(f"{feed_word(language, 'time')}{sep}{times}")
     return "\n\n".join(parts)
 
 
@@ -115,6 +123,7 @@ def build_event(
     all_day_at: time = time(9, 0),
     answers: Answers = NO_ANSWERS,
     answers_at: datetime | None = None,
+    language: str = "en",
 ) -> Event:
     """One VEVENT for one meeting (a whole series, if it recurs); ``attendees=False`` leaves out
     the ATTENDEE lines (names and addresses) for a calendar anyone may read.  Each ATTENDEE
@@ -127,7 +136,7 @@ def build_event(
     event = Event.new(
         uid=Text(m.uid),
         summary=Text(m.title),
-        description=Text(event_description(m)),
+        description=Text(event_description(m, language)),
         location=Text(m.location) if m.location else None,
         url=m.video_url,
         start=m.start.date() if m.all_day else m.start,
@@ -193,6 +202,7 @@ def build_instance(
     attendees: bool = True,
     all_day_at: time = time(9, 0),
     answers: Answers = NO_ANSWERS,
+    language: str = "en",
 ) -> Event:
     """The VEVENT of one occurrence of a series (RFC 5545 section 3.8.4.4): the same UID, a
     ``RECURRENCE-ID`` with the master's TZID naming the occurrence as the series gives it, and the
@@ -204,7 +214,13 @@ def build_instance(
     version = stored.instance_version(occurrence)
     variant = replace(stored, meeting=instance, sequence=version.sequence, last_modified=version.last_modified)
     event = build_event(
-        variant, alarms=alarms, attendees=attendees, all_day_at=all_day_at, answers=answers, answers_at=utc(occurrence)
+        variant,
+        alarms=alarms,
+        attendees=attendees,
+        all_day_at=all_day_at,
+        answers=answers,
+        answers_at=utc(occurrence),
+        language=language,
     )
     local = occurrence.astimezone(m.timezone)
     event.add("recurrence-id", local.date() if m.all_day else local)
@@ -303,13 +319,15 @@ class IcsRenderer:
         cached = self._events.get(key)
         if cached is None:
             at = self.settings.spec.reminders.all_day_at
-            parts = [build_event(stored, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers).to_ical()]
+            lang = self.settings.spec.calendar.language
+            first = build_event(stored, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers, language=lang)
+            parts = [first.to_ical()]
             m = stored.meeting
             instances = {utc(o.occurrence) for o in m.overrides}
             for o in m.overrides:  # a cancelled occurrence is an EXDATE of the master
                 if not o.cancelled:
                     instance = build_instance(
-                        stored, o.occurrence, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers
+                        stored, o.occurrence, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers, language=lang
                     )
                     parts.append(instance.to_ical())
             if m.recurrence:  # an occurrence someone answered differently from the series: its own instance
@@ -320,7 +338,7 @@ class IcsRenderer:
                     if next(iter(m.occurrences(local, local + timedelta(seconds=1))), None) is None:
                         continue  # not an occurrence of this version (the time changed since)
                     instance = build_instance(
-                        stored, local, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers
+                        stored, local, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers, language=lang
                     )
                     parts.append(instance.to_ical())
             cached = b"".join(parts)
@@ -446,7 +464,7 @@ class IcsRenderer:
         span = self.zone_span(stored)
         if span is not None:
             parts.append(self.timezone_bytes(*span))
-        parts.append(build_instance(stored, occurrence).to_ical())
+        parts.append(build_instance(stored, occurrence, language=self.settings.spec.calendar.language).to_ical())
         parts.append(END_CALENDAR)
         return b"".join(parts)
 

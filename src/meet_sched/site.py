@@ -278,6 +278,10 @@ class Site:
         return grouped
 
     def calendar_title(self, name: str) -> str:
+        """``[calendars.<name>] name``, else the site's name with the calendar's (``Meetings · sister-cities``)."""
+        entry = self.settings.spec.calendars.get(name)
+        if entry is not None and entry.name:
+            return entry.name
         base = self.settings.spec.calendar.name
         return base if name == "default" else f"{base} · {name}"
 

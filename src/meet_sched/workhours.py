@@ -40,12 +40,17 @@ class Workweek:
     by_zone: Mapping[str, WorkingHours] = field(default_factory=dict)
     holidays: bool = True
     rules: Rules | None = None  # the site's places and defaults; None: built from the fields above
+    places: Mapping[str, Place] = field(default_factory=dict)  # zone key → the place of the people there
 
     def _rules(self) -> Rules:
         return self.rules or Rules(hours=self.default, hours_by_zone=self.by_zone, holidays=self.holidays)
 
     def place(self, zone: ZoneInfo) -> Place:
-        return self._rules().for_zone(zone)
+        return self.places.get(zone.key) or self._rules().for_zone(zone)
+
+    def among(self, places: Mapping[str, Place]) -> Workweek:
+        """The same rules, with the given people's places (attendees' ``place:``, country, hours) by zone."""
+        return Workweek(self.default, self.by_zone, self.holidays, self.rules, places)
 
     def hours(self, zone: ZoneInfo) -> WorkingHours:
         return self.place(zone).hours
@@ -102,6 +107,7 @@ class Tick:
     at: float  # 0..1 across the window
     label: str  # local hour "06", or a date "Thu 10" at local midnight
     midnight: bool
+    day: date | None = None  # the local date that begins, at local midnight
 
 
 @dataclass(frozen=True)
@@ -112,6 +118,8 @@ class Row:
     ticks: list[Tick]
     off: str | None  # why the (main) local day is not a working day
     hours: WorkingHours
+    place: Place | None = None  # whose rules the row shows
+    day: date | None = None  # the (main) local day of the row
 
 
 @dataclass(frozen=True)
@@ -174,14 +182,19 @@ def strip(
         spans = week.spans(zone, start, end)
         all_spans.append(spans)
         middle = (start + (end - start) / 2).astimezone(zone).date()
+        place = week.place(zone)
+        plan = day_plan(place, middle)
+        off = plan.holiday.name.split(";")[0].strip() if plan.holiday else f"{middle:%A}" if plan.weekend else None
         rows.append(
             Row(
                 label=label,
                 zone=zone,
                 work=[(frac(lo), frac(hi)) for lo, hi in spans],
                 ticks=_ticks(zone, start, end, frac),
-                off=day_off(zone, middle, use_holidays=week.holidays),
-                hours=week.hours(zone),
+                off=off,
+                hours=place.hours,
+                place=place,
+                day=middle,
             )
         )
     shared = common(all_spans)
@@ -215,6 +228,7 @@ def _ticks(zone: ZoneInfo, start: datetime, end: datetime, frac: Callable[[datet
         wall = moment.astimezone(zone)
         if wall.minute == 0 and wall.hour % 6 == 0:
             midnight = wall.hour == 0
-            out.append(Tick(frac(wall), f"{wall:%a %d}" if midnight else f"{wall:%H}", midnight))
+            label = f"{wall:%a %d}" if midnight else f"{wall:%H}"
+            out.append(Tick(frac(wall), label, midnight, wall.date() if midnight else None))
         moment = (moment.astimezone(UTC) + timedelta(hours=1)).astimezone(zone)
     return out

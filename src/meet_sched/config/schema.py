@@ -545,6 +545,13 @@ class CalendarSection(Strict):
     )
 
 
+CalendarName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
+
+
+class CalendarEntry(Strict):
+    name: Line | None = Field(None, description="Display name of this calendar (page, NAME / X-WR-CALNAME).")
+
+
 class DatabaseSection(Strict):
     url: Line | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///var/meet-sched.db; env MEET_SCHED_DATABASE_URL wins."
@@ -696,5 +703,8 @@ class SettingsSpec(Strict):
     server: ServerSection = Field(default_factory=ServerSection)
     limits: LimitsSection = Field(default_factory=LimitsSection)
     places: dict[PlaceName, PlaceSection] = Field(default_factory=dict, description="Named places ([places.daegu]).")
+    calendars: dict[CalendarName, CalendarEntry] = Field(
+        default_factory=dict, description="Per calendar ([calendars.sister-cities]): its display name."
+    )
     warnings: WarningsSection = Field(default_factory=WarningsSection)
     replies: RepliesSection = Field(default_factory=RepliesSection)

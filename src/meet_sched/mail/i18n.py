@@ -14,9 +14,11 @@ from babel import Locale
 from babel.dates import format_date, format_interval, format_skeleton, format_timedelta
 from babel.lists import format_list
 
+from ..lang import language_of
 from ..model import zone_abbreviation
 
 FALLBACK = "en"
+__all__ = ["CATALOGUE", "FALLBACK", "Words", "language_of", "words"]
 
 CATALOGUE: dict[str, dict[str, str]] = {
     "en": {
@@ -278,17 +280,6 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "test.body": "Đây là email thử nghiệm từ {name}. Nếu quý vị đọc được email này, việc gửi email đã hoạt động.",
     },
 }
-
-
-def language_of(tag: str | None) -> str:
-    """The catalogue language for an attendee's ``language`` (``zh-Hans`` → ``zh``; unknown → ``en``)."""
-    if not tag:
-        return FALLBACK
-    norm = tag.replace("-", "_").lower()
-    if norm in CATALOGUE:
-        return norm
-    base = norm.split("_", 1)[0]
-    return base if base in CATALOGUE else FALLBACK
 
 
 class Words:

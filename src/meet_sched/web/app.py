@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
@@ -28,12 +29,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import DatabaseError, MeetSchedError
+from ..lang import choose
 from ..metrics import Metrics
 from ..site import Feed, Site
 from ..store.feeds import token_hash
 from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
-from .page import PageRenderer
+from .page import Page, PageRenderer, View
 from .rsvp import RsvpPages
+from .views import meeting_ics
 
 log = logging.getLogger("meet_sched.web")
 
@@ -151,6 +154,19 @@ def not_found() -> Response:
     return plain(404, "Not Found")
 
 
+def page_response(request: Request, page: Page) -> Response:
+    """A page in one language: its own ETag per language, and caches told that the language varies."""
+    headers = {
+        "cache-control": "no-cache",
+        "vary": "Accept-Language",
+        "etag": page.etag,
+        "content-language": page.language,
+    }
+    if page.etag in [t.strip() for t in request.headers.get("if-none-match", "").split(",")]:
+        return Response(status_code=304, headers=headers)
+    return HTMLResponse(page.html, headers=headers)
+
+
 def feed_response(request: Request, rep: Representation, *, max_age: int, private: bool, filename: str) -> Response:
     gz = accepts_gzip(request.headers.get("accept-encoding"))
     headers = {
@@ -230,11 +246,51 @@ def create_app(web: Web) -> Starlette:
         count(response.status_code)
         return response
 
-    async def page(request: Request) -> Response:
+    def language(request: Request) -> str:
+        return choose(
+            request.query_params.get("lang"),
+            request.headers.get("accept-language"),
+            web.site.settings.spec.calendar.language,
+        )
+
+    async def show(request: Request, view: View) -> Response:
         if not web.site.opened:
             return unavailable()
-        html = await web.page.get()
-        return HTMLResponse(html, headers={"cache-control": "no-cache"})
+        found = await web.page.get(language(request), view)
+        return not_found() if found is None else page_response(request, found)
+
+    async def page(request: Request) -> Response:
+        return await show(request, ("list", ""))
+
+    async def week(request: Request) -> Response:
+        return await show(request, ("week", str(request.path_params.get("week", ""))))
+
+    async def month(request: Request) -> Response:
+        return await show(request, ("month", str(request.path_params.get("month", ""))))
+
+    async def meeting(request: Request) -> Response:
+        # the UID comes from the raw path: percent-encoded, it may hold any character, '/' too
+        raw = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1")
+        rest = raw.removeprefix("/meetings/")
+        segment, _, tail = rest.partition("/")
+        if not segment or tail not in ("", "calendar.ics"):
+            return not_found()
+        try:
+            uid = unquote(segment, encoding="utf-8", errors="strict")
+        except UnicodeDecodeError:
+            return not_found()
+        if tail:
+            if not web.site.opened:
+                return unavailable()
+            body = await asyncio.to_thread(meeting_ics, web.site, uid)
+            if body is None:
+                return not_found()
+            return Response(
+                body,
+                media_type=ICS,
+                headers={"content-disposition": 'attachment; filename="meeting.ics"', "cache-control": "no-cache"},
+            )
+        return await show(request, ("meeting", uid))
 
     async def rsvp(request: Request) -> Response:
         if web.rsvp is None:
@@ -330,6 +386,11 @@ def create_app(web: Web) -> Starlette:
 
     routes = [
         Route("/", page, methods=["GET"]),
+        Route("/week", week, methods=["GET"]),
+        Route("/week/{week}", week, methods=["GET"]),
+        Route("/month", month, methods=["GET"]),
+        Route("/month/{month}", month, methods=["GET"]),
+        Route("/meetings/{rest:path}", meeting, methods=["GET"]),
         Route("/calendars/{file}", calendar, methods=["GET"]),
         Route("/feeds/{file}", personal, methods=["GET"]),
         Route("/rsvp/{token}", rsvp, methods=["GET", "POST"]),
