@@ -389,3 +389,40 @@ def test_the_footer_speaks_the_display_zone(site: SiteDir) -> None:
         assert second.stop() == 0, second.log
     assert "Giờ theo Asia/Ho_Chi_Minh khi không ghi thành phố" in chosen
     assert re.search(r"Cập nhật .+ \d{1,2}:\d\d UTC\+7\.", chosen)
+
+
+def test_an_all_day_meeting_is_on_each_of_its_dates_in_the_week_view(site_dir: SiteDir) -> None:
+    """A three-day visit kept in Asia/Seoul, shown in New York's week: on 14, 15 and 16 April, all day, not
+    on the 13th (where Seoul's midnight falls in New York) and with no time of day."""
+    site = site_dir
+    site.settings(  # the first line still belongs to the [calendar] table the fixture starts with
+        """
+        timezone = "America/New_York"
+
+        [server]
+        listen = "127.0.0.1:0"
+        public_calendars = ["sister-cities"]
+        """
+    )
+    site.meeting(
+        "visit.yaml",
+        """
+        uid: delegation-visit
+        calendar: sister-cities
+        title: Delegation visit to Chengdu
+        timezone: Asia/Seoul
+        date: 2027-04-14
+        days: 3
+        """,
+    )
+    server = Served(site.root)
+    try:
+        html = server.client.get("/week/2027-W15").text
+    finally:
+        assert server.stop() == 0, server.log
+    boxes = re.split(r'<li class="day[^"]*"><h2><time datetime="', html)[1:]
+    shown = {box[:10]: box for box in boxes}
+    assert sorted(shown)[0] == "2027-04-12" and len(shown) == 7, sorted(shown)
+    on = sorted(day for day, box in shown.items() if "Delegation visit to Chengdu" in box)
+    assert on == ["2027-04-14", "2027-04-15", "2027-04-16"]
+    assert all('<span class="when">all day<span class="tz"> </span>' in shown[day] for day in on)

@@ -13,7 +13,8 @@ from datetime import date, datetime, time, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
-from ..model import FIRST_YEAR, LAST_YEAR, Status, StoredMeeting, zone_abbreviation
+from ..config.limits import MAX_ALL_DAY_DAYS
+from ..model import FIRST_YEAR, LAST_YEAR, Status, StoredMeeting, all_day_dates, zone_abbreviation
 from ..site import Occurrence, Site
 from ..workhours import Workweek
 from .i18n import PageWords
@@ -127,8 +128,8 @@ def _entry(site: Site, occ: Occurrence, zone: ZoneInfo, week: Workweek, w: PageW
     full = item(site, occ, week, rules_of(week), w)
     local = occ.start.astimezone(zone)
     return Entry(
-        time=w.time(local),
-        zone=zone_abbreviation(local),
+        time=w("all_day") if full.all_day else w.time(local),  # an all-day meeting: the same dates everywhere
+        zone="" if full.all_day else zone_abbreviation(local),
         title=full.title,
         url=full.url,
         status=full.status,
@@ -146,13 +147,22 @@ def _days(
     start = datetime.combine(first, time(0), zone)
     end = datetime.combine(last + timedelta(days=1), time(0), zone)
     by_day: dict[date, list[Occurrence]] = {}
-    for occ in public_occurrences(site, start, end):
-        by_day.setdefault(occ.start.astimezone(zone).date(), []).append(occ)
+    # An all-day meeting is on its own dates in every zone, each of them; a timed one on the date it starts here.
+    for occ in public_occurrences(site, start - timedelta(days=MAX_ALL_DAY_DAYS), end + timedelta(days=1)):
+        if occ.meeting.all_day:
+            first_day, last_day = all_day_dates(occ.meeting, occ.start)
+            on = first_day
+            while on <= last_day:
+                if first <= on <= last:
+                    by_day.setdefault(on, []).append(occ)
+                on += timedelta(days=1)
+        elif start <= occ.start < end:
+            by_day.setdefault(occ.start.astimezone(zone).date(), []).append(occ)
     today = now.astimezone(zone).date()
     out = []
     day = first
     while day <= last:
-        found = [o for o in by_day.get(day, []) if o.start >= start]
+        found = sorted(by_day.get(day, []), key=lambda o: (not o.meeting.all_day, o.start))
         entries = []
         for occ in found[:MAX_DAY_ENTRIES]:
             try:
