@@ -23,7 +23,17 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 from . import __version__
 from .config import Settings
 from .lang import feed_separator, feed_word, short_day
-from .model import LAST_YEAR, Attendee, Meeting, Status, StoredMeeting, all_day_dates, local_times, utc, zone_abbreviation
+from .model import (
+    LAST_YEAR,
+    Attendee,
+    Meeting,
+    Status,
+    StoredMeeting,
+    all_day_dates,
+    local_times,
+    utc,
+    zone_abbreviation,
+)
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"
@@ -320,14 +330,22 @@ class IcsRenderer:
         if cached is None:
             at = self.settings.spec.reminders.all_day_at
             lang = self.settings.spec.calendar.language
-            first = build_event(stored, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers, language=lang)
+            first = build_event(
+                stored, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers, language=lang
+            )
             parts = [first.to_ical()]
             m = stored.meeting
             instances = {utc(o.occurrence) for o in m.overrides}
             for o in m.overrides:  # a cancelled occurrence is an EXDATE of the master
                 if not o.cancelled:
                     instance = build_instance(
-                        stored, o.occurrence, alarms=alarms, attendees=attendees, all_day_at=at, answers=answers, language=lang
+                        stored,
+                        o.occurrence,
+                        alarms=alarms,
+                        attendees=attendees,
+                        all_day_at=at,
+                        answers=answers,
+                        language=lang,
                     )
                     parts.append(instance.to_ical())
             if m.recurrence:  # an occurrence someone answered differently from the series: its own instance
