@@ -84,7 +84,7 @@ def test_related_to_must_name_a_meeting(site_dir: SiteDir) -> None:
 def test_the_change_sends_one_update_of_the_old_series_and_one_invitation_to_the_new(
     site_dir: SiteDir, smtp_server: SmtpSink
 ) -> None:
-    site_dir.settings(smtp_settings(smtp_server))
+    site_dir.settings(smtp_settings(smtp_server, delivery='update_quiet = "0s"'))  # the update at once
     site_dir.meeting("call-2026.yaml", OLD_SERIES.format(until=""))
     clock = Clock(NOW)
 

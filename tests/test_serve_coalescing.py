@@ -67,6 +67,10 @@ def test_two_saves_four_seconds_apart_send_one_update_with_the_final_state(
         assert str(r.message["Subject"]).startswith("Updated invitation: Working call — ")
         lines = text_body(r.message).splitlines()
         # Compared with the invitation they hold, not with the first save.
-        assert lines[0] == "Working call has changed: time and place. This is the updated invitation."
+        # A new time asks for a new answer too (answers are reset).
+        assert lines[0] == (
+            "Working call has changed: time and place. This is the updated invitation."
+            " The time has changed: please answer the invitation again."
+        )
         assert "Where: Room 502 (was Room 301)" in lines
         assert any(line.startswith("When: ") and "15:00 KST" in line and "(was " in line for line in lines)

@@ -201,7 +201,7 @@ def test_a_failing_personal_feed_logs_no_part_of_its_token(site_dir: SiteDir) ->
     site = make_site(site_dir)
     server = Served(site.root)
     try:
-        issued = tokens(site, "list")
+        issued = tokens(site, "rotate", "mira.ahn@test.example") | tokens(site, "rotate", "lan.bui@test.example")
         token, other = issued["mira.ahn@test.example"], issued["lan.bui@test.example"]
         assert server.client.get(f"/feeds/{other}.ics").status_code == 200  # an access log would show it
         with sqlite3.connect(site.root / "var" / "meet-sched.db") as db:  # no feed can be rendered any more

@@ -119,7 +119,7 @@ def test_vdirsyncer_follows_the_public_feed_and_its_edits(site_dir: SiteDir, ser
 
 
 def test_vdirsyncer_reads_a_personal_feed(site_dir: SiteDir, served: Served, tmp_path: Path) -> None:
-    token = tokens(site_dir, "list")["mira.ahn@test.example"]
+    token = tokens(site_dir, "rotate", "mira.ahn@test.example")["mira.ahn@test.example"]
     sub = Subscription(tmp_path / "mira", f"{served.url}/feeds/{token}.ics")
     events = sub.sync()
     assert set(events) == {"Council session", "Board meeting (not public)"}

@@ -9,9 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 from functools import cache
+from typing import TYPE_CHECKING
 
-from babel import Locale
-from babel.dates import format_skeleton
+if TYPE_CHECKING:  # Babel is imported where it is used: a command that writes no dates does not load it
+    from babel import Locale
 
 FALLBACK = "en"
 SUPPORTED = ("en", "ko", "zh", "vi")  # every catalogue has these; any other language reads English
@@ -70,6 +71,8 @@ def choose(asked: str | None, header: str | None, default: str | None) -> str:
 
 @cache
 def locale(language: str) -> Locale:
+    from babel import Locale
+
     return Locale.parse(language_of(language))
 
 
@@ -120,6 +123,8 @@ def short_day(moment: datetime, language: str) -> str:
     lang = language_of(language)
     if lang == "en":
         return f"{moment:%a %d %b}"
+    from babel.dates import format_skeleton
+
     return format_skeleton("MMMEd", moment, tzinfo=moment.tzinfo, locale=locale(lang))
 
 

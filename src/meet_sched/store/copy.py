@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import Integer, Table, func, insert, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..errors import DatabaseError
@@ -45,6 +45,8 @@ def copy_database(source: Database, target: Database) -> dict[str, int]:
             if target.dialect == "postgresql":
                 for table in _tables():
                     for column in table.primary_key.columns:
+                        if not isinstance(column.type, Integer):  # a key that is not a counter (a hash)
+                            continue
                         last = dst.scalar(select(func.max(column)))
                         dst.execute(
                             text("SELECT setval(pg_get_serial_sequence(:t, :c), :v, false)"),
