@@ -269,7 +269,6 @@ class Service:
                 return None
             self._fingerprint = fingerprint
             self._retry_sync_at = None
-            await self._notify_config(None)
             if export_failed is not None:
                 self._sync_failed(export_failed, retry=EXPORT_RETRY)
             elif self._last_failure is not None:
@@ -288,6 +287,8 @@ class Service:
                         await result
                 except Exception:  # one listener's bug must not keep the others from hearing of the sync
                     log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
+            # After the listeners: the feeds and the page drop what they rendered before anything else waits.
+            await self._notify_config(None)
             return report
 
     def _sync_failed(self, exc: Exception, retry: float | None = None) -> None:

@@ -76,6 +76,8 @@ class Freshness:
         The fingerprint is read *before* the rendered feeds are dropped: a render that starts after
         the drop reads rows at least as new as the fingerprint, and any later change moves it again.
         """
+        if changed:  # this process's own sync: nothing rendered before it may be served once it returns
+            self.web.invalidate()
         async with self._lock:
             state: FeedState | None = None
             if self.site.opened:
@@ -88,7 +90,8 @@ class Freshness:
                 self._seen = state
             if not (changed or moved):
                 return False
-            self.web.invalidate()
+            if not changed:  # (this process's own sync dropped them already, before waiting for the lock)
+                self.web.invalidate()
             self._warming = asyncio.create_task(self.web.warm(), name="web-warm")
             return True
 
