@@ -198,25 +198,14 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
         moved = w("moved_from", when=when)
     if m.all_day:  # the same dates for everyone: no times of day, no strip of hours
         first, last = all_day_dates(m, occ.start)
-        return Item(
-            anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
-            uid=m.uid,
-            url=meeting_path(m.uid),
-            title=m.title,
-            status=m.status.value,
-            status_text=w(f"status.{m.status.value}") if m.status is not Status.CONFIRMED else "",
-            cancelled=cancelled,
-            calendar=site.calendar_title(m.calendar),
-            start=occ.start,
-            date=w.full_date(first) + (f" – {w.full_date(last)}" if last != first else ""),
-            duration=w("all_day") if m.days == 1 else w("days_all_day", days=m.days),
-            location=m.location,
-            video_url=None if cancelled else m.video_url,
-            times=[],
-            strip=None,
-            moved_from=moved,
-            all_day=True,
-        )
+        date = w.full_date(first) + (f" – {w.full_date(last)}" if last != first else "")
+        length = w("all_day") if m.days == 1 else w("days_all_day", days=m.days)
+        times: list[CityTime] = []
+        hours: Strip | None = None
+    else:
+        date, length, times = w.full_date(local.date()), w.duration(m.duration), city_times(occ, places, w)
+        shared = week.among(first_places([places]))
+        hours = strip(labelled_zones(m, places), local.date(), m.timezone, shared, [(occ.start, occ.end, m.title)])
     return Item(
         anchor=hashlib.sha256(f"{m.uid}/{occ.start.isoformat()}".encode()).hexdigest()[:12],
         uid=m.uid,
@@ -227,19 +216,14 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
         cancelled=cancelled,
         calendar=site.calendar_title(m.calendar),
         start=occ.start,
-        date=w.full_date(local.date()),
-        duration=w.duration(m.duration),
+        date=date,
+        duration=length,
         location=m.location,
         video_url=None if cancelled else m.video_url,
-        times=city_times(occ, places, w),
-        strip=strip(
-            labelled_zones(m, places),
-            local.date(),
-            m.timezone,
-            week.among(first_places([places])),
-            [(occ.start, occ.end, m.title)],
-        ),
+        times=times,
+        strip=hours,
         moved_from=moved,
+        all_day=m.all_day,
     )
 
 
