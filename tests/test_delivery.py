@@ -4,9 +4,14 @@ cancellation, reminders exactly once, in each attendee's language and zone, retr
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher, DispatchReport
@@ -531,3 +536,43 @@ def test_connections_are_reused_and_bounded(site_dir: SiteDir, smtp_server: Smtp
     scenario(site_dir, clock, body)
     assert len(smtp_server.received) == 40
     assert 1 <= smtp_server.connections() <= 2
+
+
+def test_stopping_while_a_pass_reads_its_next_due_moment_waits_for_it(
+    site_dir: SiteDir, smtp_server: SmtpSink, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stop that lands after a pass delivered but before it read when to wake next: the service waits
+    for that read instead of leaving it to be cancelled with the loop (which was logged as a failed job)."""
+    from meet_sched.service import Service
+
+    site_dir.settings(smtp_settings(smtp_server))
+    site_dir.meeting("working-call.yaml", WORKING_CALL)
+    reading, finished = threading.Event(), threading.Event()
+    state = Dispatcher._state
+
+    def slow_state(self: Dispatcher) -> tuple[datetime | None, dict[str, int]]:
+        reading.set()
+        time.sleep(0.5)
+        try:
+            return state(self)
+        finally:
+            finished.set()
+
+    monkeypatch.setattr(Dispatcher, "_state", slow_state)
+    caplog.set_level(logging.INFO)
+
+    async def main() -> None:
+        s = open_site(site_dir)
+        service = Service(s, [Dispatcher(s)])
+        running = asyncio.ensure_future(service.run())
+        while not reading.is_set():  # the first pass sent the invitations and now reads the next due moment
+            await asyncio.sleep(0.01)
+        service.stop()
+        await running
+        s.close()
+
+    asyncio.run(main())
+    assert finished.is_set()
+    assert len(smtp_server.received) == 3
+    failed = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert not failed, [r.getMessage() for r in failed]

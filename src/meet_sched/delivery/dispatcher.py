@@ -156,6 +156,7 @@ class Dispatcher:
         self._busy = False
         self._again = False
         self._current: asyncio.Future[DispatchReport] | None = None
+        self._passes: set[asyncio.Task[Any]] = set()  # running _ticks: delivery, then the re-arm's read
         self._listening = threading.Event()  # set to stop the listener thread
         self._listener: threading.Thread | None = None
 
@@ -585,6 +586,12 @@ class Dispatcher:
                 current.cancel()
                 with contextlib.suppress(BaseException):
                     await current
+        # The pass goes on to read the next due moment once delivery is done: let it finish before the
+        # database thread closes (a task left behind is cancelled when the loop ends, and logged as failed).
+        running = [t for t in self._passes if not t.done() and t is not asyncio.current_task()]
+        if running:
+            with contextlib.suppress(BaseException):
+                await asyncio.wait_for(asyncio.shield(asyncio.gather(*running)), timeout=10)
         await self.close()
         log.info("event=dispatcher-stopped")
 
@@ -632,6 +639,18 @@ class Dispatcher:
         if self._busy:
             self._again = True
             return
+        task = asyncio.current_task()
+        if task is not None:
+            self._passes.add(task)
+        try:
+            if await self._deliver_passes():
+                await self._rearm()  # not busy any more: a wake-up during this read arms at once
+        finally:
+            if task is not None:
+                self._passes.discard(task)
+
+    async def _deliver_passes(self) -> bool:
+        """Deliver until nothing woke us meanwhile; False when the database failed (a retry is armed)."""
         self._busy = True
         try:
             while not self._stopping:
@@ -644,7 +663,7 @@ class Dispatcher:
                     self._db_failures += 1
                     step = min(DATABASE_RETRY_MAX, DATABASE_RETRY_BASE * 2 ** min(self._db_failures - 1, 10))
                     self._arm(self.clock() + step)
-                    return
+                    return False
                 finally:
                     self._current = None
                 self._db_failures = 0
@@ -652,7 +671,7 @@ class Dispatcher:
                     break
         finally:
             self._busy = False
-        await self._rearm()
+        return True
 
     async def _rearm(self) -> None:
         if self._stopping or self._service is None:
