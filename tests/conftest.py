@@ -14,6 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from meet_sched.config import load_config
+from meet_sched.errors import ConfigError
+from meet_sched.model import Meeting
+
 from .smtp_sink import SmtpSink
 
 REPO = Path(__file__).resolve().parent.parent
@@ -60,6 +64,19 @@ class SiteDir:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(body).lstrip("\n"), encoding="utf-8")
         return path
+
+    def load_one(self, body: str, name: str = "m.yaml") -> Meeting:
+        """Write ``body`` as meeting file ``name`` and load the config: the site's only meeting."""
+        self.meeting(name, body)
+        (meeting,) = load_config(self.root, environ={}).meetings
+        return meeting
+
+    def problems(self, body: str, name: str = "m.yaml") -> list[str]:
+        """Write ``body`` as meeting file ``name``: the problems the config loader reports, as printed."""
+        self.meeting(name, body)
+        with pytest.raises(ConfigError) as caught:
+            load_config(self.root, environ={})
+        return [str(p) for p in caught.value.problems]
 
     def run(
         self, *args: str, env: dict[str, str] | None = None, check: bool = False

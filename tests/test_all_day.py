@@ -14,9 +14,8 @@ from babel.dates import format_date
 from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import select
 
-from meet_sched.config import load_config, load_settings
+from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher
-from meet_sched.errors import ConfigError
 from meet_sched.ics import IcsRenderer
 from meet_sched.model import Meeting, StoredMeeting
 from meet_sched.site import Site
@@ -60,26 +59,13 @@ reminders: [1d, 10m]
 )
 
 
-def _meeting(site: SiteDir, body: str) -> Meeting:
-    site.meeting("m.yaml", body)
-    (meeting,) = load_config(site.root, environ={}).meetings
-    return meeting
-
-
-def _problems(site: SiteDir, body: str) -> list[str]:
-    site.meeting("m.yaml", body)
-    with pytest.raises(ConfigError) as caught:
-        load_config(site.root, environ={})
-    return [str(p) for p in caught.value.problems]
-
-
 def _feed(site: SiteDir, meeting: Meeting) -> bytes:
     renderer = IcsRenderer(load_settings(site.root, environ={}))
     return renderer.feed("Test", [StoredMeeting(meeting, 0, NOW, NOW, False)])
 
 
 def test_a_multi_day_meeting_is_written_with_date_values_and_no_zone(site_dir: SiteDir) -> None:
-    meeting = _meeting(site_dir, VISIT)
+    meeting = site_dir.load_one(VISIT)
     assert meeting.all_day and meeting.days == 3
     body = _feed(site_dir, meeting)
     parsed = parse_both(body)
@@ -97,11 +83,11 @@ def test_a_multi_day_meeting_is_written_with_date_values_and_no_zone(site_dir: S
 
 
 def test_days_gives_the_same_dates_as_end_date(site_dir: SiteDir) -> None:
-    by_end = _meeting(site_dir, VISIT)
-    by_days = _meeting(site_dir, VISIT.replace("end_date: 2027-04-16", "days: 3"))
+    by_end = site_dir.load_one(VISIT)
+    by_days = site_dir.load_one(VISIT.replace("end_date: 2027-04-16", "days: 3"))
     assert (by_days.start, by_days.end) == (by_end.start, by_end.end)
     assert by_days.content_hash() == by_end.content_hash()
-    single = _meeting(site_dir, VISIT.replace("end_date: 2027-04-16\n", ""))
+    single = site_dir.load_one(VISIT.replace("end_date: 2027-04-16\n", ""))
     assert single.days == 1
 
 
@@ -164,7 +150,7 @@ def test_days_gives_the_same_dates_as_end_date(site_dir: SiteDir) -> None:
     ],
 )
 def test_validation_messages(site_dir: SiteDir, body: str, expected: list[str]) -> None:
-    assert _problems(site_dir, body) == expected
+    assert site_dir.problems(body) == expected
 
 
 def _dates(events: list[icalendar.Event]) -> list[date]:
@@ -172,7 +158,7 @@ def _dates(events: list[icalendar.Event]) -> list[date]:
 
 
 def test_a_recurring_all_day_series_expands_as_two_independent_readers_do(site_dir: SiteDir) -> None:
-    meeting = _meeting(site_dir, EXCHANGE_DAY)
+    meeting = site_dir.load_one(EXCHANGE_DAY)
     assert meeting.recurrence == "FREQ=YEARLY;UNTIL=20320114"  # a date, as DTSTART is (RFC 5545 section 3.3.10)
     body = _feed(site_dir, meeting)
     after, before = datetime(2026, 1, 1, tzinfo=UTC), datetime(2034, 1, 1, tzinfo=UTC)

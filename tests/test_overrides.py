@@ -13,8 +13,7 @@ import recurring_ical_events
 from dateutil import rrule
 from ical.calendar_stream import IcsCalendarStream
 
-from meet_sched.config import load_config, load_settings
-from meet_sched.errors import ConfigError
+from meet_sched.config import load_settings
 from meet_sched.ics import IcsRenderer
 from meet_sched.model import InstanceVersion, Meeting, StoredMeeting
 
@@ -63,19 +62,6 @@ CHANGES = {
 LO, HI = datetime(2027, 1, 1, tzinfo=UTC), datetime(2029, 1, 1, tzinfo=UTC)
 
 
-def _meeting(site: SiteDir, body: str) -> Meeting:
-    site.meeting("m.yaml", body)
-    (meeting,) = load_config(site.root, environ={}).meetings
-    return meeting
-
-
-def _problems(site: SiteDir, body: str) -> list[str]:
-    site.meeting("m.yaml", body)
-    with pytest.raises(ConfigError) as caught:
-        load_config(site.root, environ={})
-    return [str(p) for p in caught.value.problems]
-
-
 def _dateutil() -> list[tuple[datetime, datetime]]:
     """The independent expansion: dateutil's rruleset in wall time, then the overrides applied by hand."""
     rules = rrule.rruleset()
@@ -99,7 +85,7 @@ def _feed(site: SiteDir, meeting: Meeting, stored: StoredMeeting | None = None) 
 
 
 def test_two_years_of_a_series_agree_with_three_independent_expansions(site_dir: SiteDir) -> None:
-    meeting = _meeting(site_dir, SERIES + OVERRIDES)
+    meeting = site_dir.load_one(SERIES + OVERRIDES)
     expected = _dateutil()
     assert len(expected) == 103  # 104 Tuesdays and one rdate, less an exdate and a cancelled one
 
@@ -126,7 +112,7 @@ def test_two_years_of_a_series_agree_with_three_independent_expansions(site_dir:
 
 
 def test_the_feed_has_the_master_and_one_vevent_per_override(site_dir: SiteDir) -> None:
-    meeting = _meeting(site_dir, SERIES + OVERRIDES)
+    meeting = site_dir.load_one(SERIES + OVERRIDES)
     versions = tuple(
         InstanceVersion(o.occurrence, 3 + i, LATER + timedelta(hours=i), o.content_hash())
         for i, o in enumerate(meeting.overrides)
@@ -156,7 +142,7 @@ def test_the_feed_has_the_master_and_one_vevent_per_override(site_dir: SiteDir) 
 
 
 def test_the_invitation_of_one_occurrence_carries_only_it(site_dir: SiteDir) -> None:
-    meeting = _meeting(site_dir, SERIES + OVERRIDES)
+    meeting = site_dir.load_one(SERIES + OVERRIDES)
     stored = StoredMeeting(meeting, 1, NOW, LATER, False)
     renderer = IcsRenderer(load_settings(site_dir.root, environ={}))
 
@@ -181,8 +167,8 @@ def test_the_invitation_of_one_occurrence_carries_only_it(site_dir: SiteDir) -> 
 
 
 def test_overrides_survive_the_database_form_and_change_the_hash(site_dir: SiteDir) -> None:
-    plain = _meeting(site_dir, SERIES)
-    changed = _meeting(site_dir, SERIES + OVERRIDES)
+    plain = site_dir.load_one(SERIES)
+    changed = site_dir.load_one(SERIES + OVERRIDES)
     assert "overrides" not in plain.to_data()  # meetings without overrides keep their content hash
     assert Meeting.from_data(changed.to_data()) == changed
     assert changed.content_hash() != plain.content_hash()
@@ -232,14 +218,14 @@ def test_overrides_survive_the_database_form_and_change_the_hash(site_dir: SiteD
     ],
 )
 def test_bad_overrides_are_refused_with_their_place(site_dir: SiteDir, extra: str, message: str) -> None:
-    problems = _problems(site_dir, SERIES + "overrides:\n" + extra)
+    problems = site_dir.problems(SERIES + "overrides:\n" + extra)
     assert [p.split(": ", 1)[1] for p in problems] == [message]
     assert all(p.startswith(f"{PLACE}:") for p in problems)
 
 
 def test_one_occurrence_cannot_be_overridden_twice(site_dir: SiteDir) -> None:
     body = SERIES + "overrides:\n  - occurrence: 2027-03-23\n  - occurrence: 2027-03-23T10:00\n    title: X\n"
-    assert _problems(site_dir, body) == [
+    assert site_dir.problems(body) == [
         f"{PLACE}:11: overrides[1].occurrence: 2027-03-23 10:00 is already changed by override 1"
     ]
 
@@ -247,7 +233,7 @@ def test_one_occurrence_cannot_be_overridden_twice(site_dir: SiteDir) -> None:
 def test_overrides_need_a_recurrence(site_dir: SiteDir) -> None:
     body = "title: T\ntimezone: Europe/Berlin\nstart: 2027-03-02T10:00\nduration: 1h\n"
     body += "overrides:\n  - occurrence: 2027-03-02\n    status: cancelled\n"
-    assert _problems(site_dir, body) == [f"{PLACE}:6: overrides[0]: overrides only make sense with a recurrence"]
+    assert site_dir.problems(body) == [f"{PLACE}:6: overrides[0]: overrides only make sense with a recurrence"]
 
 
 def _libical() -> ctypes.CDLL:
@@ -268,7 +254,7 @@ def _libical() -> ctypes.CDLL:
 def test_libical_accepts_every_calendar_with_overrides(site_dir: SiteDir) -> None:
     """libical's parser and its RFC 5546 restriction check (the method's required and forbidden properties)."""
     lib = _libical()
-    meeting = _meeting(site_dir, SERIES + OVERRIDES)
+    meeting = site_dir.load_one(SERIES + OVERRIDES)
     stored = StoredMeeting(meeting, 1, NOW, LATER, False)
     renderer = IcsRenderer(load_settings(site_dir.root, environ={}))
     bodies = {

@@ -9,9 +9,8 @@ import pytest
 from dateutil import rrule
 from ical.calendar_stream import IcsCalendarStream
 
-from meet_sched.config import load_config, load_settings
+from meet_sched.config import load_settings
 from meet_sched.config.limits import MAX_RDATES
-from meet_sched.errors import ConfigError
 from meet_sched.ics import IcsRenderer
 from meet_sched.model import Meeting, StoredMeeting
 
@@ -30,19 +29,6 @@ exdates: [2027-03-16]
 """
 
 
-def _meeting(site: SiteDir, body: str) -> Meeting:
-    site.meeting("m.yaml", body)
-    (meeting,) = load_config(site.root, environ={}).meetings
-    return meeting
-
-
-def _problems(site: SiteDir, body: str) -> list[str]:
-    site.meeting("m.yaml", body)
-    with pytest.raises(ConfigError) as caught:
-        load_config(site.root, environ={})
-    return [str(p) for p in caught.value.problems]
-
-
 def _dateutil(start: datetime, rule: str, rdates: list[datetime], exdates: list[datetime]) -> list[datetime]:
     """The independent expansion: dateutil's rruleset in wall time, placed by zoneinfo."""
     rules = rrule.rruleset()
@@ -56,7 +42,7 @@ def _dateutil(start: datetime, rule: str, rdates: list[datetime], exdates: list[
 
 def test_rdates_join_the_occurrences_and_the_feed(site_dir: SiteDir) -> None:
     # 2027-03-30 is after the DST change (10:00 CEST), 2027-03-04 a Thursday, 2027-03-09 one the rule gives.
-    meeting = _meeting(site_dir, SERIES + "rdates: [2027-03-04, 2027-03-30T15:30, 2027-03-09, 2027-06-01T09:00]\n")
+    meeting = site_dir.load_one(SERIES + "rdates: [2027-03-04, 2027-03-30T15:30, 2027-03-09, 2027-06-01T09:00]\n")
     assert meeting.rdates == (
         datetime(2027, 3, 4, 10, 0, tzinfo=BERLIN),
         datetime(2027, 3, 9, 10, 0, tzinfo=BERLIN),
@@ -93,8 +79,7 @@ def test_rdates_join_the_occurrences_and_the_feed(site_dir: SiteDir) -> None:
 
 
 def test_an_open_series_with_rdates_keeps_going(site_dir: SiteDir) -> None:
-    meeting = _meeting(
-        site_dir,
+    meeting = site_dir.load_one(
         "title: T\ntimezone: Europe/Berlin\nstart: 2027-03-02T10:00\nduration: 1h\n"
         "recurrence: FREQ=MONTHLY;BYMONTHDAY=2\nrdates: [2027-03-20T08:00]\n",
     )
@@ -108,8 +93,8 @@ def test_an_open_series_with_rdates_keeps_going(site_dir: SiteDir) -> None:
 
 
 def test_rdates_survive_the_database_round_trip_and_change_the_hash(site_dir: SiteDir) -> None:
-    plain = _meeting(site_dir, SERIES)
-    extra = _meeting(site_dir, SERIES + "rdates: [2027-03-04]\n")
+    plain = site_dir.load_one(SERIES)
+    extra = site_dir.load_one(SERIES + "rdates: [2027-03-04]\n")
     assert "rdates" not in plain.to_data()  # meetings without rdates keep their content hash
     assert Meeting.from_data(extra.to_data()) == extra
     assert Meeting.from_data(plain.to_data()) == plain
@@ -133,17 +118,17 @@ def test_rdates_survive_the_database_round_trip_and_change_the_hash(site_dir: Si
     ],
 )
 def test_bad_rdates_are_refused_with_their_place(site_dir: SiteDir, extra: str, message: str) -> None:
-    assert _problems(site_dir, SERIES + extra + "\n") == [f"{PLACE}:7: rdates[0]: {message}"]
+    assert site_dir.problems(SERIES + extra + "\n") == [f"{PLACE}:7: rdates[0]: {message}"]
 
 
 def test_rdates_need_a_recurrence(site_dir: SiteDir) -> None:
     body = "title: T\ntimezone: Europe/Berlin\nstart: 2027-03-02T10:00\nduration: 1h\nrdates: [2027-03-04]\n"
-    assert _problems(site_dir, body) == [f"{PLACE}:5: rdates[0]: rdates only make sense with a recurrence"]
+    assert site_dir.problems(body) == [f"{PLACE}:5: rdates[0]: rdates only make sense with a recurrence"]
 
 
 def test_too_many_rdates_are_refused(site_dir: SiteDir) -> None:
     days = [f"{(datetime(2027, 3, 3) + timedelta(days=i)):%Y-%m-%d}" for i in range(MAX_RDATES + 1)]
-    problems = _problems(site_dir, SERIES + f"rdates: [{', '.join(days)}]\n")
+    problems = site_dir.problems(SERIES + f"rdates: [{', '.join(days)}]\n")
     assert len(problems) == 1 and "rdates" in problems[0] and f"{MAX_RDATES:,}" in problems[0], problems
 
 
@@ -153,7 +138,7 @@ def test_too_many_rdates_are_refused(site_dir: SiteDir) -> None:
 )
 def test_the_validators_expansion_gives_the_same_occurrences(site_dir: SiteDir, rule: str) -> None:
     """The loader hands its expansion of the first year on to the meeting; past it, the rule is expanded."""
-    loaded = _meeting(site_dir, SERIES.replace("FREQ=WEEKLY;BYDAY=TU;COUNT=8", rule) + "rdates: [2027-03-04]\n")
+    loaded = site_dir.load_one(SERIES.replace("FREQ=WEEKLY;BYDAY=TU;COUNT=8", rule) + "rdates: [2027-03-04]\n")
     assert "_expansion" in loaded.__dict__
     fresh = Meeting.from_data(loaded.to_data())  # as read back from the database: nothing reused
     assert "_expansion" not in fresh.__dict__

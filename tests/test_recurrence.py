@@ -9,7 +9,7 @@ import pytest
 from dateutil import rrule
 from ical.calendar_stream import IcsCalendarStream
 
-from meet_sched.config import load_config, load_settings
+from meet_sched.config import load_settings
 from meet_sched.ics import IcsRenderer
 from meet_sched.model import Meeting, StoredMeeting, local_times
 
@@ -20,12 +20,6 @@ NOW = datetime(2025, 12, 1, tzinfo=UTC)
 SEOUL = ZoneInfo("Asia/Seoul")
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
-
-
-def _meeting(site: SiteDir, body: str, name: str = "m.yaml") -> Meeting:
-    site.meeting(name, body)
-    (meeting,) = load_config(site.root, environ={}).meetings
-    return meeting
 
 
 def _ical_starts(site: SiteDir, meeting: Meeting, before: datetime) -> list[datetime]:
@@ -54,8 +48,7 @@ YEAR_CASES = [
 def test_a_year_of_occurrences_matches_dateutil_and_ical(
     site_dir: SiteDir, zone: str, start: str, rule: str, exdates: list[str]
 ) -> None:
-    meeting = _meeting(
-        site_dir,
+    meeting = site_dir.load_one(
         f"title: T\ntimezone: {zone}\nstart: {start}\nduration: 45m\nrecurrence: {rule}\nexdates: {exdates}\n",
     )
     tz = ZoneInfo(zone)
@@ -83,8 +76,7 @@ def test_a_year_of_occurrences_matches_dateutil_and_ical(
 
 
 def test_attendees_in_dst_zones_see_a_seoul_meeting_move(site_dir: SiteDir) -> None:
-    meeting = _meeting(
-        site_dir,
+    meeting = site_dir.load_one(
         """\
         title: Weekly
         city: Daegu
@@ -117,8 +109,7 @@ def test_attendees_in_dst_zones_see_a_seoul_meeting_move(site_dir: SiteDir) -> N
 
 
 def test_a_berlin_meeting_keeps_berlin_time_and_moves_for_seoul(site_dir: SiteDir) -> None:
-    meeting = _meeting(
-        site_dir,
+    meeting = site_dir.load_one(
         """\
         title: Weekly
         timezone: Europe/Berlin
@@ -151,8 +142,8 @@ def test_a_berlin_meeting_keeps_berlin_time_and_moves_for_seoul(site_dir: SiteDi
 def test_until_as_a_local_date_includes_that_whole_day(
     site_dir: SiteDir, zone: str, start: str, last: str, until_utc: str
 ) -> None:
-    meeting = _meeting(
-        site_dir, f"title: T\ntimezone: {zone}\nstart: {start}\nduration: 30m\nrecurrence: FREQ=DAILY;UNTIL=20260110\n"
+    meeting = site_dir.load_one(
+        f"title: T\ntimezone: {zone}\nstart: {start}\nduration: 30m\nrecurrence: FREQ=DAILY;UNTIL=20260110\n"
     )
     tz = ZoneInfo(zone)
     starts = list(meeting.occurrences(datetime(2026, 1, 1, tzinfo=tz), datetime(2026, 2, 1, tzinfo=tz)))
@@ -164,8 +155,7 @@ def test_until_as_a_local_date_includes_that_whole_day(
 
 
 def test_exdates_are_honoured_everywhere(site_dir: SiteDir) -> None:
-    meeting = _meeting(
-        site_dir,
+    meeting = site_dir.load_one(
         """\
         title: Monthly
         timezone: Asia/Seoul
@@ -181,8 +171,7 @@ def test_exdates_are_honoured_everywhere(site_dir: SiteDir) -> None:
 
 
 def test_occurrence_bounds(site_dir: SiteDir) -> None:
-    meeting = _meeting(
-        site_dir,
+    meeting = site_dir.load_one(
         "title: T\ntimezone: Asia/Seoul\nstart: 2026-12-10T10:00\nduration: 1h\nrecurrence: FREQ=DAILY;COUNT=5\n",
     )
     at = [datetime(2026, 12, d, 10, tzinfo=SEOUL) for d in range(10, 15)]
@@ -196,8 +185,8 @@ def test_occurrence_bounds(site_dir: SiteDir) -> None:
 
 
 def test_an_open_series_has_no_last_end_and_keeps_going(site_dir: SiteDir) -> None:
-    meeting = _meeting(
-        site_dir, "title: T\ntimezone: Europe/Berlin\nstart: 2021-01-05T10:00\nduration: 1h\nrecurrence: FREQ=WEEKLY\n"
+    meeting = site_dir.load_one(
+        "title: T\ntimezone: Europe/Berlin\nstart: 2021-01-05T10:00\nduration: 1h\nrecurrence: FREQ=WEEKLY\n"
     )
     assert meeting.last_end() is None
     july_2030 = list(meeting.occurrences(datetime(2030, 7, 1, tzinfo=BERLIN), datetime(2030, 7, 8, tzinfo=BERLIN)))
