@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from ..model import InstanceVersion, Meeting, Status, StoredMeeting
@@ -200,16 +200,7 @@ def all_meetings(
 
     With ``unreadable``, a row that cannot be read is added to it and left out; without, it raises.
     """
-    query = select(
-        MeetingRow.uid,
-        MeetingRow.data,
-        MeetingRow.source,
-        MeetingRow.sequence,
-        MeetingRow.created_at,
-        MeetingRow.last_modified,
-        MeetingRow.removed,
-        MeetingRow.instances,
-    ).order_by(MeetingRow.first_start, MeetingRow.uid)
+    query = _columns().order_by(MeetingRow.first_start, MeetingRow.uid)
     if calendar is not None:
         query = query.where(MeetingRow.calendar == calendar)
     return _read(session.execute(query), unreadable)
@@ -219,18 +210,23 @@ def read_meetings(session: Session, uids: Sequence[str], unreadable: list[Unread
     """The meetings of ``uids`` that exist; those that cannot be read are added to ``unreadable``."""
     out: list[StoredMeeting] = []
     for i in range(0, len(uids), 500):
-        query = select(
-            MeetingRow.uid,
-            MeetingRow.data,
-            MeetingRow.source,
-            MeetingRow.sequence,
-            MeetingRow.created_at,
-            MeetingRow.last_modified,
-            MeetingRow.removed,
-            MeetingRow.instances,
-        ).where(MeetingRow.uid.in_(uids[i : i + 500]))
+        query = _columns().where(MeetingRow.uid.in_(uids[i : i + 500]))
         out += _read(session.execute(query), unreadable)
     return out
+
+
+def _columns() -> Select[Any]:
+    """The columns :func:`_read` takes, in its order."""
+    return select(
+        MeetingRow.uid,
+        MeetingRow.data,
+        MeetingRow.source,
+        MeetingRow.sequence,
+        MeetingRow.created_at,
+        MeetingRow.last_modified,
+        MeetingRow.removed,
+        MeetingRow.instances,
+    )
 
 
 def _read(rows: Iterable[Any], unreadable: list[Unreadable] | None) -> list[StoredMeeting]:
