@@ -10,6 +10,7 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -576,3 +577,62 @@ def test_stopping_while_a_pass_reads_its_next_due_moment_waits_for_it(
     assert len(smtp_server.received) == 3
     failed = [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
     assert not failed, [r.getMessage() for r in failed]
+
+
+SERIES_WITH_GUEST = """
+uid: weekly
+title: Weekly call
+timezone: Asia/Seoul
+start: 2026-12-10T10:00
+duration: 1h
+recurrence: FREQ=WEEKLY;COUNT=4
+organizer: { name: Office, email: intl@daegu.example }
+attendees: [jihyun.kim@daegu.example]
+"""
+GUEST_OVERRIDE = """overrides:
+  - occurrence: 2026-12-17
+    attendees: [jihyun.kim@daegu.example, { name: Guest, email: guest@bacninh.example, language: vi }]
+"""
+
+
+@pytest.mark.parametrize("removal", ["from the override", "with the override"])
+def test_a_guest_of_one_occurrence_gets_a_cancel_of_that_occurrence_when_taken_off(
+    site_dir: SiteDir, smtp_server: SmtpSink, removal: str
+) -> None:
+    """Invited to one occurrence alone, then taken off it (or the override goes): a CANCEL of that
+    occurrence (METHOD:CANCEL in the part and the object, its RECURRENCE-ID), in their language."""
+    site_dir.settings(smtp_settings(smtp_server, delivery='update_quiet = "0s"'))
+    path = site_dir.meeting("weekly.yaml", SERIES_WITH_GUEST + GUEST_OVERRIDE)
+    clock = Clock(T0)
+    guest = "guest@bacninh.example"
+    second = datetime(2026, 12, 17, 10, 0, tzinfo=ZoneInfo("Asia/Seoul"))
+
+    async def body(s: Site, d: Dispatcher) -> None:
+        await sync_and_send(s, d, clock)
+        assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == [guest, KIM]
+        smtp_server.received.clear()
+        clock.advance(hours=1)
+        if removal == "from the override":
+            kept = GUEST_OVERRIDE.replace(", { name: Guest, email: guest@bacninh.example, language: vi }", "")
+            path.write_text(
+                SERIES_WITH_GUEST + kept.replace("attendees:", "title: Weekly call (agenda)\n    attendees:")
+            )
+        else:
+            path.write_text(SERIES_WITH_GUEST)
+        await sync_and_send(s, d, clock)
+        to_guest = [r for r in smtp_server.received if r.rcpt_tos[0] == guest]
+        assert len(to_guest) == 1, [r.rcpt_tos for r in smtp_server.received]
+        part = calendar_part(to_guest[0].message)
+        cal = calendar_of(part)
+        assert part.get_param("method") == "CANCEL" == str(cal.icalendar["METHOD"])
+        (event,) = cal.events()
+        assert event["RECURRENCE-ID"].dt == second
+        assert str(event["ATTENDEE"]) == "mailto:guest@bacninh.example"  # only the one it concerns
+        assert str(to_guest[0].message["Subject"]).startswith("Không còn được mời: Weekly call")
+        assert "Quý vị không còn trong danh sách tham dự Weekly call" in text_body(to_guest[0].message)
+        clock.advance(hours=1)
+        smtp_server.received.clear()
+        await sync_and_send(s, d, clock)
+        assert [r for r in smtp_server.received if r.rcpt_tos[0] == guest] == []
+
+    scenario(site_dir, clock, body)

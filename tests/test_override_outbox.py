@@ -116,3 +116,30 @@ def test_a_change_of_the_series_is_one_update_of_the_whole_series(db: Database) 
     planned = apply(db, series(moved(), title="Renamed"), later)
     assert planned == [("update", p, None, 1) for p in PEOPLE]  # it carries the override: nothing else is sent
     assert apply(db, series(moved(), title="Renamed"), later + timedelta(minutes=1)) == []
+
+
+GUEST = "guest@test.example"
+
+
+def with_guest() -> Override:
+    """The second occurrence with one more attendee, invited to it alone."""
+    people = (*series().attendees, Attendee("Guest", GUEST, SEOUL, "en", role=Role.REQUIRED))
+    return Override(SECOND, SECOND, SECOND + timedelta(hours=1), attendees=people)
+
+
+@pytest.mark.parametrize("removal", ["from the override", "with the override"])
+def test_someone_invited_to_one_occurrence_gets_a_cancel_of_it_when_no_longer_invited(
+    db: Database, removal: str
+) -> None:
+    apply(db, series(), NOW)
+    planned = apply(db, series(with_guest()), NOW + timedelta(hours=1))
+    assert ("request", GUEST, SECOND.astimezone(UTC), 1) in planned
+    # The guest leaves the occurrence's list (it keeps another change), or the override goes altogether.
+    again = (
+        series(dataclasses.replace(with_guest(), attendees=series().attendees, description="Agenda"))
+        if removal.startswith("from")
+        else series()
+    )
+    planned = apply(db, again, NOW + timedelta(hours=2))
+    assert ("cancel", GUEST, SECOND.astimezone(UTC), 2) in planned, planned
+    assert apply(db, again, NOW + timedelta(hours=3)) == []  # one cancellation, not one per sync

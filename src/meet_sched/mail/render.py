@@ -45,6 +45,7 @@ from ..ics import Answers, IcsRenderer
 from ..model import (
     Attendee,
     Meeting,
+    Override,
     Person,
     Status,
     StoredMeeting,
@@ -347,8 +348,12 @@ class MailRenderer:
         zone, city, rid = to.timezone.key, to.city, utc(occurrence)
         key: tuple[Any, ...] | None = ("occurrence", kind, *stored.cache_key, rid, w.language, zone, city, when)
         variant = stored
-        if cancelled and not instance.cancelled and override is not None:  # uninvited from this one occurrence
-            gone = dataclasses.replace(override, cancelled=True, attendees=(to.as_attendee(),))
+        if cancelled and not instance.cancelled:  # uninvited from this one occurrence (or its override is gone)
+            gone = (
+                dataclasses.replace(override, cancelled=True, attendees=(to.as_attendee(),))
+                if override is not None
+                else Override(occurrence, instance.start, instance.end, cancelled=True, attendees=(to.as_attendee(),))
+            )
             others = tuple(o for o in m.overrides if o.occurrence != occurrence)
             variant = dataclasses.replace(stored, meeting=dataclasses.replace(m, overrides=(*others, gone)))
             key = None
@@ -362,11 +367,12 @@ class MailRenderer:
 
         def build() -> _Draft:
             rows = self._rows(w, instance, to, start, now, series=False)
-            subject = w(f"subject.{kind}", title=one_line(instance.title), when=when)
+            said = "uninvited" if cancelled and not instance.cancelled else kind  # the meeting goes ahead
+            subject = w(f"subject.{said}", title=one_line(instance.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
             parts = calendar() if key is None else self._parts(("itip-one", method, *key[2:]), calendar)
             inline, attached = parts
-            lead = w(f"lead.{kind}", title=one_line(instance.title))
+            lead = w(f"lead.{said}", title=one_line(instance.title))
             return self._message(w, subject, instance, lead, rows, note, inline, attached)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)
@@ -440,6 +446,7 @@ class MailRenderer:
         if found is None:
             return None
         return w("holiday", name=found.local_name if found.local_name and w.language != "en" else found.name)
+
     def notice(
         self,
         to: str,
@@ -735,6 +742,7 @@ def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[date
     """The occurrences after ``start`` (within a year) at which the series' time of day in ``zone``
     changes, as local datetimes in ``zone``: a series kept in Asia/Seoul time moves from 18:00 EST
     to 19:00 EDT for an attendee in Atlanta when daylight saving time starts there."""
+
     def shown(moment: datetime) -> tuple[int, int, str]:
         return moment.hour, moment.minute, zone_abbreviation(moment)
 

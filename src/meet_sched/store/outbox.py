@@ -407,10 +407,11 @@ def _plan_invitations(
         )
         if kind.itip_request:
             seen.announced(version)
-    _plan_occurrences(stored, by_recipient, whole, single, now, inserts, drop, active)
+    _plan_occurrences(session, stored, by_recipient, whole, single, now, inserts, drop, active)
 
 
 def _plan_occurrences(
+    session: Session,
     stored: StoredMeeting,
     series_rows: dict[str, list[_Existing]],
     whole: set[str],
@@ -443,7 +444,8 @@ def _plan_occurrences(
         if utc(instance.end) <= now:
             continue
         people = {} if instance.cancelled else {a.email.lower(): a for a in instance.attendees}
-        for recipient in sorted(set(series_people) | set(people)):
+        told = {r for (r, at) in mine if at == utc(occurrence)}  # had a message about this occurrence alone
+        for recipient in sorted(set(series_people) | set(people) | told):
             if recipient in whole:
                 continue  # the series' REQUEST, still to be sent, carries the occurrence as it is then
             history = series_rows.get(recipient, [])
@@ -458,6 +460,8 @@ def _plan_occurrences(
                 kind = Kind.UPDATE if recipient in people else Kind.CANCEL
             elif recipient in people and recipient not in series_people:
                 kind = Kind.REQUEST  # invited to this occurrence alone
+            elif recipient not in series_people and last is not None and Kind(last.kind).itip_request:
+                kind = Kind.CANCEL  # was invited to this occurrence alone, and is no longer
             else:
                 continue  # the series' own invitation (pending) carries it
             if last is not None and Kind(last.kind) is kind and (kind is Kind.CANCEL or last.version == version.digest):
@@ -469,13 +473,14 @@ def _plan_occurrences(
             if any(row.key == key for row in mine.get((recipient, utc(occurrence)), [])):
                 continue
             who = people.get(recipient) or series_people.get(recipient)
+            told_before = mine.get((recipient, utc(occurrence)), [])
             inserts.append(
                 _new_row(
                     key,
                     kind,
                     stored,
                     recipient,
-                    attendee_data(who) if who else {"name": "", "email": recipient, "timezone": m.timezone.key},
+                    attendee_data(who) if who else _previous_attendee(session, stored, recipient, told_before),
                     due=now,
                     now=now,
                     version=version.digest,
