@@ -636,3 +636,28 @@ def test_a_guest_of_one_occurrence_gets_a_cancel_of_that_occurrence_when_taken_o
         assert [r for r in smtp_server.received if r.rcpt_tos[0] == guest] == []
 
     scenario(site_dir, clock, body)
+
+
+def test_an_update_of_one_occurrence_not_sent_before_it_ended_expires(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+    """The mail server was away from the edit until after that occurrence: its update is not sent late
+    (nobody needs to hear that yesterday's call moved), while the rest of the series is untouched."""
+    site_dir.settings(smtp_settings(smtp_server, delivery='update_quiet = "0s"'))
+    path = site_dir.meeting("weekly.yaml", SERIES_WITH_GUEST)
+    clock = Clock(T0)
+
+    async def body(s: Site, d: Dispatcher) -> None:
+        assert (await sync_and_send(s, d, clock)).sent == 1
+        path.write_text(SERIES_WITH_GUEST + "overrides:\n  - occurrence: 2026-12-17\n    title: Weekly call (moved)\n")
+        smtp_server.stop()
+        clock.advance(hours=1)
+        assert (await sync_and_send(s, d, clock)).sent == 0
+        smtp_server.start()
+        clock.set(datetime(2026, 12, 17, 2, 0, tzinfo=UTC))  # 11:00 in Seoul: the occurrence has ended
+        report = await d.deliver_due()
+        assert report.sent == 0
+        rows, _ = s.outbox()
+        (update,) = [r for r in rows if r.kind == "update"]
+        assert (update.status, update.detail) == ("expired", "not sent: the occurrence had ended")
+
+    scenario(site_dir, clock, body)
+    assert [r for r in smtp_server.received if "moved" in str(r.message["Subject"])] == []

@@ -388,6 +388,8 @@ class Dispatcher:
         if job.kind is Kind.REMINDER and job.occurrence is not None and late:
             why = "the meeting had started" if utc(job.due_at) < utc(job.occurrence) else "too late on the day"
             return Outcome(job.id, Status.EXPIRED, f"not sent: {why}", now, attempted=False)
+        if job.kind is not Kind.REMINDER and _occurrence_ended(stored, job.occurrence, now):
+            return Outcome(job.id, Status.EXPIRED, "not sent: the occurrence had ended", now, attempted=False)
         try:
             feed = await self._feed_link(job, now)
             message = self._render(job, stored, now, feed)
@@ -721,6 +723,18 @@ def responsive_loop() -> None:
     """
     if sys.getswitchinterval() > GIL_SWITCH_INTERVAL:
         sys.setswitchinterval(GIL_SWITCH_INTERVAL)
+
+
+def _occurrence_ended(stored: StoredMeeting | None, occurrence: datetime | None, now: datetime) -> bool:
+    """Whether a message about one occurrence of a series (its RECURRENCE-ID) is about one that is over,
+    wherever it was moved to: nobody needs to hear that yesterday's call moved."""
+    if stored is None or occurrence is None:
+        return False
+    m = stored.meeting
+    at = occurrence.astimezone(m.timezone)
+    override = m.override_of(at)
+    instance = m.instance(override) if override is not None else m.plain_instance(at)
+    return utc(instance.end) <= utc(now)
 
 
 def _recipient(mail: MailRenderer, stored: StoredMeeting, job: Job) -> Recipient:
