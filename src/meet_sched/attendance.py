@@ -1,11 +1,19 @@
-"""Who is coming: per meeting and occurrence, the attendees by answer (``meet-sched attendance``)."""
+"""Who is coming: per meeting and occurrence, the attendees by answer (``meet-sched attendance``).
+
+A delegate (RFC 5546 4.2.5: PARTSTAT=DELEGATED with DELEGATED-TO) is not added to the meeting:
+its attendees come from a reviewed config file.  Each delegate who is not an attendee there gets a
+``path:line:`` hint at the delegator's entry, saying to add them to invite them.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from .model import Attendee, StoredMeeting, utc, zone_abbreviation
+from .config.sources import read_source
+from .model import Attendee, Meeting, StoredMeeting, utc, zone_abbreviation
 from .site import Site
 from .store import attendance as store
 from .store.attendance import Answer, PartStat
@@ -74,16 +82,62 @@ def report(site: Site, after: datetime, uid: str | None = None, days: int = 90) 
     return sorted(out, key=lambda r: (utc(r.occurrences[0].start) if r.occurrences else after, r.stored.uid))
 
 
-def who(row: Row) -> str:
+def _called(m: Meeting, email: str) -> str:
+    """An attendee's name (their address if they have none), or the address of someone not invited."""
+    found = next((a for a in m.attendees if a.email.lower() == email), None)
+    return email if found is None else found.name or found.email
+
+
+def who(row: Row, m: Meeting) -> str:
     a = row.attendee
     place = ", ".join(p for p in (a.city, a.timezone.key) if p)
     text = f"{a.name or a.email} ({place})"
     if row.answer is not None and row.answer.delegated_to:
-        text += " → " + ", ".join(row.answer.delegated_to)
+        text += " delegated to " + ", ".join(_called(m, d) for d in row.answer.delegated_to)
     return text
 
 
-def render(found: list[MeetingAttendance]) -> str:
+def _entry_line(root: Path, m: Meeting, email: str) -> str:
+    """``path:line`` of ``email``'s entry among the meeting's attendees in its file (else the meeting's)."""
+    path, _, line = m.source.rpartition(":")
+    source = read_source(root / path, path, []) if path and line.isdigit() else None
+    if source is None:
+        return m.source or m.uid
+    data: Any = source.data
+    locs: list[tuple[str | int, ...]] = [()]
+    if isinstance(data, dict) and isinstance(data.get("meetings"), list):
+        locs = [("meetings", i) for i in range(len(data["meetings"]))]
+    for loc in locs:
+        if (source.line((*loc, "uid")) or source.line(loc) or 1) != int(line):
+            continue
+        entry: Any = data
+        for key in loc:
+            entry = entry[key]
+        listed = entry.get("attendees") if isinstance(entry, dict) else None
+        for i, a in enumerate(listed if isinstance(listed, list) else []):
+            if isinstance(a, dict) and str(a.get("email", "")).lower() == email:
+                return f"{path}:{source.line((*loc, 'attendees', i))}"
+    return m.source
+
+
+def delegate_hints(root: Path, item: MeetingAttendance) -> list[str]:
+    """``path:line: a@… delegated to b@…; add them to attendees to invite them``, per delegate not invited."""
+    m = item.stored.meeting
+    invited = {a.email.lower() for a in m.attendees}
+    seen: list[tuple[str, str]] = []
+    for occ in item.occurrences:
+        for row in occ.by(PartStat.DELEGATED):
+            assert row.answer is not None
+            for to in row.answer.delegated_to:
+                if to not in invited and (row.answer.attendee, to) not in seen:
+                    seen.append((row.answer.attendee, to))
+    return [
+        f"{_entry_line(root, m, by)}: {by} delegated to {to}; add them to attendees to invite them" for by, to in seen
+    ]
+
+
+def render(found: list[MeetingAttendance], root: Path | None = None) -> str:
+    """The report as text; with the site's ``root``, a hint for each delegate not invited (:func:`delegate_hints`)."""
     lines: list[str] = []
     for item in found:
         m = item.stored.meeting
@@ -96,11 +150,13 @@ def render(found: list[MeetingAttendance]) -> str:
             for p in SHOWN:
                 rows = occ.by(p)
                 if rows:
-                    lines.append(f"    {LABELS[p]}: " + "; ".join(who(r) for r in rows))
+                    lines.append(f"    {LABELS[p]}: " + "; ".join(who(r, m) for r in rows))
         for c in item.counters:
             proposal = c.proposal or {}
             start = datetime.fromisoformat(str(proposal.get("start"))).astimezone(m.timezone)
             note = f" — {c.comment}" if c.comment else ""
             lines.append(f"  proposed by {c.attendee}: {start:%a %Y-%m-%d %H:%M} {zone_abbreviation(start)}{note}")
+        if root is not None:
+            lines += [f"  {hint}" for hint in delegate_hints(root, item)]
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n" if lines else "no meetings\n"

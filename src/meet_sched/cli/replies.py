@@ -61,5 +61,5 @@ def cmd_attendance(args: argparse.Namespace) -> int:
 
     s = site(args)
     after = now() if args.start is None else datetime.combine(args.start, datetime.min.time(), tzinfo=UTC)
-    print(render(report(s, after, args.uid, args.days)), end="")
+    print(render(report(s, after, args.uid, args.days), s.root), end="")
     return 0

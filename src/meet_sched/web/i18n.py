@@ -11,8 +11,10 @@ from datetime import date, datetime, timedelta
 from functools import cache
 
 from babel.dates import format_date, format_skeleton, get_day_names
+from babel.numbers import format_decimal
 
 from ..lang import FALLBACK, language_of
+from ..mail.answer_words import ANSWER_WORDS, answer_word
 from ..mail.i18n import Words, words
 from ..places import Place, day_plan, holiday_on
 from ..places.days import Why
@@ -77,6 +79,15 @@ PAGE: dict[str, dict[str, str]] = {
         "meeting.calendar": "Calendar",
         "meeting.duration": "Duration",
         "meeting.where": "Where",
+        "answer.ACCEPTED": "accepted",
+        "answer.TENTATIVE": "tentative",
+        "answer.DECLINED": "declined",
+        "answer.NEEDS-ACTION": "no answer",
+        "answer.DELEGATED": "delegated",
+        "turnout.count": "{count}",
+        "turnout.delegated_to": "{who} (delegated to {to})",
+        "turnout.only": "{who}: {answer} for this meeting only",
+        "turnout.only.count": "{count} answered for this meeting only",
     },
     "ko": {
         "upcoming": "예정된 회의",
@@ -137,6 +148,11 @@ PAGE: dict[str, dict[str, str]] = {
         "meeting.calendar": "캘린더",
         "meeting.duration": "소요 시간",
         "meeting.where": "장소",
+        "answer.DELEGATED": "위임",
+        "turnout.count": "{count}명",
+        "turnout.delegated_to": "{who}({to}에게 위임)",
+        "turnout.only": "{who}: 이번 회의만 {answer}",
+        "turnout.only.count": "{count}명이 이번 회의만 따로 회신",
     },
     "zh": {
         "upcoming": "即将举行的会议",
@@ -196,6 +212,11 @@ PAGE: dict[str, dict[str, str]] = {
         "meeting.calendar": "日历",
         "meeting.duration": "时长",
         "meeting.where": "地点",
+        "answer.DELEGATED": "已委托",
+        "turnout.count": "{count}人",
+        "turnout.delegated_to": "{who}（已委托给 {to}）",
+        "turnout.only": "{who}：仅此次会议{answer}",
+        "turnout.only.count": "{count}人仅对此次会议另行回复",
     },
     "vi": {
         "upcoming": "các cuộc họp sắp tới",
@@ -256,6 +277,11 @@ PAGE: dict[str, dict[str, str]] = {
         "meeting.calendar": "Lịch",
         "meeting.duration": "Thời lượng",
         "meeting.where": "Địa điểm",
+        "answer.DELEGATED": "đã ủy quyền",
+        "turnout.count": "{count}",
+        "turnout.delegated_to": "{who} (đã ủy quyền cho {to})",
+        "turnout.only": "{who}: {answer} riêng cuộc họp này",
+        "turnout.only.count": "{count} người trả lời riêng cho cuộc họp này",
     },
 }
 
@@ -272,6 +298,22 @@ class PageWords:
     def __call__(self, key: str, **values: object) -> str:
         template = self._messages.get(key) or PAGE[FALLBACK][key]
         return template.format(**values)
+
+    def answer(self, partstat: str) -> str:
+        """``accepted``, ``거절``, ``尚未回复``, ``từ chối``: an answer (a PARTSTAT) as the page shows it.
+
+        The words of the one-click answers in the mails (:mod:`meet_sched.mail.answer_words`), so a
+        mail and the page agree, written in lower case after a count; the page's own ``answer.*``
+        words where it has some (English: the mails' are buttons, ``Accept``)."""
+        own = self._messages.get(f"answer.{partstat}")
+        if own is None and partstat in ANSWER_WORDS[FALLBACK]:
+            said = answer_word(self.mail, partstat)
+            return said[:1].lower() + said[1:]
+        return self(f"answer.{partstat}")
+
+    def count(self, value: int) -> str:
+        """A number of people: ``3``, ``3명``, ``3人``, its digits grouped as the language does."""
+        return self("turnout.count", count=format_decimal(value, locale=self.locale))
 
     def time(self, moment: datetime) -> str:
         return format_skeleton("Hm", moment, tzinfo=moment.tzinfo, locale=self.locale)

@@ -311,7 +311,7 @@ def build_model(site: Site, now: datetime, base_url: str, week: Workweek, w: Pag
         except Exception as exc:  # one meeting's data must not take the page down
             site.report_failure(occ.stored, exc)
             shown.remove(occ)
-    answered = turnouts(site, shown)
+    answered = turnouts(site, shown, w)
     items = [
         dataclasses.replace(i, turnout=answered.get((occ.stored.uid, utc(occ.start))))
         for i, occ in zip(items, shown, strict=True)

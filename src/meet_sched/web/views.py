@@ -2,19 +2,20 @@
 
 URLs: ``/week/2027-W15`` (an ISO week), ``/month/2027-04``, ``/meetings/<uid>`` (the UID
 percent-encoded) and ``/meetings/<uid>/calendar.ics``; ``/week`` and ``/month`` show the
-current ones.  Days are those of the site's display zone (``[calendar] timezone``).
+current ones.  Days are those of the site's display zone (``[calendar] timezone``).  A
+meeting's page shows each occurrence's answers (:mod:`.turnout`), those given for it alone too.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from itertools import islice
 from zoneinfo import ZoneInfo
 
 from ..config.limits import MAX_ALL_DAY_DAYS
-from ..model import FIRST_YEAR, LAST_YEAR, Status, StoredMeeting, all_day_dates, zone_abbreviation
+from ..model import FIRST_YEAR, LAST_YEAR, Status, StoredMeeting, all_day_dates, utc, zone_abbreviation
 from ..site import Occurrence, Site
 from ..workhours import Workweek
 from .i18n import PageWords
@@ -32,6 +33,7 @@ from .page import (
     public_occurrences,
     rules_of,
 )
+from .turnout import turnouts
 
 WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -234,7 +236,9 @@ def meeting_view(site: Site, uid: str, now: datetime, week: Workweek, w: PageWor
     m = stored.meeting
     rules = rules_of(week)
     starts = islice(m.occurrences(now - m.duration, now + timedelta(days=MEETING_PAGE_DAYS)), MAX_MEETING_OCCURRENCES)
-    items = [item(site, Occurrence(stored, start), week, rules, w) for start in starts if start + m.duration > now]
+    shown = [Occurrence(stored, start) for start in starts if start + m.duration > now]
+    answered = turnouts(site, shown, w)  # the same answers as the agenda's cards, names only when public
+    items = [replace(item(site, occ, week, rules, w), turnout=answered.get((m.uid, utc(occ.start)))) for occ in shown]
     places = meeting_places(m, rules)
     everyone = week.among(first_places([places]))
     path = meeting_path(m.uid)
