@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import icalendar
 import pytest
+from ical.calendar_stream import IcsCalendarStream
 from sqlalchemy import select
 
 from meet_sched.config import load_settings
@@ -160,3 +161,39 @@ def test_feeds_list_on_a_free_port_prints_no_url_that_cannot_work(site_dir: Site
     assert "set [server] base_url" in out
     rotated = site_dir.run("feeds", "rotate", "mira.ahn@test.example", check=True).stdout
     assert re.search(r"<base_url>/feeds/[A-Za-z0-9_-]{43}\.ics", rotated) and "http://" not in rotated
+
+
+def test_a_guest_of_one_occurrence_has_that_occurrence_in_their_personal_feed(site_dir: SiteDir) -> None:
+    """Invited to one occurrence of a series alone: their feed holds that occurrence's VEVENT (its
+    RECURRENCE-ID, their own alarm), as their invitation did; the series attendees' feeds are unchanged;
+    once taken off it, it is gone from theirs."""
+    series = (
+        "uid: weekly\ntitle: Weekly call\ntimezone: Asia/Seoul\nstart: 2027-01-07T10:00\nduration: 1h\n"
+        "recurrence: FREQ=WEEKLY;COUNT=4\nreminders: [1d]\nattendees: [kim@daegu.example]\n"
+    )
+    guest = (
+        "overrides:\n  - occurrence: 2027-01-14\n    title: Weekly call with Bac Ninh\n"
+        "    attendees: [kim@daegu.example, { email: ha@bacninh.example, reminders: [2h] }]\n"
+    )
+    path = site_dir.meeting("weekly.yaml", series + guest)
+    s = Site(site_dir.root, load_settings(site_dir.root, environ={}))
+    try:
+        s.sync(datetime(2026, 12, 1, tzinfo=UTC))
+        assert "ha@bacninh.example" in {p.email for p in s.attendees()}
+        body = s.personal_feed("HA@bacninh.example").body
+        (event,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
+        assert str(event["SUMMARY"]) == "Weekly call with Bac Ninh"
+        assert event["RECURRENCE-ID"].dt == datetime(2027, 1, 14, 1, 0, tzinfo=UTC)
+        assert event["DTSTART"].params["TZID"] == "Asia/Seoul"
+        (alarm,) = event.walk("VALARM")
+        assert alarm["TRIGGER"].dt == -timedelta(hours=2)
+        (parsed,) = IcsCalendarStream.from_ics(body.decode()).calendars
+        assert [e.recurrence_id for e in parsed.events] == ["20270114T100000"]
+        kim = icalendar.Calendar.from_ical(s.personal_feed("kim@daegu.example").body).walk("VEVENT")
+        assert [("RECURRENCE-ID" in e) for e in kim] == [False, True]  # the series and its changed occurrence
+
+        path.write_text(series, encoding="utf-8")
+        s.sync(datetime(2026, 12, 2, tzinfo=UTC))
+        assert s.personal_feed("ha@bacninh.example").body.count(b"BEGIN:VEVENT") == 0
+    finally:
+        s.close()

@@ -409,14 +409,28 @@ class IcsRenderer:
         items: Sequence[tuple[StoredMeeting, Sequence[timedelta]]],
         attendees: bool = True,
         answers: Mapping[str, Answers] | None = None,
+        alone: Sequence[tuple[StoredMeeting, datetime, Sequence[timedelta]]] = (),
     ) -> bytes:
         found = answers or {}
         if self.failed is not None and method == "PUBLISH":
             items = [(s, alarms) for s, alarms in items if self._renders(s, alarms, attendees, found)]
         parts = [self._header(method, title)]
-        for tzid, (first, last) in sorted(_period(self.zone_span(s) for s, _ in items).items()):
+        spans = [self.zone_span(s) for s, _ in items] + [self.zone_span(s) for s, _, _ in alone]
+        for tzid, (first, last) in sorted(_period(spans).items()):
             parts.append(self.timezone_bytes(tzid, first, last))
         parts.extend(self.event_bytes(s, alarms, attendees, found.get(s.uid, NO_ANSWERS)) for s, alarms in items)
+        spec = self.settings.spec
+        for s, occurrence, alarms in alone:  # one occurrence of a series someone is invited to alone
+            event = build_instance(
+                s,
+                occurrence,
+                alarms=alarms,
+                attendees=attendees,
+                all_day_at=spec.reminders.all_day_at,
+                answers=found.get(s.uid, NO_ANSWERS),
+                language=spec.calendar.language,
+            )
+            parts.append(event.to_ical())
         parts.append(END_CALENDAR)
         return b"".join(parts)
 
@@ -451,13 +465,17 @@ class IcsRenderer:
         meetings: Sequence[StoredMeeting],
         answers: Mapping[str, Answers] | None = None,
     ) -> bytes:
-        """Only the meetings ``attendee_email`` is invited to, with that attendee's own reminders."""
+        """Only the meetings ``attendee_email`` is invited to, with that attendee's own reminders; of a
+        series they are invited to one occurrence of alone, that occurrence's VEVENT (its RECURRENCE-ID),
+        as their invitation carried it."""
         items = []
+        alone: list[tuple[StoredMeeting, datetime, Sequence[timedelta]]] = []
         for s in meetings:
             who = _find(s.meeting, attendee_email)
             if who is not None:
                 items.append((s, s.meeting.reminders_for(who)))
-        return self._assemble("PUBLISH", title, items, answers=answers)
+            alone += [(s, o.occurrence, s.meeting.reminders_for(a)) for o, a in s.meeting.guest_of(attendee_email)]
+        return self._assemble("PUBLISH", title, items, answers=answers, alone=alone)
 
     def reminder(self, title: str, stored: StoredMeeting, alarms: Sequence[timedelta]) -> bytes:
         """The ``meeting.ics`` of a reminder: METHOD:PUBLISH, the recipient's alarms, the ORGANIZER and no

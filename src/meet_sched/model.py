@@ -359,6 +359,29 @@ class Meeting:
     def reminders_for(self, attendee: Attendee) -> tuple[timedelta, ...]:
         return self.reminders if attendee.reminders is None else attendee.reminders
 
+    def guest_of(self, email: str) -> list[tuple[Override, Attendee]]:
+        """The occurrences ``email`` is invited to alone (not an attendee of the series), with their entry."""
+        key = email.lower()
+        if any(a.email.lower() == key for a in self.attendees):
+            return []
+        out = []
+        for o in self.overrides:
+            mine = None if o.cancelled else next((a for a in o.attendees or () if a.email.lower() == key), None)
+            if mine is not None:
+                out.append((o, mine))
+        return out
+
+    def everyone(self) -> list[Attendee]:
+        """The series' attendees, then those invited to one of its occurrences alone (once each)."""
+        seen = {a.email.lower() for a in self.attendees}
+        out = list(self.attendees)
+        for o in self.overrides:
+            for a in () if o.cancelled else o.attendees or ():
+                if a.email.lower() not in seen:
+                    seen.add(a.email.lower())
+                    out.append(a)
+        return out
+
     # -- recurrence ---------------------------------------------------------
 
     def occurrences(self, after: datetime, before: datetime) -> Iterator[datetime]:

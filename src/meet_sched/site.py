@@ -451,8 +451,8 @@ class Site:
         """The meetings ``email`` is invited to, in every calendar, with that attendee's own reminders."""
         key = email.lower()
         everything = self.current_meetings()
-        stored = [s for s in everything if any(a.email.lower() == key for a in s.meeting.attendees)]
-        names = [a.name for s in stored if not s.removed for a in s.meeting.attendees if a.email.lower() == key]
+        stored = [s for s in everything if any(a.email.lower() == key for a in s.meeting.everyone())]
+        names = [a.name for s in stored if not s.removed for a in s.meeting.everyone() if a.email.lower() == key]
         person = Person(next((n for n in names if n), ""), email)
         title = f"{self.settings.spec.calendar.name} · {person.name or person.email}"
         answers = self.answers([s.uid for s in stored])
@@ -471,12 +471,13 @@ class Site:
             return feed_store.email_for(session, token)
 
     def attendees(self) -> list[Person]:
-        """Everyone invited to a current meeting, once each (by email, case-insensitively)."""
+        """Everyone invited to a current meeting (or to one of its occurrences), once each (by email,
+        case-insensitively)."""
         found: dict[str, Person] = {}
         for stored in self.meetings():
             if stored.removed:
                 continue
-            for a in stored.meeting.attendees:
+            for a in stored.meeting.everyone():
                 known = found.get(a.email.lower())
                 if known is None or (not known.name and a.name):
                     found[a.email.lower()] = Person(a.name, a.email)
