@@ -522,3 +522,16 @@ def test_a_variant_of_one_version_is_not_served_from_the_cache(sample_site: Site
     assert len(event.get("ATTENDEE") if isinstance(event.get("ATTENDEE"), list) else [event["ATTENDEE"]]) == 1
     # and the version itself still comes back as it was
     assert site.renderer.invitation(stored) == first
+
+
+def test_invite_of_a_meeting_without_attendees_is_a_message(site_dir: SiteDir) -> None:
+    """RFC 5546 section 3.2.2: a REQUEST names at least one attendee; none is nothing to invite."""
+    site_dir.meeting(
+        "solo.yaml", "uid: solo\ntitle: Desk time\ntimezone: Asia/Seoul\nstart: 2027-01-07T10:00\nduration: 1h\n"
+    )
+    site_dir.run("sync", check=True)
+    result = site_dir.run("invite", "solo")
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr.splitlines() == [
+        "meet-sched: config/meetings/solo.yaml:1: solo@test.example has no attendees: there is no one to invite"
+    ]

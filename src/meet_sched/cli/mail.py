@@ -7,13 +7,19 @@ import sys
 from datetime import timedelta
 
 from ..config.display import display_zone, local
+from ..errors import MeetSchedError
 from ..model import format_duration
 from ..store.status import Status as OutboxStatus
 from .common import now, site
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    sys.stdout.buffer.write(site(args).invitation(args.uid))
+    s = site(args)
+    stored = s.meeting(args.uid)
+    if not stored.meeting.everyone():  # RFC 5546 3.2.2: a REQUEST names at least one attendee
+        where = f"{stored.meeting.source}: " if stored.meeting.source else ""
+        raise MeetSchedError(f"{where}{stored.uid} has no attendees: there is no one to invite")
+    sys.stdout.buffer.write(s.invitation(args.uid))
     sys.stdout.flush()
     return 0
 
@@ -43,9 +49,7 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             detail = f"waits for more edits until {e.not_before.astimezone(zone):%H:%M:%S}"
         title = titles.get(e.meeting_uid or "", "")
         title = title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
-        rows.append(
-            (local(due, zone), e.status, kind, e.recipient, e.meeting_uid, title, str(e.attempts), detail[:60])
-        )
+        rows.append((local(due, zone), e.status, kind, e.recipient, e.meeting_uid, title, str(e.attempts), detail[:60]))
     if len(rows) == 1:
         print("the outbox is empty" if not counts else f"no {args.status} messages")
     else:
