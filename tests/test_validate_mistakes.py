@@ -214,6 +214,8 @@ def test_zone_suggestions_by_city_and_country(site_dir: SiteDir, zone: str, mess
         ("VN", "unknown time zone 'VN' (did you mean 'Asia/Ho_Chi_Minh'?)"),  # ISO 3166 codes
         ("vnm", "unknown time zone 'vnm' (did you mean 'Asia/Ho_Chi_Minh'?)"),
         ("Korea", "unknown time zone 'Korea' (did you mean 'Asia/Seoul' or 'Asia/Pyongyang'?)"),  # a word of two
+        ("'Korea, South'", "unknown time zone 'Korea, South' (did you mean 'Asia/Seoul'?)"),  # words of one
+        ("United", "unknown time zone 'United' (use an IANA name such as Asia/Seoul)"),  # a word of four
         (
             "United States",
             "unknown time zone 'United States' (did you mean 'America/New_York', 'America/Chicago' "

@@ -27,8 +27,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from .rules import tz_rows
 
 MAX_NAME_CHARS = 100  # longer than any city's or country's name: looked up without reading the data
+MAX_COUNTRIES_OF_A_WORD = 3  # a word of more countries' names than this stands for none of them
 
 _NOT_ALNUM = re.compile(r"[\W_]+")
+_WORDS = re.compile(r"[\s,_\-]+")
 
 
 def norm(text: str) -> str:
@@ -128,15 +130,18 @@ def city(name: str) -> City | None:
 def country_zone_list(name: str) -> list[str]:
     """The zones of the country called or coded ``name`` (``Vietnam``, ``VN``, ``VNM``), most populous first.
 
-    A name that is a word of countries' names (``Korea``) stands for all of them.
+    A name whose words are all words of countries' names (``Korea``, ``Korea, South``) stands for
+    each of them.
     """
     key = norm(name)
     if not key or len(key) > MAX_NAME_CHARS:
         return []
     data = _data()
     codes = [data.countries[key]] if key in data.countries else []
-    if not codes and key.isalpha() and len(key) > 3:
-        codes = [c for c, n in data.country_names.items() if key in {norm(w) for w in n.split()}]
+    words = {norm(w) for w in _WORDS.split(name)} - {""}
+    if not codes and words and all(len(w) > 3 for w in words):
+        codes = [c for c, n in data.country_names.items() if words <= {norm(w) for w in _WORDS.split(n)}]
+        codes = codes if len(codes) <= MAX_COUNTRIES_OF_A_WORD else []  # "Republic", "Islands": no country
     found = {z: data.country_population.get((c, z), 0) for c in codes for z in country_zones().get(c, ())}
     return sorted(found, key=lambda z: (-found[z], z))
 

@@ -138,7 +138,7 @@ def zone_hint(name: str, prefer: Iterable[str] = (), cities: Mapping[str, str] |
         return f" (did you mean {site[city]!r}?)"
     if city in _places():
         return f" (did you mean {_or(_rank(_places()[city], prefer)[:MAX_ZONE_SUGGESTIONS])}?)"
-    if found := gazetteer.country_zone_list(city)[:MAX_ZONE_SUGGESTIONS]:
+    if found := gazetteer.country_zone_list(text.rsplit("/", 1)[-1])[:MAX_ZONE_SUGGESTIONS]:
         return f" (did you mean {_or(found)}?)"
     if (place := gazetteer.city(city)) is not None:
         if norm(place.name) == norm(place.zone.rsplit("/", 1)[-1]):  # Seol is Seoul, in Asia/Seoul
