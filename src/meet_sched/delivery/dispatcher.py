@@ -451,9 +451,17 @@ class Dispatcher:
         if job.kind is Kind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now, rsvp=rsvp)
-        if job.occurrence is not None:  # about one occurrence of a series
-            return self.mail.occurrence_invitation(stored, to, job.occurrence, message_id=mid, now=now)
         state = self._answers.get(job.meeting_uid)
+        if job.occurrence is not None:  # about one occurrence of a series
+            return self.mail.occurrence_invitation(
+                stored,
+                to,
+                job.occurrence,
+                message_id=mid,
+                now=now,
+                previous=self._previous.get(job.id),
+                answer_again=state is not None and attendance.must_answer(state, to.email, utc(job.occurrence)),
+            )
         return self.mail.invitation(
             stored,
             to,

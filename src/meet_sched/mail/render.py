@@ -329,11 +329,23 @@ class MailRenderer:
         return self._outgoing(self._template(key, build, method), to, message_id, now)
 
     def occurrence_invitation(
-        self, stored: StoredMeeting, to: Recipient, occurrence: datetime, *, message_id: str, now: datetime
+        self,
+        stored: StoredMeeting,
+        to: Recipient,
+        occurrence: datetime,
+        *,
+        message_id: str,
+        now: datetime,
+        previous: Meeting | None = None,
+        answer_again: bool = False,
     ) -> Outgoing:
         """About one occurrence of a series only (its RECURRENCE-ID ``occurrence``): a REQUEST with that
         occurrence as it is now (RFC 5546 section 3.2.2), or a CANCEL of it alone (section 3.2.5) when it
-        is cancelled or ``to`` is not invited to it."""
+        is cancelled or ``to`` is not invited to it.
+
+        ``previous``: that occurrence as ``to`` last received it (a meeting of its own); an update then
+        names what changed with the old value beside each new one, as :meth:`invitation` does.
+        ``answer_again``: its time changed, so the update asks ``to`` to answer again."""
         m = stored.meeting
         occurrence = occurrence.astimezone(m.timezone)
         override = m.override_of(occurrence)
@@ -346,7 +358,13 @@ class MailRenderer:
         start = occurrence if cancelled else instance.start  # a cancellation names the occurrence it cancels
         when = w.when(start.astimezone(to.timezone), now)
         zone, city, rid = to.timezone.key, to.city, utc(occurrence)
-        key: tuple[Any, ...] | None = ("occurrence", kind, *stored.cache_key, rid, w.language, zone, city, when)
+        before = previous if kind == "update" else None
+        again = answer_again and kind == "update"
+        shown = before.content_hash() if before else None
+        key: tuple[Any, ...] | None = (
+            *("occurrence", kind, *stored.cache_key, rid, w.language, zone, city, when),
+            *(shown, _day(now) if shown else None, again),
+        )
         variant = stored
         if cancelled and not instance.cancelled:  # uninvited from this one occurrence (or its override is gone)
             gone = (
@@ -370,9 +388,16 @@ class MailRenderer:
             said = "uninvited" if cancelled and not instance.cancelled else kind  # the meeting goes ahead
             subject = w(f"subject.{said}", title=one_line(instance.title), when=when)
             note = w("calendar.cancel" if method == "CANCEL" else "calendar.request")
-            parts = calendar() if key is None else self._parts(("itip-one", method, *key[2:]), calendar)
+            parts = calendar() if key is None else self._parts(("itip-one", method, *key[2:10]), calendar)
             inline, attached = parts
             lead = w(f"lead.{said}", title=one_line(instance.title))
+            found = changes(before, instance) if before else []
+            if before and found:
+                named = w.listing([w(f"change.{c}") for c in found])
+                lead = w("lead.changed", title=one_line(instance.title), changes=named)
+                rows = _changed_rows(w, rows, before, instance, to, now, found)
+            if again:
+                lead = f"{lead} {w('lead.answer_again')}"
             return self._message(w, subject, instance, lead, rows, note, inline, attached)
 
         return self._outgoing(self._template(key, build, method), to, message_id, now)

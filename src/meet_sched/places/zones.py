@@ -1,16 +1,15 @@
 """What a name that is not an IANA zone most likely meant: by city, country, abbreviation or UTC offset.
 
-Everything comes from data the project already has: the tz database (``zone1970.tab``,
-``zone.tab`` and the names of every zone and link), and Babel's CLDR data (zone aliases,
-exemplar cities and country names in the office's languages, the zones of each country, the
-Windows zone mapping, the languages of each country).  No list of cities is written here.
+In this order: a UTC offset (``UTC+7``, ``+07:00``, ``GMT+9``: the zones at that offset now), an
+abbreviation (``KST``: the zones whose clocks are called so), a city the site's own attendees
+and places name, a zone's or link's city and CLDR's city and country names in the office's
+languages (Babel), a country's name or ISO code and a city of 15,000 people or more in any
+language (GeoNames, :mod:`.gazetteer`: ``Hanoi`` → ``Asia/Ho_Chi_Minh``), and last a zone's
+city spelt alike (``Asia/Seol`` → ``Asia/Seoul``).
 
-Several zones fit an abbreviation or an offset; they are ranked (:func:`_rank`): zones the site
-already uses first, then by how many languages CLDR records for the countries keeping the
-zone's time (``zone1970.tab``), counted for a country's main zone only (its first in
-``zone.tab``) — CLDR lists more languages for larger countries, the only measure of size in
-the data at hand — then by the summed population shares of those languages, then whether CLDR
-maps a Windows zone to it, then by name.  Population itself is in none of that data.
+Several zones fit an abbreviation, an offset or a country; they are ranked (:func:`_rank`):
+zones the site already uses first, then by the people of the GeoNames cities in each, then by
+name.  The GeoNames data is read only when a suggestion needs it.
 """
 
 from __future__ import annotations
@@ -26,21 +25,15 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.core import get_global
 
-from .rules import tz_rows
+from . import gazetteer
+from .gazetteer import MAX_NAME_CHARS, country_zones, norm, population
+from .rules import tz_rows, zone_countries
 
 MAX_ZONE_SUGGESTIONS = 3  # zones named in one did-you-mean
 NAME_LANGUAGES = ("en", "ko", "zh", "vi")  # whose CLDR city and country names are recognised
 CITY_CUTOFF = 0.75  # how alike a misspelt city must be to a zone's city to be suggested
 
 _OFFSET = re.compile(r"^(?:UTC|GMT|Z)?\s*([+\-\u2212])\s*(\d{1,2})(?::?([0-5]\d))?$", re.IGNORECASE)
-
-
-def norm(text: str) -> str:
-    """``Ho_Chi_Minh``, ``ho chi minh`` and ``Hồ Chí Minh`` alike: lower-case letters and digits only."""
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKD", text.replace("đ", "d").replace("Đ", "D"))
-    return "".join(c for c in plain.lower() if c.isalnum() and not unicodedata.combining(c))
 
 
 @cache
@@ -54,59 +47,18 @@ def _countries() -> dict[str, tuple[str, ...]]:
     return {row[2]: tuple(row[0].split(",")) for row in tz_rows("zone1970.tab") if len(row) >= 3}
 
 
-@cache
-def _country_zones() -> dict[str, tuple[str, ...]]:
-    """ISO 3166 code → its zones (``zone.tab``, one row per country and zone)."""
-    out: dict[str, list[str]] = {}
-    for row in tz_rows("zone.tab"):
-        if len(row) >= 3:
-            out.setdefault(row[0], []).append(row[2])
-    return {k: tuple(v) for k, v in out.items()}
-
-
 def canonical(zone: str) -> str:
     """A link (``Asia/Saigon``) → the zone it stands for (``Asia/Ho_Chi_Minh``), by CLDR's zone aliases."""
     aliases: Mapping[str, str] = get_global("zone_aliases")
     return aliases.get(zone, zone)
 
 
-@cache
-def _weight(zone: str) -> int:
-    """How many languages CLDR records for the countries whose main zone (first in ``zone.tab``) this is."""
-    languages: Mapping[str, Mapping[str, object]] = get_global("territory_languages")
-    zones = _country_zones()
-    return sum(len(languages.get(c, {})) for c in _countries().get(zone, ()) if zones.get(c, ("",))[0] == zone)
-
-
-@cache
-def _share(zone: str) -> float:
-    """A tie-breaker: the summed population shares of CLDR's languages of the zone's countries."""
-    languages: Mapping[str, Mapping[str, Mapping[str, float]]] = get_global("territory_languages")
-    return sum(
-        float(info.get("population_percent", 0))
-        for c in _countries().get(zone, ())
-        for info in languages.get(c, {}).values()
-    )
-
-
-@cache
-def _representative() -> frozenset[str]:
-    mapping: Mapping[str, str] = get_global("windows_zone_mapping")
-    return frozenset(canonical(z) for z in mapping.values())
-
-
 def _rank(zones: Iterable[str], prefer: Iterable[str] = ()) -> list[str]:
+    """The site's own zones first (most used first), then the most populous, then by name."""
     preferred = list(dict.fromkeys(prefer))
-    unique = set(zones)
     return sorted(
-        unique,
-        key=lambda z: (
-            preferred.index(z) if z in preferred else len(preferred),
-            -_weight(z),
-            -_share(z),
-            z not in _representative(),
-            z,
-        ),
+        set(zones),
+        key=lambda z: (preferred.index(z) if z in preferred else len(preferred), -population(z), z),
     )
 
 
@@ -126,7 +78,7 @@ def _places() -> dict[str, tuple[str, ...]]:
         for zone, names in Locale.parse(language).time_zones.items():
             if isinstance(names.get("city"), str) and canonical(zone) in _countries():
                 add(names["city"], [canonical(zone)])
-    zones = _country_zones()
+    zones = country_zones()
     for language in NAME_LANGUAGES:
         for code, name in Locale.parse(language).territories.items():
             if code in zones:
@@ -150,9 +102,9 @@ def _abbreviations() -> dict[str, tuple[str, ...]]:
 
 
 def _at_offset(offset: timedelta) -> list[str]:
-    year = date.today().year
-    moments = [datetime(year, m, 15, 12, tzinfo=UTC) for m in (1, 7)]
-    return [z for z in _countries() if any(m.astimezone(ZoneInfo(z)).utcoffset() == offset for m in moments)]
+    """The zones of ``zone.tab`` (each country's own names) whose clocks are ``offset`` from UTC now."""
+    now = datetime.now(UTC)
+    return [z for z in zone_countries() if now.astimezone(ZoneInfo(z)).utcoffset() == offset]
 
 
 def _or(names: list[str]) -> str:
@@ -179,11 +131,19 @@ def zone_hint(name: str, prefer: Iterable[str] = (), cities: Mapping[str, str] |
         found = _rank(_abbreviations()[text.upper()], prefer)[:MAX_ZONE_SUGGESTIONS]
         return f" (an abbreviation; did you mean {_or(found)}?)"
     city = norm(text.rsplit("/", 1)[-1])
+    if len(text) > MAX_NAME_CHARS:  # no place or zone is called so: nothing to look up or spell alike
+        return " (use an IANA name such as Asia/Seoul)"
     site = {norm(k): v for k, v in (cities or {}).items()}
     if city in site:
         return f" (did you mean {site[city]!r}?)"
     if city in _places():
         return f" (did you mean {_or(_rank(_places()[city], prefer)[:MAX_ZONE_SUGGESTIONS])}?)"
+    if found := gazetteer.country_zone_list(text.rsplit("/", 1)[-1])[:MAX_ZONE_SUGGESTIONS]:
+        return f" (did you mean {_or(found)}?)"
+    if (place := gazetteer.city(city)) is not None:
+        if norm(place.name) == norm(place.zone.rsplit("/", 1)[-1]):  # Seol is Seoul, in Asia/Seoul
+            return f" (did you mean {place.zone!r}?)"
+        return f" ({place.name} is in {place.zone!r})"
     close = _close_city(city, [*site, *_places()])
     if close is not None:
         zones = [site[close]] if close in site else _rank(_places()[close], prefer)[:MAX_ZONE_SUGGESTIONS]

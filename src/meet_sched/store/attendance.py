@@ -9,7 +9,8 @@ Every answer is a row of its own; the *current* answer is derived, never overwri
   that occurrence only; an answer for the series (``occurrence=None``) to every occurrence, and
   the higher-ranked of the two is what an occurrence shows;
 - a change of time resets everyone to NEEDS-ACTION (:func:`reset`): a series answer at the new
-  SEQUENCE, which outranks everything answered before it;
+  SEQUENCE, which outranks everything answered before it; one occurrence moved resets that
+  occurrence alone (:func:`reset_occurrence`), at the SEQUENCE of its own VEVENT;
 - a COUNTER (a proposed new time) is recorded and listed, never applied.
 
 Every function takes the session of the caller's transaction.
@@ -346,9 +347,40 @@ def reset(
     return attendees_answered
 
 
-def must_answer(state: Attendance, attendee: str) -> bool:
-    """Whether ``attendee``'s answer was reset by a change of time and not given again since."""
-    found = state.series.get(attendee.lower())
+def reset_occurrence(
+    session: Session, meeting_uid: str, occurrence: datetime, sequence: int, now: datetime, attendees: Iterable[str]
+) -> None:
+    """One occurrence moved: its ``attendees`` are back to NEEDS-ACTION for it alone.
+
+    An answer for that occurrence at its new ``sequence`` (the SEQUENCE of its own VEVENT): it
+    outranks the series' answers and the occurrence's own given before; the other occurrences
+    keep theirs.
+    """
+    for attendee in sorted({a.lower() for a in attendees}):
+        session.add(
+            AnswerRow(
+                meeting_uid=meeting_uid,
+                occurrence=occurrence,
+                attendee=attendee,
+                kind=Kind.REPLY.value,
+                partstat=PartStat.NEEDS_ACTION.value,
+                via=Via.CONFIG.value,
+                sequence=sequence,
+                dtstamp=now,
+                delegated_to=None,
+                proposal=None,
+                comment=None,
+                stale=False,
+                recorded_at=now,
+            )
+        )
+    session.flush()
+
+
+def must_answer(state: Attendance, attendee: str, occurrence: datetime | None = None) -> bool:
+    """Whether ``attendee``'s answer (for the series, or at ``occurrence``) was reset by a change of
+    time and not given again since."""
+    found = state.answer(attendee, occurrence)
     return found is not None and found.via is Via.CONFIG and found.partstat is PartStat.NEEDS_ACTION
 
 

@@ -150,6 +150,12 @@ def invitation_version(meeting: Meeting) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+def occurrence_version(uid: str, occurrence: datetime, digest: str) -> str:
+    """Under which what a message about one occurrence showed (that occurrence alone) is kept: one
+    per meeting, occurrence and the digest of its override (``OutboxRow.version`` of such messages)."""
+    return hashlib.sha256(f"{uid}\n{utc(occurrence).isoformat()}\n{digest}".encode()).hexdigest()
+
+
 def attendee_data(a: Attendee) -> dict[str, Any]:
     return {"name": a.name, "email": a.email, "timezone": a.timezone.key, "language": a.language, "city": a.city}
 
@@ -407,12 +413,13 @@ def _plan_invitations(
         )
         if kind.itip_request:
             seen.announced(version)
-    _plan_occurrences(session, stored, by_recipient, whole, single, now, inserts, drop, active)
+    _plan_occurrences(session, stored, seen, by_recipient, whole, single, now, inserts, drop, active)
 
 
 def _plan_occurrences(
     session: Session,
     stored: StoredMeeting,
+    seen: _Seen,
     series_rows: dict[str, list[_Existing]],
     whole: set[str],
     rows: list[_Existing],
@@ -488,6 +495,8 @@ def _plan_occurrences(
                     sequence=version.sequence,
                 )
             )
+            if kind.itip_request:  # an update of it says what changed since
+                seen.announced(occurrence_version(m.uid, occurrence, version.digest), instance)
     drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
 
 
@@ -546,12 +555,13 @@ class _Seen:
             self._data = self.meeting.to_data()
         return _for_recipient(old, recipient) == _for_recipient(self._data, recipient)
 
-    def announced(self, version: str) -> None:
-        """Keep what ``version`` shows (once per meeting version; another process may have kept it)."""
+    def announced(self, version: str, shown: Meeting | None = None) -> None:
+        """Keep what ``version`` shows, the meeting or ``shown`` (one occurrence of it), once per version
+        (another process may have kept it)."""
         if version in self._new:
             return
         self._new.add(version)
-        remember_version(self.session, version, self.meeting, self.now)
+        remember_version(self.session, version, self.meeting if shown is None else shown, self.now)
 
 
 def remember_version(session: Session, version: str, meeting: Meeting, now: datetime) -> None:
@@ -570,31 +580,49 @@ def remember_version(session: Session, version: str, meeting: Meeting, now: date
 
 
 def previously_shown(session: Session, jobs: Sequence[Job]) -> dict[int, Meeting]:
-    """For each update among ``jobs`` (by id): the meeting as its recipient last received it, when known."""
+    """For each update among ``jobs`` (by id): the meeting as its recipient last received it, when known.
+
+    For an update of one occurrence: that occurrence as a meeting of its own, as the recipient's last
+    message about it showed it, the series' invitation or one about that occurrence alone.
+    """
     updates = [j for j in jobs if j.kind is Kind.UPDATE]
     out: dict[int, Meeting] = {}
     for uid in sorted({j.meeting_uid for j in updates}):
-        sent: dict[str, list[tuple[int, str | None]]] = {}
+        sent: dict[str, list[tuple[int, str | None, datetime | None]]] = {}
         for row in session.execute(
-            select(OutboxRow.id, OutboxRow.recipient, OutboxRow.version)
+            select(OutboxRow.id, OutboxRow.recipient, OutboxRow.version, OutboxRow.occurrence)
             .where(
                 OutboxRow.meeting_uid == uid,
                 OutboxRow.kind.in_((Kind.REQUEST.value, Kind.UPDATE.value)),
                 OutboxRow.status == Status.SENT.value,
-                OutboxRow.occurrence.is_(None),  # the series' own invitations, not those of one occurrence
             )
             .order_by(OutboxRow.id)
         ):
-            sent.setdefault(row.recipient, []).append((row.id, row.version))
+            occurrence = None if row.occurrence is None else utc(row.occurrence)
+            sent.setdefault(row.recipient, []).append((row.id, row.version, occurrence))
         for job in (j for j in updates if j.meeting_uid == uid):
-            earlier = [version for id_, version in sent.get(job.recipient, []) if id_ < job.id and version]
-            data = _shown(session, earlier[-1]) if earlier else None
+            one = None if job.occurrence is None else utc(job.occurrence)
+            earlier = [
+                (version, occurrence)
+                for id_, version, occurrence in sent.get(job.recipient, [])
+                if id_ < job.id and version is not None and occurrence in (None, one) and (version or occurrence)
+            ]
+            if not earlier:
+                continue
+            version, occurrence = earlier[-1]
+            key = version if occurrence is None else occurrence_version(uid, occurrence, version)
+            data = _shown(session, key)
             if data is None:
                 continue
             try:
-                out[job.id] = Meeting.from_data(data)
+                shown = Meeting.from_data(data)
             except ROW_ERRORS:  # an old version this release cannot read: the update says less
                 continue
+            if one is not None and occurrence is None:  # the series' invitation: that occurrence in it
+                start = one.astimezone(shown.timezone)
+                override = shown.override_of(start)
+                shown = shown.instance(override) if override is not None else shown.plain_instance(start)
+            out[job.id] = shown
     return out
 
 
