@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 
 from meet_sched.places import Rules
-from meet_sched.places.plan import Busy, candidates, pattern, resolve_places
+from meet_sched.places.plan import Busy, PlanError, candidates, pattern, resolve_places
 
 from .conftest import SiteDir
 
@@ -190,3 +191,19 @@ def test_with_takes_places_zones_and_city_names() -> None:
     assert [p.zone.key for p in found] == ["Asia/Seoul", "Asia/Ho_Chi_Minh", "America/New_York", "Europe/Berlin"]
     assert [p.label for p in found] == ["Seoul", "ho chi minh", "Atlanta", "Berlin"]
     assert [p.country for p in found] == ["KR", "VN", "US", "DE"]
+
+
+def test_with_takes_any_city_of_geonames_and_points_a_wrong_zone_the_right_way() -> None:
+    """Hanoi and Chengdu are no zone names of the tz database: GeoNames places them (Asia/Ho_Chi_Minh,
+    Asia/Shanghai), with their country's holidays; a zone that does not exist gets the way to the right one."""
+    found = resolve_places(["Hanoi", "Chengdu", "Bắc Ninh"], RULES)
+    assert [(p.label, p.zone.key, p.country) for p in found] == [
+        ("Hanoi", "Asia/Ho_Chi_Minh", "VN"),
+        ("Chengdu", "Asia/Shanghai", "CN"),
+        ("Bắc Ninh", "Asia/Ho_Chi_Minh", "VN"),
+    ]
+    with pytest.raises(PlanError) as caught:
+        resolve_places(["Asia/Hanoi"], RULES)
+    assert str(caught.value) == (
+        "--with 'Asia/Hanoi': not a place of [places], an IANA zone or a known city (Hanoi is in 'Asia/Ho_Chi_Minh')"
+    )

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule
 
 from ..model import zone_city
+from . import gazetteer
 from .days import Verdict, Why, verdict
 from .rules import Place, Rules
 
@@ -43,6 +44,12 @@ def _zone_cities() -> dict[str, str]:
     return {_norm(zone_city(ZoneInfo(z))): z for z in sorted(zoneinfo.available_timezones()) if "/" in z}
 
 
+def _zone_hint(name: str) -> str:
+    from .zones import zone_hint
+
+    return zone_hint(name)
+
+
 def resolve_places(names: Sequence[str], rules: Rules, cities: Mapping[str, ZoneInfo] | None = None) -> list[Place]:
     """Place names of the settings, IANA zones, or city names (known from the meetings, or the tz database's)."""
     known_cities = {_norm(k): (k, v) for k, v in (cities or {}).items()}
@@ -63,10 +70,12 @@ def resolve_places(names: Sequence[str], rules: Rules, cities: Mapping[str, Zone
             out.append(rules.for_zone(zone, label))
         elif _norm(name) in _zone_cities():
             out.append(rules.for_zone(ZoneInfo(_zone_cities()[_norm(name)]), name))
+        elif "/" not in name and (town := gazetteer.city(name)) is not None:  # Hanoi, Bac Ninh: GeoNames
+            out.append(rules.for_zone(ZoneInfo(town.zone), name))
         else:
             choices = [*rules.places, *(k for k, _ in known_cities.values())]
             close = get_close_matches(name, choices, n=1, cutoff=0.6)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = f" (did you mean {close[0]!r}?)" if close else _zone_hint(name) if "/" in name else ""
             raise PlanError(
                 f"--with {name!r}: not a place of [places], an IANA zone or a known city{hint}"
                 + (f"; places: {', '.join(sorted(rules.places))}" if rules.places and not close else "")
@@ -241,6 +250,7 @@ class Pattern:
 
     def sides(self, places: Sequence[Place]) -> tuple[list[Place], list[Place]]:
         """Who the odd and who the even occurrences keep inside working hours (a rotation)."""
+
         def inside(slot: Slot) -> set[int]:
             return {i for i, v in enumerate(slot.verdicts) if not {Why.EARLY, Why.LATE} & set(v.reasons)}
 
