@@ -82,8 +82,8 @@ def header_line(name: str, value: str | Address) -> bytes:
     space between two words there (``quarterly call —2027년``).
     """
     if isinstance(value, Address):
-        if not _needs_encoding(value.display_name):
-            return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
+        if not value.display_name:
+            return _fold(name, [value.addr_spec])
         return _fold(name, [*_phrase(name, value.display_name), f"<{value.addr_spec}>"])
     if not _needs_encoding(value):
         return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
@@ -120,18 +120,22 @@ def _phrase(name: str, display: str) -> list[str]:
         run = " ".join(words[i:j])
         if encode:
             out.extend(_encoded_words(name, run))
-        elif _ATOMS.match(run):
-            out.extend(run.split(" "))
-        else:
-            out.append('"' + run.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        else:  # each word an atom, or a quoted-string of its own: a phrase can fold between any two
+            out.extend(
+                w if _ATOMS.match(w) else '"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in words[i:j]
+            )
         i = j
     return out
 
 
 def _fold(name: str, tokens: list[str]) -> bytes:
+    """``name:`` and the tokens, a line break before a token that would pass 78 characters — never
+    right after ``name:`` (a decoder that keeps folds, as the ``email`` package's legacy one does,
+    would read a value starting with a line break) and never inside a token."""
     lines = [f"{name}:"]
     for token in tokens:
-        if len(lines[-1]) + 1 + len(token) > 78 and len(lines[-1]) > 1:
+        started = lines[-1] not in ("", f"{name}:")  # the line holds a token already
+        if started and len(lines[-1]) + 1 + len(token) > 78:
             lines.append("")
         lines[-1] += " " + token
     return ("\r\n".join(lines) + "\r\n").encode("ascii")
