@@ -120,9 +120,14 @@ def test_two_answers_within_the_quiet_period_make_one_summary_with_both(
         clock.advance(hours=1)
         assert (await dispatcher.deliver_due()).sent == 0
         assert [s for _, s, _, _ in summaries(site)] == ["sent"]
+        answer(intake, clock, "TENTATIVE", LI, stamp="20261201T150000Z")
+        clock.advance(minutes=2)
+        assert (await dispatcher.deliver_due()).sent == 1
 
     run(site_dir, clock, body)
-    (got,) = smtp_server.received
+    got, later = smtp_server.received
+    changes = plain(later.message).split("What changed\n")[1].split("Answers so far")[0]
+    assert changes == "- Li Ming: tentative (every meeting of the series)\n"  # only what came after the first
     assert got.rcpt_tos[0] == OFFICE
     msg = got.message
     assert str(msg["Subject"]) == "Answers: Working call"
@@ -132,6 +137,25 @@ def test_two_answers_within_the_quiet_period_make_one_summary_with_both(
     html = html_body(msg)
     assert "<li>Li Ming: accepted (every meeting of the series)</li>" in html
     assert "Accepted (1): Li Ming<br>Tentative (0)<br>Declined (1): Ellis Carter<br>" in html
+
+
+def test_answers_that_keep_coming_wait_no_longer_than_an_hour(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+    configure(site_dir, smtp_server, "each")
+    clock = Clock(NOW)
+
+    async def body(site: Site, dispatcher: Dispatcher, intake: Intake) -> None:
+        for minute in range(61):
+            said = "ACCEPTED" if minute % 2 == 0 else "DECLINED"
+            answer(intake, clock, said, LI, stamp=f"20261201T{13 + minute // 60}{minute % 60:02d}00Z")
+            if minute < 60:
+                assert (await dispatcher.deliver_due()).sent == 0, minute
+            clock.advance(minutes=1)
+        clock.set(NOW + timedelta(hours=1))
+        assert (await dispatcher.deliver_due()).sent == 1
+
+    run(site_dir, clock, body)
+    (got,) = smtp_server.received
+    assert plain(got.message).count("- Li Ming: ") == 61
 
 
 def test_off_sends_none(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
@@ -227,7 +251,10 @@ def test_a_korean_organizer_reads_it_in_korean(site_dir: SiteDir, smtp_server: S
 def test_replies_import_of_an_eml_causes_it(site_dir: SiteDir, smtp_server: SmtpSink, tmp_path: Path) -> None:
     configure(site_dir, smtp_server, "each")
     site_dir.run("sync", check=True)
-    files = [shutil.copy(FIXTURES / name, tmp_path / name) for name in ("google-accepted.eml", "counter.eml")]
+    files = [
+        shutil.copy(FIXTURES / name, tmp_path / name)
+        for name in ("google-accepted.eml", "counter.eml", "delegated.eml")
+    ]
     done = site_dir.run("replies", "import", *map(str, files), check=True)
     assert "applied: li.ming@chengdu.example ACCEPTED" in done.stdout
     listed = site_dir.run("outbox", check=True).stdout
@@ -255,6 +282,7 @@ def test_replies_import_of_an_eml_causes_it(site_dir: SiteDir, smtp_server: Smtp
         "- Li Ming: proposed a new time: Thu, Dec 10 12:00 KST – 13:00 KST (every meeting of the series) "
         "“Could we start two hours later?”\n"
     ) in text
+    assert "- Li Ming: delegated to wang.fang@chengdu.example (every meeting of the series)" in text
 
 
 LINK = re.compile(r"https?://[^\s\"<>]+/rsvp/([A-Za-z0-9_-]+)\?answer=accepted")

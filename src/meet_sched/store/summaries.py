@@ -24,7 +24,7 @@ from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
 from ..model import Attendee, Meeting, StoredMeeting, utc
@@ -92,27 +92,35 @@ def _plan(
     session: Session, now: datetime, policy: SummaryPolicy, organizer: str, group: list[StoredMeeting], uid: str
 ) -> int:
     """One organizer's summary row (of one meeting, or daily of all theirs, ``uid`` = SITE_UID)."""
-    rows = session.execute(
-        select(OutboxRow.id, OutboxRow.meeting_uid, OutboxRow.status, OutboxRow.attendee, OutboxRow.due_at)
-        .where(OutboxRow.kind == Kind.SUMMARY.value, OutboxRow.recipient == organizer)
+    mine = and_(OutboxRow.kind == Kind.SUMMARY.value, OutboxRow.recipient == organizer)
+    waiting = session.execute(
+        select(OutboxRow.id, OutboxRow.attendee, OutboxRow.due_at)
+        .where(mine, OutboxRow.meeting_uid == uid, OutboxRow.status == Status.PENDING.value)
         .order_by(OutboxRow.id)
     ).all()
-    waiting = [r for r in rows if r.status == Status.PENDING.value and r.meeting_uid == uid]
     pending = waiting[-1] if waiting else None
     pending_after: dict[str, int] = dict(pending.attendee.get("after") or {}) if pending else {}
     meetings = {s.uid: s for s in group}
     meetings.update({s.uid: s for s in _meetings(session, set(pending_after) - set(meetings))})
+    # What the summaries sent lately covered (older answers are older than FIRST_LOOKBACK anyway).
     done: dict[str, int] = {}
-    for r in rows:
-        if r.status != Status.PENDING.value:
-            for key, value in (r.attendee.get("through") or {}).items():
-                done[key] = max(done.get(key, 0), int(value))
+    for (covered,) in session.execute(
+        select(OutboxRow.attendee).where(
+            mine,
+            OutboxRow.meeting_uid.in_([SITE_UID, *meetings]),
+            OutboxRow.status != Status.PENDING.value,
+            OutboxRow.created_at >= now - FIRST_LOOKBACK - timedelta(days=1),
+        )
+    ):
+        for key, value in (covered.get("through") or {}).items():
+            done[key] = max(done.get(key, 0), int(value))
     after: dict[str, int] = {}
     through: dict[str, int] = {}
     sections: list[dict[str, Any]] = []
     for key in sorted(meetings, key=lambda k: (meetings[k].meeting.title, k)):
         stored = meetings[key]
-        after[key] = pending_after.get(key, done.get(key, _known_before(session, key, now - FIRST_LOOKBACK)))
+        known = max(done.get(key, 0), _known_before(session, key, now - FIRST_LOOKBACK))
+        after[key] = pending_after.get(key, known)
         history = attendance.history(session, key)
         through[key] = max([after[key], *(a.id for a in history)])
         section = _section(stored.meeting, history, after[key], now)
