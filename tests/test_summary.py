@@ -353,3 +353,28 @@ def test_what_an_attendee_wrote_stays_text(site_dir: SiteDir, smtp_server: SmtpS
         got.message
     )
     assert "“&lt;b&gt;late&lt;/b&gt; Bcc: someone@evil.example”</li>" in html_body(got.message)
+
+
+def test_a_refused_summary_is_retried_after_a_restart_and_sent_once(site_dir: SiteDir, smtp_server: SmtpSink) -> None:
+    configure(site_dir, smtp_server, "each")
+    clock = Clock(NOW)
+    smtp_server.data_reply, smtp_server.data_failures = "451 4.3.0 Try again later", 1
+
+    async def first(site: Site, dispatcher: Dispatcher, intake: Intake) -> None:
+        answer(intake, clock, "ACCEPTED", LI)
+        clock.advance(minutes=2)
+        report = await dispatcher.deliver_due()
+        assert (report.sent, [e.status.value for e in report.events]) == (0, ["pending"])
+
+    run(site_dir, clock, first)
+    clock.advance(minutes=1)  # past the first retry (retry_base 1m, with jitter: 30 s to 1 min)
+
+    async def after_restart(site: Site, dispatcher: Dispatcher, intake: Intake) -> None:
+        assert (await dispatcher.deliver_due()).sent == 1
+        clock.advance(hours=1)
+        assert (await dispatcher.deliver_due()).sent == 0
+
+    run(site_dir, clock, after_restart)
+    (refused,), (got,) = smtp_server.rejected, smtp_server.received
+    assert refused.message["Message-ID"] == got.message["Message-ID"]
+    assert "- Li Ming: accepted (every meeting of the series)\n" in plain(got.message)
