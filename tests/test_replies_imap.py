@@ -184,7 +184,7 @@ def test_serve_invites_takes_the_reply_from_imap_and_the_feed_shows_it(
         assert _pending(site_dir.root, "li.ming@chengdu.example") > 0
         assert dovecot.count("INBOX") == 0 and len(dovecot.messages("meet-sched-processed")) == 2
         metrics = served.client.get("/metrics").text
-        assert 'meet_sched_replies_total{outcome="applied"} 2.0' in metrics
+        assert 'meet_sched_replies_total{outcome="applied",via="imip"} 2.0' in metrics
         health = served.client.get("/healthz").json()
         assert health["replies"]["inbox"].startswith("imap 127.0.0.1:") and health["replies"]["error"] is None
         time.sleep(1.5)

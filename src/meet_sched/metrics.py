@@ -25,8 +25,9 @@ class Metrics:
         self.sync_errors = Counter("meet_sched_sync_errors", "Config syncs rejected or failed.", registry=r)
         self.replies = Counter(
             "meet_sched_replies",
-            "Attendees' answers (iMIP REPLY, COUNTER) taken in, by outcome (applied, stale, counter, quarantined).",
-            ["outcome"],
+            "Attendees' answers taken in, by outcome (applied, stale, counter, quarantined) and by how they "
+            "came (via: imip for an iMIP REPLY or COUNTER, link for a one-click answer).",
+            ["outcome", "via"],
             registry=r,
         )
 

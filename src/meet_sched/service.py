@@ -116,7 +116,8 @@ class Service:
         self._listeners.append(listener)
 
     def on_notice(self, wake: Callable[[], None]) -> None:
-        """Call ``wake()`` when a sync planned a notice about the site (a refused config) itself."""
+        """Call ``wake()`` when a sync planned a notice about the site (a refused config) itself, or
+        :meth:`outbox_changed` is called."""
         self._notice_listeners.append(wake)
 
     async def _notify_config(self, problems: list[str] | None) -> None:
@@ -131,6 +132,12 @@ class Service:
             log.info("event=notice-planned kind=%s count=%d", kind, planned)
             for wake in self._notice_listeners:
                 wake()
+
+    def outbox_changed(self) -> None:
+        """Something besides a sync planned mail (an organizer's summary of a COUNTER): wake the dispatcher."""
+        for wake in self._notice_listeners:
+            wake()
+
     def on_answers(self, listener: AnswersListener) -> None:
         """Call ``listener(uids)`` when attendees' answers in force changed for these meetings."""
         self._answer_listeners.append(listener)
@@ -407,4 +414,3 @@ class Service:
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
             log.info("event=stopped")
-

@@ -46,6 +46,7 @@ from .store.outbox import PlanPolicy, PlanReport, plan_outbox
 from .store.outbox import Status as OutboxStatus
 from .store.outbox import counts as outbox_counts
 from .store.outbox import entries as outbox_entries
+from .store.summaries import SummaryPolicy
 from .troubles import Troubles
 
 Progress = Callable[[Iterable[Path]], Iterable[Path]]
@@ -616,6 +617,18 @@ def plan_policy(settings: Settings) -> PlanPolicy:
         invitations=spec.invitations.enabled,
         all_day_at=spec.reminders.all_day_at,
         update_quiet=spec.delivery.update_quiet,
+    )
+
+
+def summary_policy(settings: Settings) -> SummaryPolicy:
+    """``[replies] summary``: what the organizers' summaries of the answers follow."""
+    spec = settings.spec
+    return SummaryPolicy(
+        spec.replies.summary,
+        spec.replies.summary_at,
+        spec.delivery.update_quiet,
+        spec.calendar.language,
+        spec.calendar.timezone,
     )
 
 

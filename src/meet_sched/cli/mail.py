@@ -47,6 +47,8 @@ def cmd_outbox(args: argparse.Namespace) -> int:
             detail = f"retry ({detail})" if detail else "retry"
         elif e.status == "pending" and e.kind in ("update", "cancel") and e.not_before > moment:
             detail = f"waits for more edits until {e.not_before.astimezone(zone):%H:%M:%S}"
+        elif e.status == "pending" and e.kind == "answer-summary" and e.not_before > moment:
+            detail = f"waits for more answers until {local(e.not_before, zone)}"
         title = titles.get(e.meeting_uid or "", "")
         title = title if len(title) <= TITLE_WIDTH else title[: TITLE_WIDTH - 1] + "…"
         rows.append((local(due, zone), e.status, kind, e.recipient, e.meeting_uid, title, str(e.attempts), detail[:60]))

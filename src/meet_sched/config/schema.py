@@ -268,7 +268,7 @@ def check_time_of_day(value: Any) -> time:
             return time.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise ValueError(f"{value!r} is not a time of day such as \"09:00\"")
+    raise ValueError(f'{value!r} is not a time of day such as "09:00"')
 
 
 def check_rrule(value: Any) -> str:
@@ -669,6 +669,16 @@ class RepliesSection(Strict):
         limits.MAX_REPLY_BYTES, description="A bigger message is quarantined unread."
     )
     imap: ImapSection | None = None
+    summary: Literal["each", "daily", "off"] = Field(
+        "off",
+        description="Mail each meeting's organizer who answered what: each (one mail a short while after "
+        "answers change, [delivery] update_quiet), daily (one mail a day at summary_at, if anything changed), off.",
+    )
+    summary_at: TimeOfDay = Field(
+        time(8, 0),
+        description="summary = daily: local time of the mail, in the organizer's zone (their own attendee "
+        "entry's, else [calendar] timezone, else the meeting's).",
+    )
 
 
 class LimitsSection(Strict):

@@ -41,6 +41,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..errors import DatabaseError, MeetSchedError
 from ..logfmt import quote as _q
 from ..mail import MailError, MailRenderer, Outgoing, Recipient
+from ..mail.summary import summary_message
 from ..metrics import Metrics
 from ..model import Meeting, StoredMeeting, utc
 from ..site import Site, calendar_answers, webcal_url
@@ -335,9 +336,9 @@ class Dispatcher:
             self._previous.update(outbox.previously_shown(session, jobs))
             if self._rsvp_base is not None:
                 for j in jobs:
-                    if j.kind is not Kind.CANCEL and not j.kind.notice and j.id not in self._links:
+                    if j.kind is not Kind.CANCEL and not j.kind.self_contained and j.id not in self._links:
                         self._links[j.id] = rsvp_store.mint(session, j.meeting_uid, j.recipient, j.occurrence, now)
-            asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER}
+            asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER and not j.kind.self_contained}
             if asking:  # invitations carry the answers given so far; an update after a new time asks again
                 self._answers.update({uid: attendance.Attendance(uid) for uid in asking})
                 self._answers.update(attendance.current_all(session, asking))
@@ -382,8 +383,10 @@ class Dispatcher:
 
     async def _attempt(self, job: Job, stored: StoredMeeting | None) -> Outcome:
         now = self.clock()
-        if stored is None and not job.kind.notice:
+        if stored is None and not job.kind.self_contained:
             return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
+        if job.kind is Kind.SUMMARY and self.settings.spec.replies.summary == "off":
+            return Outcome(job.id, Status.SKIPPED, "not sent: [replies] summary is off", now, attempted=False)
         late = job.occurrence is not None and outbox.reminder_too_late(job.occurrence, job.due_at, utc(now))
         if job.kind is Kind.REMINDER and job.occurrence is not None and late:
             why = "the meeting had started" if utc(job.due_at) < utc(job.occurrence) else "too late on the day"
@@ -413,7 +416,7 @@ class Dispatcher:
         seen: set[tuple[object, ...]] = set()
         for job in jobs:
             stored = meetings.get(job.meeting_uid)
-            if stored is None:
+            if stored is None or job.kind.self_contained:
                 continue
             to = _recipient(self.mail, stored, job)
             text = (job.kind, job.meeting_uid, job.occurrence, to.language, to.timezone.key, to.city)
@@ -437,6 +440,8 @@ class Dispatcher:
         self, job: Job, stored: StoredMeeting | None, now: datetime, feed: tuple[str, str] | None = None
     ) -> Outgoing:
         mid = outbox.message_id(job.key, self.domain)
+        if job.kind is Kind.SUMMARY:
+            return summary_message(self.mail, job.attendee, job.recipient, message_id=mid, now=now)
         if job.kind.notice:
             data = job.attendee
             problems = [str(p) for p in data.get("problems") or ()]
@@ -551,6 +556,7 @@ class Dispatcher:
         self.metrics = service.metrics
         service.on_refresh(self._on_refresh)
         service.on_notice(self._wake)
+        service.on_answers(lambda _uids: self._wake())  # an answer may have planned an organizer's summary
         every = min(HORIZON_EVERY, self.settings.spec.reminders.horizon / 2)
         service.scheduler.add_job(
             self._extend_horizon,

@@ -53,6 +53,7 @@ class Result:
     reason: str | None = None  # why it was quarantined
     answers: tuple[Applied, ...] = ()
     changed: frozenset[str] = field(default_factory=frozenset)  # meetings whose answers in force changed
+    proposed: frozenset[str] = field(default_factory=frozenset)  # meetings someone proposed a new time for
 
 
 def quarantined(reason: str) -> Result:
@@ -114,6 +115,7 @@ def apply(session: Session, incoming: Incoming, now: datetime, meetings: Meeting
         return quarantined("no answer in the message")
     results: list[Applied] = []
     changed: set[str] = set()
+    proposed: set[str] = set()
     for item in checked:
         a, stored = item.answer, item.stored
         if a.method == "COUNTER":
@@ -132,6 +134,7 @@ def apply(session: Session, incoming: Incoming, now: datetime, meetings: Meeting
                 comment=a.comment,
             )
             results.append(Applied(stored.uid, a.attendee, a.partstat, item.occurrence, Outcome.COUNTER))
+            proposed.add(stored.uid)
             continue
         done = attendance.record(
             session,
@@ -162,7 +165,7 @@ def apply(session: Session, incoming: Incoming, now: datetime, meetings: Meeting
         if Outcome.COUNTER in outcomes
         else Outcome.STALE
     )
-    return Result(outcome, None, tuple(results), frozenset(changed))
+    return Result(outcome, None, tuple(results), frozenset(changed), frozenset(proposed))
 
 
 def _check(session: Session, incoming: Incoming, a: ParsedAnswer, meetings: Meetings) -> _Checked:

@@ -42,9 +42,11 @@ class RepliesComponent:
         if not spec.enabled:
             return
         metrics = service.metrics
-        intake = Intake(self.site, counted=lambda outcome: metrics.replies.labels(outcome=outcome.value).inc())
+        intake = Intake(
+            self.site, counted=lambda outcome: metrics.replies.labels(outcome=outcome.value, via="imip").inc()
+        )
         for outcome in Outcome:  # every series exists from the start, at 0
-            metrics.replies.labels(outcome=outcome.value)
+            metrics.replies.labels(outcome=outcome.value, via="imip")
         if spec.imap is not None:
             self._imap = ImapInbox(intake, self.site.settings)  # raises now if the password is missing
             service.health.replies = f"imap {spec.imap.host}:{spec.imap.port}/{spec.imap.folder}"
@@ -91,6 +93,8 @@ class RepliesComponent:
         if tally.counts:
             log.info("event=replies-taken %s", " ".join(f"{o.value}={n}" for o, n in sorted(tally.counts.items())))
         if not tally.changed:
+            if tally.proposed:
+                service.outbox_changed()  # a proposed time may have planned the organizer's summary
             return
         try:
             await asyncio.to_thread(self.site.export)  # calendars/*.ics carry PARTSTAT too

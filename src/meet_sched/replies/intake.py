@@ -2,9 +2,9 @@
 
 :class:`Intake` is what the Maildir, IMAP and ``replies import`` share: size bound, parse, match,
 record, and — once per batch — the outbox re-planned for the meetings whose answers changed
-(a decliner's pending reminders are dropped; an attendee who no longer declines gets theirs again)
-and the listeners told (the feeds' cache).  Nothing here ever sends a message: an answer is never
-answered (no mail loops).
+(a decliner's pending reminders are dropped; an attendee who no longer declines gets theirs again;
+the organizers' summaries, ``[replies] summary``) and the listeners told (the feeds' cache).
+Nothing here ever sends a message: an answer is never answered (no mail loops).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from datetime import datetime
 
 from ..logfmt import quote as _q
 from ..model import utc
-from ..site import Site, plan_policy
+from ..site import Site, plan_policy, summary_policy
 from ..store.outbox import plan_outbox
+from ..store.summaries import plan_summaries
 from .apply import Meetings, Outcome, Result, apply, quarantined
 from .parse import Incoming, Refused, read_ics, read_message
 
@@ -28,14 +29,17 @@ Listener = Callable[[frozenset[str]], None]
 
 @dataclass
 class Tally:
-    """What a batch did, by outcome; ``changed``: meetings whose answers in force changed."""
+    """What a batch did, by outcome; ``changed``: meetings whose answers in force changed;
+    ``proposed``: meetings someone proposed a new time for (COUNTER)."""
 
     counts: dict[Outcome, int] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
+    proposed: set[str] = field(default_factory=set)
 
     def add(self, result: Result) -> None:
         self.counts[result.outcome] = self.counts.get(result.outcome, 0) + 1
         self.changed |= result.changed
+        self.proposed |= result.proposed
 
     def summary(self) -> str:
         return ", ".join(f"{n} {o.value}" for o, n in sorted(self.counts.items())) or "nothing"
@@ -100,17 +104,22 @@ class Intake:
             )
 
     def settle(self, tally: Tally, now: datetime) -> None:
-        """After a batch: re-plan the outbox for the meetings whose answers changed; tell the listeners."""
-        if not tally.changed:
+        """After a batch: re-plan the outbox for the meetings whose answers changed (and the summaries,
+        for them and for new proposals); tell the listeners."""
+        if not tally.changed and not tally.proposed:
             return
         with self.site.db.transaction(lock="meet-sched sync") as session:
-            plan_outbox(
-                session,
-                utc(now),
-                plan_policy(self.site.settings),
-                troubled=self.site.troubles.report,
-                only=sorted(tally.changed),
-            )
+            if tally.changed:
+                plan_outbox(
+                    session,
+                    utc(now),
+                    plan_policy(self.site.settings),
+                    troubled=self.site.troubles.report,
+                    only=sorted(tally.changed),
+                )
+            plan_summaries(session, utc(now), summary_policy(self.site.settings), tally.changed | tally.proposed)
+        if not tally.changed:
+            return
         for listener in self._listeners:
             try:
                 listener(frozenset(tally.changed))

@@ -4,20 +4,22 @@ A token (see :mod:`meet_sched.store.rsvp`) opens a page only while its attendee 
 current meeting; otherwise it is as unknown as a token never issued.  Showing the page changes
 nothing; :func:`answer` records a PARTSTAT (how: ``link``) for one occurrence or the whole series,
 at the meeting's current SEQUENCE, and re-plans that meeting's messages (no reminders for what
-was declined) in the same transaction.
+was declined, the organizer's summary of the answers) in the same transaction.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from ..model import Attendee, StoredMeeting, utc
-from ..site import Site, plan_policy
+from ..site import Site, plan_policy, summary_policy
 from ..store import attendance, rsvp
 from ..store.attendance import PartStat, Via
 from ..store.meetings import get_meeting
 from ..store.outbox import plan_outbox
+from ..store.summaries import plan_summaries
 
 CHOICES = (PartStat.ACCEPTED, PartStat.TENTATIVE, PartStat.DECLINED)
 LOOKAHEAD = timedelta(days=3660)  # how far the page looks for the next occurrence of a series
@@ -32,6 +34,15 @@ class Opened:
     occurrence: datetime | None  # the occurrence offered (a series'), UTC; None for a single meeting
     current: PartStat  # the answer in force for that occurrence (or the meeting)
     series: bool
+
+
+class Answered(NamedTuple):
+    """What :func:`answer` did: the page's new state, whether the answer in force changed, and whether
+    the answer was applied (False: stale, an answer of higher rank is in force)."""
+
+    opened: Opened
+    changed: bool
+    applied: bool
 
 
 def _opened(
@@ -69,10 +80,10 @@ def open_link(site: Site, token: str, now: datetime) -> Opened | None:
 
 def answer(
     site: Site, token: str, partstat: PartStat, *, whole_series: bool, occurrence: datetime | None, now: datetime
-) -> tuple[Opened, bool] | None:
+) -> Answered | None:
     """Record ``partstat`` for the series (or the meeting), or for ``occurrence`` of a series.
 
-    Returns (the page's new state, whether the answer in force changed), or None when the token
+    Returns (the page's new state, whether the answer in force changed, whether it applied), or None when the token
     opens nothing or ``occurrence`` is not one of the meeting's.  The outbox is re-planned for the
     meeting in the same transaction (a decline removes the reminders it no longer calls for)."""
     now = utc(now)
@@ -104,8 +115,8 @@ def answer(
         )
         if done.changed:
             plan_outbox(session, now, plan_policy(site.settings), troubled=site.troubles.report, only=[stored.uid])
+            plan_summaries(session, now, summary_policy(site.settings), [stored.uid])
         state = attendance.current(session, stored.uid)
         shown = target if target is not None else opened.occurrence
-        return Opened(
-            stored, opened.attendee, shown, state.partstat(grant.attendee, shown), opened.series
-        ), done.changed
+        page = Opened(stored, opened.attendee, shown, state.partstat(grant.attendee, shown), opened.series)
+        return Answered(page, done.changed, done.applied)

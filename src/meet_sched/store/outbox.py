@@ -45,11 +45,17 @@ class Kind(enum.StrEnum):
     REMINDER = "reminder"
     REJECTED = "config-rejected"  # to the site's contact: the running service refused a config change
     FIXED = "config-fixed"  # to the same: the config is accepted again
+    SUMMARY = "answer-summary"  # to an organizer: who answered what (see store/summaries.py)
 
     @property
     def notice(self) -> bool:
         """A message about the site itself, not about a meeting (see store/notices.py)."""
         return self in (Kind.REJECTED, Kind.FIXED)
+
+    @property
+    def self_contained(self) -> bool:
+        """Rendered from its row alone (a notice, an organizer's summary): no meeting needs reading."""
+        return self.notice or self is Kind.SUMMARY
 
     @property
     def itip_request(self) -> bool:

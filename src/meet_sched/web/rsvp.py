@@ -34,14 +34,18 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 PAGE_CSP = "default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 Clock = Callable[[], datetime]
 Answered = Callable[[frozenset[str]], Awaitable[None]]
+Counted = Callable[[str], None]  # an answer taken in, by outcome (applied, stale)
 
 
 class RsvpPages:
-    def __init__(self, site: Site, clock: Clock, base_url: str, answered: Answered) -> None:
+    def __init__(
+        self, site: Site, clock: Clock, base_url: str, answered: Answered, counted: Counted | None = None
+    ) -> None:
         self.site = site
         self.clock = clock
         self.origin = _origin(base_url)
         self.answered = answered
+        self.counted = counted
         self.env = Environment(
             loader=PackageLoader("meet_sched.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -123,7 +127,9 @@ class RsvpPages:
         )
         if result is None:
             return not_found()
-        opened, changed = result
+        opened, changed, applied = result
+        if self.counted is not None:
+            self.counted("applied" if applied else "stale")
         log.info(
             "event=rsvp token=sha256:%s answer=%s scope=%s changed=%s",
             token_hash(token)[:12],

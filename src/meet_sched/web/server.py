@@ -97,7 +97,16 @@ class WebServer:
             page=PageRenderer(self.site, service.clock, base_url),
         )
         if self.site.settings.spec.server.base_url:  # links in messages point here only when it is configured
-            web.rsvp = RsvpPages(self.site, service.clock, base_url, self._rsvp_answered(service))
+            replies = service.metrics.replies
+            for outcome in ("applied", "stale"):  # the series exist from the start, at 0
+                replies.labels(outcome=outcome, via="link")
+            web.rsvp = RsvpPages(
+                self.site,
+                service.clock,
+                base_url,
+                self._rsvp_answered(service),
+                lambda outcome: replies.labels(outcome=outcome, via="link").inc(),
+            )
         service.on_refresh(self._refreshed)
         service.on_answers(self._answered)
         config = uvicorn.Config(
