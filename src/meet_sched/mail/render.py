@@ -82,12 +82,18 @@ def header_line(name: str, value: str | Address) -> bytes:
     space between two words there (``quarterly call —2027년``).
     """
     if isinstance(value, Address):
-        if not value.display_name:
-            return _fold(name, [value.addr_spec])
-        return _fold(name, [*_phrase(name, value.display_name), f"<{value.addr_spec}>"])
+        return address_line(name, value.display_name, value.addr_spec)
     if not _needs_encoding(value):
         return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
     return _fold(name, _encoded_words(name, value))
+
+
+def address_line(name: str, display_name: str, addr_spec: str) -> bytes:
+    """``Name: display name <addr>`` as :func:`header_line` folds it, for an ``addr_spec`` already
+    checked (:func:`checked_address`): no ``Address`` to build, which parses the address again."""
+    if not display_name:
+        return _fold(name, [addr_spec])
+    return _fold(name, [*_phrase(name, display_name), f"<{addr_spec}>"])
 
 
 def _needs_encoding(text: str) -> bool:
@@ -577,7 +583,7 @@ class MailRenderer:
         if not _MESSAGE_ID.match(message_id):
             raise MailError(f"{message_id!r} is not a Message-ID")
         address = checked_address(to.email)
-        to_line = header_line("To", Address(one_line(to.name), addr_spec=address))
+        to_line = address_line("To", one_line(to.name), address)
         # Date and Message-ID are plain ASCII of a fixed shape (the Message-ID was matched above): no folding.
         date_line = f"Date: {format_datetime(utc(now).replace(microsecond=0))}\r\n".encode("ascii")
         data = b"".join(
