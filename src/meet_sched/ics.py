@@ -23,17 +23,15 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 from . import __version__
 from .config import Settings
 from .lang import feed_separator, feed_word, short_day
+from .localtimes import all_day_dates, local_times, zone_abbreviation
 from .model import (
-    LAST_YEAR,
     Attendee,
     Meeting,
     Status,
     StoredMeeting,
-    all_day_dates,
-    local_times,
     utc,
-    zone_abbreviation,
 )
+from .recurrence import LAST_YEAR
 from .vtimezone import build_timezone
 
 END_CALENDAR = b"END:VCALENDAR\r\n"

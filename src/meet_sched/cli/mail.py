@@ -7,7 +7,7 @@ import sys
 from datetime import timedelta
 
 from ..config.display import display_zone, local
-from ..model import format_duration
+from ..durations import format_duration
 from ..store.status import Status as OutboxStatus
 from .common import now, site
 

@@ -42,6 +42,7 @@ from ..config import Settings
 from ..config.places import rules as place_rules
 from ..errors import MeetSchedError
 from ..ics import Answers, IcsRenderer
+from ..localtimes import all_day_dates, local_times, zone_abbreviation, zone_city
 from ..model import (
     Attendee,
     Meeting,
@@ -49,11 +50,7 @@ from ..model import (
     Person,
     Status,
     StoredMeeting,
-    all_day_dates,
-    local_times,
     utc,
-    zone_abbreviation,
-    zone_city,
 )
 from ..places import Rules, holiday_on
 from .answer_words import CHOICES, answer_word
