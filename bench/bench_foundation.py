@@ -34,7 +34,8 @@ from icalendar.prop import vDuration, vRecur
 from machine import machine
 from meet_sched.config import load_settings
 from meet_sched.ics import IcsRenderer
-from meet_sched.model import Attendee, Meeting, Person, Role, StoredMeeting, local_times
+from meet_sched.localtimes import local_times
+from meet_sched.model import Attendee, Meeting, Person, Role, StoredMeeting
 from meet_sched.site import Site
 from meet_sched.store.meetings import sync_meetings
 

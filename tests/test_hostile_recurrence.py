@@ -21,13 +21,8 @@ import icalendar
 import pytest
 from sqlalchemy import create_engine, text
 
-from meet_sched.model import (
-    MAX_OCCURRENCES_PER_YEAR,
-    RANGE_END,
-    Meeting,
-    Person,
-    RecurrenceError,
-)
+from meet_sched.model import Meeting, Person
+from meet_sched.recurrence import MAX_OCCURRENCES_PER_YEAR, RANGE_END, RecurrenceError
 
 from .conftest import SiteDir
 from .db_helpers import database_url

@@ -11,7 +11,8 @@ from ical.calendar_stream import IcsCalendarStream
 
 from meet_sched.config import load_settings
 from meet_sched.ics import IcsRenderer
-from meet_sched.model import Meeting, StoredMeeting, local_times
+from meet_sched.localtimes import local_times
+from meet_sched.model import Meeting, StoredMeeting
 
 from .conftest import SiteDir
 from .ics_helpers import parse_both

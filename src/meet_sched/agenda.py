@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from .model import all_day_dates, zone_abbreviation, zone_city
+from .localtimes import all_day_dates, zone_abbreviation, zone_city
 
 if TYPE_CHECKING:
     from .site import Occurrence

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from .config.sources import read_source
-from .model import Attendee, Meeting, StoredMeeting, utc, zone_abbreviation
+from .localtimes import zone_abbreviation
+from .model import Attendee, Meeting, StoredMeeting, utc
 from .site import Site
 from .store import attendance as store
 from .store.attendance import Answer, PartStat

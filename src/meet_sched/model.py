@@ -1,7 +1,9 @@
 """The domain: plain, frozen meeting objects and pure functions over them.
 
 Nothing here knows about files, SQL, HTTP or SMTP.  Every datetime is aware:
-wall times carry their :class:`zoneinfo.ZoneInfo`, instants are UTC.
+wall times carry their :class:`zoneinfo.ZoneInfo`, instants are UTC.  Beside it, as pure:
+:mod:`.durations`, :mod:`.recurrence` (the supported years, what a rule may be) and
+:mod:`.localtimes` (zone names, local times, all-day dates).
 """
 
 from __future__ import annotations
@@ -19,58 +21,23 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-DURATION_UNITS = {"w": 604800, "d": 86400, "h": 3600, "m": 60, "s": 1}
-_SHORT_DURATION = re.compile(r"^(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_ISO_DURATION = re.compile(r"^P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+from .localtimes import zone_city
+from .recurrence import (
+    MAX_OCCURRENCES_PER_YEAR,
+    RANGE_END,
+    RULE_COUNT,
+    RULE_UNTIL,
+    RecurrenceError,
+    outside_years,
+    recurrence_problem,
+)
+
 # RFC 5545 CONTROL characters (line breaks and HTAB aside): no calendar can carry them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What a URI or an address may not contain when it is written verbatim into a content line.
 _UNSAFE_VERBATIM = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
 CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 UID_MAX_LENGTH = 255  # the width of the database columns that hold a UID
-MAX_DURATION = timedelta(days=36_500)  # the longest duration parse_duration reads: 100 years
-
-# -- limits of what a meeting may be (the config refuses anything else with a message) --
-FIRST_YEAR, LAST_YEAR = 1900, 2200  # SUPPORTED_YEARS: every start, end, UNTIL, exdate and occurrence
-SUPPORTED_YEARS = f"{FIRST_YEAR}-{LAST_YEAR}"
-RANGE_END = datetime(LAST_YEAR + 1, 1, 1)  # naive wall time: every expansion stops here
-MAX_OCCURRENCES_PER_YEAR = 1000  # of one meeting; a denser series is refused, an expansion raises past it
-MAX_COUNT = 10_000  # the largest RRULE COUNT
-NEVER_FREQUENCIES = ("SECONDLY", "MINUTELY")  # a meeting is not a timer
-SETTING_FREQUENCIES = ("HOURLY",)  # only with [limits] allow_hourly = true
-_FREQ = re.compile(r"(?:^|;)FREQ=([A-Z]+)", re.IGNORECASE)
-_COUNT = re.compile(r"(?:^|;)COUNT=(\d+)", re.IGNORECASE)
-_UNTIL = re.compile(r"(?:^|;)UNTIL=(\d{4})", re.IGNORECASE)
-
-
-class RecurrenceError(ValueError):
-    """A series that breaks a limit above (a row written by an older version, or a corrupt one)."""
-
-
-def outside_years(moment: date | datetime) -> str | None:
-    """Why ``moment`` cannot be part of a meeting, or None: the supported years are 1900-2200."""
-    if FIRST_YEAR <= moment.year <= LAST_YEAR:
-        return None
-    shown = (
-        moment.replace(tzinfo=None).isoformat(timespec="minutes")
-        if isinstance(moment, datetime)
-        else moment.isoformat()
-    )
-    return f"{shown} is outside the supported years {SUPPORTED_YEARS}"
-
-
-def recurrence_problem(rule: str) -> str | None:
-    """What the model refuses in an RRULE value whatever the settings: a sub-hourly FREQ, COUNT, UNTIL."""
-    freq = _FREQ.search(rule)
-    if freq and freq.group(1).upper() in NEVER_FREQUENCIES:
-        return f"FREQ={freq.group(1).upper()} is not allowed: a meeting repeats at most hourly"
-    count = _COUNT.search(rule)
-    if count and int(count.group(1)) > MAX_COUNT:
-        return f"COUNT={count.group(1)} is more than {MAX_COUNT:,} occurrences"
-    until = _UNTIL.search(rule)
-    if until and not FIRST_YEAR <= int(until.group(1)) <= LAST_YEAR:
-        return f"UNTIL in {until.group(1)} is outside the supported years {SUPPORTED_YEARS}"
-    return None
 
 
 def _check_text(what: str, value: str | None) -> None:
@@ -81,37 +48,6 @@ def _check_text(what: str, value: str | None) -> None:
 def _check_verbatim(what: str, value: str | None) -> None:
     if value is not None and (not value or _UNSAFE_VERBATIM.search(value)):
         raise ValueError(f"{what} {value!r} is empty or contains spaces, line breaks, quotes or <>")
-
-
-def parse_duration(text: str) -> timedelta:
-    """``90m``, ``1h30m``, ``45s``, ``1d``, ``2w`` or ISO 8601 ``PT1H30M`` → a positive timedelta.
-
-    Raises ValueError with a message fit for a user.
-    """
-    s = text.strip()
-    m = _ISO_DURATION.match(s.upper()) if s[:1].upper() == "P" else _SHORT_DURATION.match(s.lower())
-    if not s or not m or not any(m.groups()) or (s.upper().endswith("T")):
-        raise ValueError(f"{text!r} is not a duration (try 90m, 1h30m, 45s, 1d or PT1H30M)")
-    if any(len(g or "") > 12 for g in m.groups()):  # int() of a long run of digits costs time; none is meant
-        raise ValueError(f"{text!r} is longer than {format_duration(MAX_DURATION)}, the longest duration read")
-    weeks, days, hours, minutes, seconds = (int(g or 0) for g in m.groups())
-    total = weeks * 604800 + days * 86400 + hours * 3600 + minutes * 60 + seconds  # exact, before timedelta
-    if total <= 0:
-        raise ValueError(f"{text!r} must be longer than zero")
-    if total > MAX_DURATION.total_seconds():
-        raise ValueError(f"{text!r} is longer than {format_duration(MAX_DURATION)}, the longest duration read")
-    return timedelta(seconds=total)
-
-
-def format_duration(value: timedelta) -> str:
-    """The short form parse_duration reads back: 1d2h30m."""
-    total = int(value.total_seconds())
-    parts = []
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
-        if total >= size:
-            parts.append(f"{total // size}{unit}")
-            total %= size
-    return "".join(parts) or "0s"
 
 
 class Status(enum.StrEnum):
@@ -511,7 +447,7 @@ class Meeting:
 
     def bounded(self) -> bool:
         """Whether the series has an end (COUNT or UNTIL); a single meeting has one."""
-        return not self.recurrence or bool(_COUNT.search(self.recurrence) or _UNTIL.search(self.recurrence))
+        return not self.recurrence or bool(RULE_COUNT.search(self.recurrence) or RULE_UNTIL.search(self.recurrence))
 
     def last_end(self) -> datetime | None:
         """End of the last occurrence, or None for a series without an end."""
@@ -529,7 +465,7 @@ class Meeting:
 
     def end_bound(self) -> datetime | None:
         """No earlier than :meth:`last_end`, without expanding a series that ends by UNTIL (None: open)."""
-        if not self.recurrence or not self.bounded() or _COUNT.search(self.recurrence):
+        if not self.recurrence or not self.bounded() or RULE_COUNT.search(self.recurrence):
             return self.last_end()
         until: datetime = self.rule()._until  # type: ignore[attr-defined]
         if self.all_day:
@@ -702,57 +638,6 @@ class StoredMeeting:
     @property
     def cache_key(self) -> tuple[str, int, datetime]:
         return (self.meeting.uid, self.sequence, self.last_modified)
-
-
-def zone_city(zone: ZoneInfo) -> str:
-    """``Asia/Ho_Chi_Minh`` → ``Ho Chi Minh``."""
-    return zone.key.rsplit("/", 1)[-1].replace("_", " ")
-
-
-def zone_abbreviation(moment: datetime) -> str:
-    """KST, CST, CEST…; a numeric tzdata abbreviation such as ``+07`` becomes ``UTC+7``."""
-    name = moment.tzname() or ""
-    if name.isalpha():
-        return name
-    offset = moment.utcoffset() or timedelta(0)
-    minutes = int(offset.total_seconds()) // 60
-    sign = "+" if minutes >= 0 else "-"
-    h, m = divmod(abs(minutes), 60)
-    return f"UTC{sign}{h}" + (f":{m:02d}" if m else "")
-
-
-@dataclass(frozen=True)
-class LocalTime:
-    label: str
-    moment: datetime  # aware, in the zone
-    other_day: bool  # the local date differs from the meeting's own
-
-    def short(self) -> str:
-        text = f"{self.label} {self.moment:%H:%M} {zone_abbreviation(self.moment)}"
-        return text + (f" ({self.moment:%a %d %b})" if self.other_day else "")
-
-
-def all_day_dates(meeting: Meeting, start: datetime) -> tuple[date, date]:
-    """The first and last calendar date (inclusive) of the all-day occurrence starting at ``start``."""
-    first = start.astimezone(meeting.timezone).date()
-    return first, first + timedelta(days=max(meeting.days, 1) - 1)
-
-
-def all_day_reminder(day: date, offset: timedelta, at: time, zone: ZoneInfo) -> datetime:
-    """When (UTC) a reminder of an all-day occurrence on ``day`` is due for someone in ``zone``:
-    at the wall time ``at`` there, ``offset`` counted in whole days before (less than a day: on the day)."""
-    local = datetime.combine(day - timedelta(days=offset.days), at, zone)
-    return local.astimezone(UTC)
-
-
-def local_times(meeting: Meeting, start: datetime) -> list[LocalTime]:
-    """The start of one occurrence in every zone involved, the meeting's own first."""
-    home = start.astimezone(meeting.timezone).date()
-    out = []
-    for label, zone in meeting.zones():
-        local = start.astimezone(zone)
-        out.append(LocalTime(label, local, local.date() != home))
-    return out
 
 
 def utc(moment: datetime) -> datetime:

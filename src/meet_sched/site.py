@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from .config import Config, Settings, load_config, load_settings
 from .errors import MeetSchedError, NotFoundError, UnreadableMeetingError
-from .ics import Answers, IcsRenderer, prodid
+from .ics import IcsRenderer, prodid
 from .model import Meeting, Person, StoredMeeting, utc
 from .places.rules import participants
 from .store import attendance as attendance_store
@@ -48,6 +48,7 @@ from .store.outbox import counts as outbox_counts
 from .store.outbox import entries as outbox_entries
 from .store.summaries import SummaryPolicy
 from .troubles import Troubles
+from .vevent import Answers
 
 Progress = Callable[[Iterable[Path]], Iterable[Path]]
 

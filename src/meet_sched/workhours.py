@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from .model import zone_abbreviation
+from .localtimes import zone_abbreviation
 from .places.days import Why, day_plan, verdict
 from .places.hours import DEFAULT_HOURS, WorkingHours
 from .places.rules import Place, Rules, country_of

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from ..agenda import agenda_zones, render_agenda, zone_columns
 from ..config.display import display_zone
-from ..model import zone_city
+from ..localtimes import zone_city
 from .common import left_out, now, quiet_troubles, site
 
 

@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Callable
 from datetime import date, timedelta
 
-from ..model import FIRST_YEAR, LAST_YEAR, format_duration, parse_duration
+from ..durations import format_duration, parse_duration
+from ..recurrence import FIRST_YEAR, LAST_YEAR
 
 MAX_MONTHS = 60  # validate --months
 MAX_PLAN_DURATION = timedelta(hours=12)  # plan --duration

@@ -7,8 +7,8 @@ import sys
 from datetime import timedelta
 
 from ..config.display import display_zone, local
+from ..durations import format_duration
 from ..errors import MeetSchedError
-from ..model import format_duration
 from ..store.status import Status as OutboxStatus
 from .common import now, site
 

@@ -11,8 +11,10 @@ from pathlib import Path
 from ..agenda import day_shift, render_table
 from ..config import load_config
 from ..config.places import rules as place_rules
+from ..durations import format_duration
 from ..errors import MeetSchedError
-from ..model import Attendee, format_duration, zone_abbreviation
+from ..localtimes import zone_abbreviation
+from ..model import Attendee
 from ..places import plan as plan_slot
 from ..places.rules import Place, participants
 from ..site import Site

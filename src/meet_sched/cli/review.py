@@ -16,8 +16,8 @@ from ..config import json_schema, load_config, load_settings
 from ..config.loader import check_meeting_file
 from ..config.places import rules as place_rules
 from ..config.schema import attendee_from_text
+from ..durations import format_duration
 from ..errors import ConfigError, MeetSchedError
-from ..model import format_duration
 from ..places import plan as places
 from ..review import plan, report
 from .common import now, site_root

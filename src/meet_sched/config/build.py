@@ -8,9 +8,9 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from ..durations import format_duration
 from ..errors import Problem
 from ..model import (
-    SUPPORTED_YEARS,
     UID_MAX_LENGTH,
     Attendee,
     Expansion,
@@ -18,10 +18,9 @@ from ..model import (
     Person,
     Role,
     Status,
-    format_duration,
-    outside_years,
 )
 from ..places.skip import holiday_skips
+from ..recurrence import SUPPORTED_YEARS, outside_years
 from .dates import check_rrule, wall_problem
 from .limits import MAX_ALL_DAY_DAYS, MAX_MEETING_DURATION
 from .overrides import build_overrides

@@ -26,7 +26,8 @@ def _code_digest() -> str:
     digest = hashlib.sha256(f"{_CACHE_FORMAT}".encode())
     package = Path(__file__).resolve().parent.parent
     code = [*package.joinpath("config").glob("*.py"), *package.joinpath("places").glob("*.py")]
-    for source in sorted([*code, package / "model.py", package / "errors.py"]):
+    domain = [package / name for name in ("model.py", "durations.py", "recurrence.py", "localtimes.py", "errors.py")]
+    for source in sorted([*code, *domain]):
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     libraries = ("pydantic", "pydantic-core", "email-validator", "icalendar", "python-dateutil", "PyYAML", "tzdata")
     for dist in (*libraries, "holidays"):

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 from dateutil import rrule
 from icalendar.prop import vRecur
 
-from ..model import (
+from ..model import Expansion
+from ..recurrence import (
     LAST_YEAR,
     MAX_COUNT,
     MAX_OCCURRENCES_PER_YEAR,
@@ -24,7 +25,6 @@ from ..model import (
     RANGE_END,
     SETTING_FREQUENCIES,
     SUPPORTED_YEARS,
-    Expansion,
     outside_years,
 )
 

@@ -7,7 +7,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..model import Meeting, zone_abbreviation
+from ..localtimes import zone_abbreviation
+from ..model import Meeting
 from .settings import Settings
 
 FALLBACK_ZONE = "UTC"  # a site with no setting, no meeting and no attendee

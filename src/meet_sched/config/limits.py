@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 # Defined with the model, listed here with the others.
-from ..model import MAX_DURATION as MAX_DURATION  # anything parse_duration reads: 100 years
+from ..durations import MAX_DURATION as MAX_DURATION  # anything parse_duration reads: 100 years
 from ..model import UID_MAX_LENGTH as UID_MAX_LENGTH  # a UID, as wide as the database columns
 
 # -- files ----------------------------------------------------------------------------------

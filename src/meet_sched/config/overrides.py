@@ -13,7 +13,9 @@ from collections.abc import Callable, Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..model import Attendee, Meeting, Override, format_duration, outside_years
+from ..durations import format_duration
+from ..model import Attendee, Meeting, Override
+from ..recurrence import outside_years
 from .dates import wall_problem
 from .limits import MAX_MEETING_DURATION, MAX_OVERRIDE_SUGGESTIONS
 from .schema import AttendeeSpec, OverrideSpec

@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic.json_schema import JsonSchemaValue
 
-from ..model import format_duration, parse_duration
+from ..durations import format_duration, parse_duration
 from . import limits
 from .languages import check_language
 

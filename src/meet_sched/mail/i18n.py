@@ -15,7 +15,7 @@ from babel.dates import format_date, format_interval, format_skeleton, format_ti
 from babel.lists import format_list
 
 from ..lang import language_of
-from ..model import zone_abbreviation
+from ..localtimes import zone_abbreviation
 
 FALLBACK = "en"
 __all__ = ["CATALOGUE", "FALLBACK", "Words", "language_of", "words"]

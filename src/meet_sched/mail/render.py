@@ -41,7 +41,8 @@ import jinja2
 from ..config import Settings
 from ..config.places import rules as place_rules
 from ..errors import MeetSchedError
-from ..ics import Answers, IcsRenderer
+from ..ics import IcsRenderer
+from ..localtimes import all_day_dates, local_times, zone_abbreviation, zone_city
 from ..model import (
     Attendee,
     Meeting,
@@ -49,13 +50,10 @@ from ..model import (
     Person,
     Status,
     StoredMeeting,
-    all_day_dates,
-    local_times,
     utc,
-    zone_abbreviation,
-    zone_city,
 )
 from ..places import Rules, holiday_on
+from ..vevent import Answers
 from .answer_words import CHOICES, answer_word
 from .changes import Change, added, changes
 from .i18n import Words, words

@@ -8,7 +8,9 @@ from typing import Any
 
 import yaml
 
-from ..model import Attendee, format_duration, zone_abbreviation
+from ..durations import format_duration
+from ..localtimes import zone_abbreviation
+from ..model import Attendee
 from .plan import Slot
 from .rules import Place
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from dateutil import rrule
 
-from ..model import zone_city
+from ..localtimes import zone_city
 from . import gazetteer
 from .days import Verdict, Why, verdict
 from .rules import Place, Rules

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..model import Meeting, Skipped, zone_abbreviation
+from ..localtimes import zone_abbreviation
+from ..model import Meeting, Skipped
 from .warnings import MeetingWarnings, Window
 
 SHOWN_PER_MEETING = 5  # clashing occurrences listed per meeting without --all

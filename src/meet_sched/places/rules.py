@@ -13,7 +13,8 @@ from importlib import resources
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from ..model import Attendee, Role, zone_city
+from ..localtimes import zone_city
+from ..model import Attendee, Role
 from .hours import DEFAULT_HOURS, DEFAULT_LUNCH, DEFAULT_WEEKEND, WorkingHours
 
 

@@ -14,7 +14,8 @@ from datetime import datetime, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo
 
-from ..model import Attendee, Meeting, zone_abbreviation
+from ..localtimes import zone_abbreviation
+from ..model import Attendee, Meeting
 from .days import Verdict, Why, clash, rules_id, verdict
 from .holidays import holiday_on
 from .rules import Place, Rules, countries_sharing, participants

@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..model import Meeting, Override, StoredMeeting, format_duration, zone_abbreviation
+from ..durations import format_duration
+from ..localtimes import zone_abbreviation
+from ..model import Meeting, Override, StoredMeeting
 from ..site import SyncReport
 from ..store.meetings import Change, ChangeKind
 from ..store.outbox import Mail

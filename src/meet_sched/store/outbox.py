@@ -31,7 +31,8 @@ from typing import Any, cast
 from sqlalchemy import Row, Table, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from ..model import Attendee, Meeting, Role, StoredMeeting, all_day_reminder, utc
+from ..localtimes import all_day_reminder
+from ..model import Attendee, Meeting, Role, StoredMeeting, utc
 from . import attendance
 from .meetings import ROW_ERRORS, Unreadable, describe, get_meeting, instance_versions
 from .status import Status as Status  # what a message's row says; kept here for its users

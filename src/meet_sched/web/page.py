@@ -24,7 +24,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ..config.display import display_zone as site_zone
 from ..config.places import rules as site_rules
 from ..lang import languages
-from ..model import Meeting, Status, StoredMeeting, all_day_dates, utc, zone_abbreviation, zone_city
+from ..localtimes import all_day_dates, zone_abbreviation, zone_city
+from ..model import Meeting, Status, StoredMeeting, utc
 from ..places import Place, Rules, verdict
 from ..places.days import Why
 from ..places.rules import participants

@@ -15,7 +15,9 @@ from itertools import islice
 from zoneinfo import ZoneInfo
 
 from ..config.limits import MAX_ALL_DAY_DAYS
-from ..model import FIRST_YEAR, LAST_YEAR, Status, StoredMeeting, all_day_dates, utc, zone_abbreviation
+from ..localtimes import all_day_dates, zone_abbreviation
+from ..model import Status, StoredMeeting, utc
+from ..recurrence import FIRST_YEAR, LAST_YEAR
 from ..site import Occurrence, Site
 from ..workhours import Workweek
 from .i18n import PageWords
