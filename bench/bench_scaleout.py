@@ -136,11 +136,14 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2, help="SMTP connections per process")
     parser.add_argument("--kills", type=int, default=5)
     parser.add_argument(
-        "--postgres", default=os.environ.get("MEET_SCHED_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+        "--postgres",
+        default=os.environ.get("MEET_SCHED_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"),
     )
     args = parser.parse_args()
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} cores, Python {platform.python_version()}")
+    print(
+        f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
     print(f"{args.messages} reminders due at once, {args.connections} SMTP connections per process\n")
     sink = SmtpSink().start()
     try:

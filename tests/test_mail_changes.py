@@ -59,6 +59,7 @@ AGAIN = {
     "vi": " Thời gian đã thay đổi; xin vui lòng trả lời lại lời mời.",
 }
 
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text(encoding="utf-8")
     assert old in text

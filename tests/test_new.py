@@ -75,7 +75,15 @@ def test_a_place_gives_zone_and_city(site_dir: SiteDir) -> None:
         """
     )
     result = site_dir.run(
-        "new", "--title", "Call", "--start", "2027-02-03T10:00", "--place", "chengdu", "--with", "li@chengdu.example",
+        "new",
+        "--title",
+        "Call",
+        "--start",
+        "2027-02-03T10:00",
+        "--place",
+        "chengdu",
+        "--with",
+        "li@chengdu.example",
         check=True,
     )
     [meeting] = load_config(site_dir.root).meetings

@@ -100,9 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("serve", parents=[common], help="run the service (sync on change, email, HTTP feeds)")
     p = sub.add_parser("feeds", help="subscription URLs of public and personal feeds")
     feeds = p.add_subparsers(dest="feeds_command", required=True, metavar="ACTION")
-    feeds.add_parser(
-        "list", parents=[common], help="print every feed's URLs and who has a personal feed (issues none)"
-    )
+    feeds.add_parser("list", parents=[common], help="print every feed's URLs and who has a personal feed (issues none)")
     r = feeds.add_parser("rotate", parents=[common], help="issue a new personal feed URL; the old one stops working")
     r.add_argument("email", help="the attendee's email address")
     r = feeds.add_parser(

@@ -150,4 +150,3 @@ def skipped_files(root: Path) -> tuple[list[Problem], list[str]]:
             else:
                 listed.append(f"{shown}: not *.yaml, *.yml or *.toml")
     return warnings, listed
-

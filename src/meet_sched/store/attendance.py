@@ -303,9 +303,7 @@ def history(session: Session, meeting_uid: str, attendee: str | None = None) -> 
     return [_answer(row) for row in session.scalars(query)]
 
 
-def reset(
-    session: Session, meeting_uid: str, sequence: int, now: datetime, attendees: Iterable[str] = ()
-) -> list[str]:
+def reset(session: Session, meeting_uid: str, sequence: int, now: datetime, attendees: Iterable[str] = ()) -> list[str]:
     """A change of time: everyone who answered is back to NEEDS-ACTION for the whole series.
 
     One series answer per attendee at the new ``sequence``; it outranks every earlier answer,

@@ -239,9 +239,7 @@ def listens(url: str) -> bool:
         return False
 
 
-def listen(
-    url: str, on_notify: Callable[[str], None], stop: threading.Event, channel: str = OUTBOX_CHANNEL
-) -> None:
+def listen(url: str, on_notify: Callable[[str], None], stop: threading.Event, channel: str = OUTBOX_CHANNEL) -> None:
     """Call ``on_notify(payload)`` for each notification on ``channel`` until ``stop`` is set.
 
     Runs on a thread of its own with its own connection (psycopg, autocommit).  A lost
