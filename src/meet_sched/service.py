@@ -7,7 +7,8 @@ The service itself only keeps the config in step with the database and ``calenda
 * the HTTP server (:mod:`meet_sched.web`), which serves feeds and the agenda page;
 * the reply intake (:mod:`meet_sched.replies`), which takes attendees' answers in.
 
-A component is anything with ``async start(service)`` and ``async stop()``.  Components
+A component is anything with ``async start(service)`` and ``async stop()``; on a stop they are all
+stopped at once (the dispatcher stops claiming at the signal, whatever the others wait for).  Components
 learn about a successful sync through :meth:`Service.on_refresh`, and about answers that
 changed through :meth:`Service.on_answers`.
 
@@ -76,6 +77,15 @@ class Health:
     replies: str | None = None  # the reply intake: "maildir var/inbox", "imap host:993"; None: not running
     last_replies_at: datetime | None = None  # when the intake last looked for answers
     replies_error: str | None = None  # why the intake cannot read its inbox now (None: it could, last time)
+
+
+async def _stop(component: Component) -> None:
+    try:
+        await component.stop()
+    except MeetSchedError as exc:  # e.g. the database is away: the next start catches up
+        log.error("event=stop-failed component=%s error=%s", type(component).__name__, _q(str(exc)))
+    except Exception:  # one component's failure must not keep the others from stopping
+        log.exception("event=stop-failed component=%s", type(component).__name__)
 
 
 class Service:
@@ -402,13 +412,9 @@ class Service:
                 self._watching.cancel()
                 with contextlib.suppress(BaseException):
                     await self._watching
-            for component in reversed(self._started):
-                try:
-                    await component.stop()
-                except MeetSchedError as exc:  # e.g. the database is away: the next start catches up
-                    log.error("event=stop-failed component=%s error=%s", type(component).__name__, _q(str(exc)))
-                except Exception:  # one component's failure must not keep the others from stopping
-                    log.exception("event=stop-failed component=%s", type(component).__name__)
+            # All at once: the dispatcher stops claiming the moment the signal comes, not after the
+            # web server has waited for its connections (which can take most of a second).
+            await asyncio.gather(*(_stop(component) for component in reversed(self._started)))
             self.scheduler.shutdown(wait=False)
             for sig in (signal.SIGINT, signal.SIGTERM):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
