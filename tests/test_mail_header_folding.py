@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from meet_sched.config import load_settings
 from meet_sched.ics import IcsRenderer
 from meet_sched.mail import MailRenderer, Recipient
-from meet_sched.mail.render import header_line
+from meet_sched.mail.headers import header_line
 from meet_sched.model import Attendee, Meeting, Person, StoredMeeting
 
 from .conftest import SiteDir

@@ -5,9 +5,9 @@ text/html from Jinja2 templates, HTML autoescaped; for invitations also the
 ``text/calendar; method=…`` part whose METHOD matches the calendar inside) and an
 ``.ics`` attachment.  The calendar bytes come from :class:`~meet_sched.ics.IcsRenderer`.
 
-Headers: non-ASCII subjects and names are RFC 2047 encoded-words (:func:`header_line`) that
+Headers: non-ASCII subjects and names are RFC 2047 encoded-words (:func:`~.headers.header_line`) that
 carry their spaces inside them, so no decoder can lose one at a fold;
-text from config passes :func:`one_line` before it reaches any header, and addresses are
+text from config passes :func:`~.headers.one_line` before it reaches any header, and addresses are
 checked, so no config text can add a header or a recipient.  The whole message is 7-bit
 (quoted-printable or base64 bodies): it needs no 8BITMIME or SMTPUTF8 from the server.
 """
@@ -17,19 +17,13 @@ from __future__ import annotations
 import dataclasses
 import email
 import email.policy
-import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email import encoders
-from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.nonmultipart import MIMENonMultipart
-from email.mime.text import MIMEText
 from email.utils import format_datetime
 from functools import cached_property
 from itertools import islice
@@ -40,130 +34,36 @@ import jinja2
 
 from ..config import Settings
 from ..config.places import rules as place_rules
-from ..errors import MeetSchedError
 from ..ics import IcsRenderer
-from ..localtimes import all_day_dates, local_times, zone_abbreviation, zone_city
+from ..localtimes import all_day_dates, local_times, zone_city
 from ..model import (
     Attendee,
     Meeting,
     Override,
-    Person,
     Status,
     StoredMeeting,
     utc,
 )
 from ..places import Rules, holiday_on
 from ..vevent import Answers
-from .answer_words import CHOICES, answer_word
-from .changes import Change, added, changes
+from .answer_words import answer_word
+from .changes import changes
+from .headers import _MESSAGE_ID, POLICY, MailError, address_line, checked_address, header_line, one_line, safe_link
 from .i18n import Words, words
-
-POLICY = email.policy.SMTP.clone(cte_type="7bit")  # CRLF, RFC 2047 headers, 7-bit bodies
-BODY_POLICY = email.policy.compat32.clone(linesep="\r\n")
-TEMPLATES_KEPT = 1024  # messages differing only in To, Date and Message-ID share one rendering
-
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_ADDRESS = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+$"
+from .parts import BODY_POLICY, base64_part, multipart, text_part
+from .rows import (
+    _changed_rows,
+    _day,
+    _next_start,
+    _person,
+    _Row,
+    _when,
+    _zone_key,
+    answer_links,
+    local_time_changes,
 )
-_MESSAGE_ID = re.compile(r"^<[!-;=?-~]+@[A-Za-z0-9.-]+>$")
-_URL = re.compile(r"^https?://[^\s<>\"'\x00-\x1f\x7f]+$")
 
-
-def header_line(name: str, value: str | Address) -> bytes:
-    """``Name: value`` folded to CRLF lines of at most 78 characters, ready for the wire.
-
-    ASCII text is folded by the ``email`` package.  Other text becomes RFC 2047 encoded-words
-    that carry its spaces inside them: whitespace between two encoded-words is dropped by every
-    decoder (RFC 2047 section 6.2), and the ``email`` package's own folding can leave the only
-    space between two words there (``quarterly call —2027년``).
-    """
-    if isinstance(value, Address):
-        return address_line(name, value.display_name, value.addr_spec)
-    if not _needs_encoding(value):
-        return POLICY.fold_binary(*POLICY.header_store_parse(name, value))
-    return _fold(name, _encoded_words(name, value))
-
-
-def address_line(name: str, display_name: str, addr_spec: str) -> bytes:
-    """``Name: display name <addr>`` as :func:`header_line` folds it, for an ``addr_spec`` already
-    checked (:func:`checked_address`): no ``Address`` to build, which parses the address again."""
-    if not display_name:
-        return _fold(name, [addr_spec])
-    return _fold(name, [*_phrase(name, display_name), f"<{addr_spec}>"])
-
-
-def _needs_encoding(text: str) -> bool:
-    # "=?" in plain text would be read as the start of an encoded-word by a decoder.
-    return not text.isascii() or "=?" in text
-
-
-def _encoded_words(name: str, text: str) -> list[str]:
-    return Header(text, "utf-8", header_name=name).encode(linesep="\n").split("\n ")
-
-
-_ATOMS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?: [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-
-
-def _phrase(name: str, display: str) -> list[str]:
-    """A display name as words: ASCII words plain (or quoted), each run of other words encoded.
-
-    Runs of encoded words stay as short as the text allows: a decoder that does not drop the
-    space between two adjacent encoded-words (the ``email`` package's address parser is one) then
-    reads the name right too, unless one run is longer than one encoded-word can hold.
-    """
-    words = display.split(" ")  # one_line() left single spaces only
-    out: list[str] = []
-    i = 0
-    while i < len(words):
-        j = i
-        encode = _needs_encoding(words[i])
-        while j < len(words) and _needs_encoding(words[j]) == encode:
-            j += 1
-        run = " ".join(words[i:j])
-        if encode:
-            out.extend(_encoded_words(name, run))
-        else:  # each word an atom, or a quoted-string of its own: a phrase can fold between any two
-            out.extend(
-                w if _ATOMS.match(w) else '"' + w.replace("\\", "\\\\").replace('"', '\\"') + '"' for w in words[i:j]
-            )
-        i = j
-    return out
-
-
-def _fold(name: str, tokens: list[str]) -> bytes:
-    """``name:`` and the tokens, a line break before a token that would pass 78 characters — never
-    right after ``name:`` (a decoder that keeps folds, as the ``email`` package's legacy one does,
-    would read a value starting with a line break) and never inside a token."""
-    lines = [f"{name}:"]
-    for token in tokens:
-        started = lines[-1] not in ("", f"{name}:")  # the line holds a token already
-        if started and len(lines[-1]) + 1 + len(token) > 78:
-            lines.append("")
-        lines[-1] += " " + token
-    return ("\r\n".join(lines) + "\r\n").encode("ascii")
-
-
-class MailError(MeetSchedError):
-    """A message that cannot be built (an address that cannot be sent to, …)."""
-
-
-def one_line(text: str) -> str:
-    """Text fit for one header: line breaks (any kind) and control characters become spaces."""
-    return " ".join(_CONTROL.sub(" ", _LINE_BREAKS.sub(" ", text)).split())
-
-
-def checked_address(value: str) -> str:
-    """A plain ASCII ``local@domain``; anything that could smuggle a header or a second recipient is refused."""
-    if not _ADDRESS.match(value) or len(value) > 320:
-        raise MailError(f"{value!r} is not an email address this service can send to")
-    return value
-
-
-def safe_link(url: str | None) -> str | None:
-    """An http(s) link fit for an ``href``, or None (then it is shown as text only)."""
-    return url if url and _URL.match(url) else None
+TEMPLATES_KEPT = 1024  # messages differing only in To, Date and Message-ID share one rendering
 
 
 @dataclass(frozen=True)
@@ -202,7 +102,7 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
-class _Draft:
+class Draft:
     """A message before serialization: its top-level headers, and the MIME tree of its body."""
 
     headers: list[tuple[str, Any]]
@@ -219,16 +119,7 @@ class _Template:
     method: str | None
 
 
-@dataclass(frozen=True)
-class _Row:
-    label: str
-    text: str
-    href: str | None = None
-    old: str | None = None  # an update: what this row said in the version last received (struck through)
-    was: str | None = None  # the same, as words for the plain text ("was …")
-
-
-_ENV = jinja2.Environment(
+TEMPLATE_ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("meet_sched.mail", "templates"),
     autoescape=jinja2.select_autoescape(["html"]),
     undefined=jinja2.StrictUndefined,
@@ -244,8 +135,8 @@ class MailRenderer:
     def __init__(self, settings: Settings, ics: IcsRenderer | None = None) -> None:
         self.settings = settings
         self.ics = ics or IcsRenderer(settings)
-        self._text = _ENV.get_template("message.txt")
-        self._html = _ENV.get_template("message.html")
+        self._text = TEMPLATE_ENV.get_template("message.txt")
+        self._html = TEMPLATE_ENV.get_template("message.html")
         self._templates: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
         self._calendars: OrderedDict[tuple[Any, ...], tuple[Message, ...]] = OrderedDict()
         self._attendees: OrderedDict[tuple[Any, ...], dict[str, Attendee]] = OrderedDict()
@@ -310,11 +201,11 @@ class MailRenderer:
             uninvited = kind == "cancel" and not cancelled
             body = _uninvite(self.settings, stored, to) if uninvited else self.ics.invitation(stored, answers)
             return (
-                _part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
-                _part(body, "application", "ics", filename="invite.ics"),
+                base64_part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
+                base64_part(body, "application", "ics", filename="invite.ics"),
             )
 
-        def build() -> _Draft:
+        def build() -> Draft:
             uninvited = kind == "cancel" and not cancelled
             lead_key = ("lead.uninvited" if uninvited else "lead.cancel") if kind == "cancel" else f"lead.{kind}"
             lead = w(lead_key, title=one_line(m.title))
@@ -334,7 +225,7 @@ class MailRenderer:
                 lead = f"{lead} {w('lead.answer_again')}"
             return self._message(w, subject, m, lead, rows, note, inline, attached, links)
 
-        return self._outgoing(self._template(key, build, method), to, message_id, now)
+        return self.outgoing(self.template(key, build, method), to, message_id, now)
 
     def occurrence_invitation(
         self,
@@ -387,11 +278,11 @@ class MailRenderer:
         def calendar() -> tuple[Message, ...]:
             body = self.ics.occurrence_invitation(variant, occurrence)
             return (
-                _part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
-                _part(body, "application", "ics", filename="invite.ics"),
+                base64_part(body, "text", "calendar", params={"method": method, "charset": "UTF-8"}),  # the iMIP part
+                base64_part(body, "application", "ics", filename="invite.ics"),
             )
 
-        def build() -> _Draft:
+        def build() -> Draft:
             rows = self._rows(w, instance, to, start, now, series=False)
             said = "uninvited" if cancelled and not instance.cancelled else kind  # the meeting goes ahead
             subject = w(f"subject.{said}", title=one_line(instance.title), when=when)
@@ -408,7 +299,7 @@ class MailRenderer:
                 lead = f"{lead} {w('lead.answer_again')}"
             return self._message(w, subject, instance, lead, rows, note, inline, attached)
 
-        return self._outgoing(self._template(key, build, method), to, message_id, now)
+        return self.outgoing(self.template(key, build, method), to, message_id, now)
 
     def reminder(
         self,
@@ -439,9 +330,9 @@ class MailRenderer:
         def calendar() -> tuple[Message, ...]:
             body = self.ics.reminder(self.settings.spec.calendar.name, stored, alarms)  # O(1) in the attendees
             params = {"method": "PUBLISH", "charset": "UTF-8"}
-            return (_part(body, "text", "calendar", params=params, filename="meeting.ics"),)
+            return (base64_part(body, "text", "calendar", params=params, filename="meeting.ics"),)
 
-        def build() -> _Draft:
+        def build() -> Draft:
             subject = w("subject.reminder", title=one_line(m.title), when=when)
             if m.all_day:
                 lead = w("lead.reminder.all_day", title=one_line(m.title), day=relative)
@@ -451,17 +342,18 @@ class MailRenderer:
             (attached,) = self._parts(("publish", *stored.cache_key, alarms), calendar)
             return self._message(w, subject, m, lead, rows, w("calendar.reminder"), None, attached, links)
 
-        return self._outgoing(self._template(key, build, None), to, message_id, now)
+        return self.outgoing(self.template(key, build, None), to, message_id, now)
 
     def test(self, to: str, *, message_id: str, now: datetime) -> Outgoing:
         """A short message for ``meet-sched send-test``."""
         w = words(self.settings.spec.calendar.language)
         name = one_line(self.settings.spec.calendar.name)
 
-        def build() -> _Draft:
-            return _Draft(self._fixed_headers(w("test.subject", name=name)), _text(w("test.body", name=name), "plain"))
+        def build() -> Draft:
+            headers = self.fixed_headers(w("test.subject", name=name))
+            return Draft(headers, text_part(w("test.body", name=name), "plain"))
 
-        return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
+        return self.outgoing(self.template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
 
     @cached_property
     def rules(self) -> Rules:
@@ -502,11 +394,11 @@ class MailRenderer:
             subject = w("notice.rejected.subject", name=name)
             text = w("notice.rejected.body") + "\n\n" + "\n".join(listed) + "\n\n" + w("notice.rejected.after")
 
-        def build() -> _Draft:
-            headers = [*self._fixed_headers(subject), ("Content-Language", w.language)]
-            return _Draft(headers, _text(text, "plain"))
+        def build() -> Draft:
+            headers = [*self.fixed_headers(subject), ("Content-Language", w.language)]
+            return Draft(headers, text_part(text, "plain"))
 
-        return self._outgoing(self._template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
+        return self.outgoing(self.template(None, build, None), Recipient("", to, ZoneInfo("UTC")), message_id, now)
 
     def feed_link(self, to: Recipient, https: str, webcal: str, *, message_id: str, now: datetime) -> Outgoing:
         """An attendee's personal subscription link (webcal:// for calendar programs, https:// for the
@@ -524,11 +416,11 @@ class MailRenderer:
             ]
         )
 
-        def build() -> _Draft:
-            headers = [*self._fixed_headers(w("feed.subject", name=name)), ("Content-Language", w.language)]
-            return _Draft(headers, _text(text, "plain"))
+        def build() -> Draft:
+            headers = [*self.fixed_headers(w("feed.subject", name=name)), ("Content-Language", w.language)]
+            return Draft(headers, text_part(text, "plain"))
 
-        return self._outgoing(self._template(None, build, None), to, message_id, now)
+        return self.outgoing(self.template(None, build, None), to, message_id, now)
 
     def attendee(self, stored: StoredMeeting, email: str) -> Attendee | None:
         """The attendee of ``stored`` with this address (case-insensitive), from an index kept per version."""
@@ -554,7 +446,7 @@ class MailRenderer:
                     self._calendars.popitem(last=False)
         return parts
 
-    def _template(self, key: tuple[Any, ...] | None, build: Callable[[], _Draft], method: str | None) -> _Template:
+    def template(self, key: tuple[Any, ...] | None, build: Callable[[], Draft], method: str | None) -> _Template:
         """The message without To, Date and Message-ID; cached by ``key`` (None: not shared)."""
         if key is not None:
             with self._lock:
@@ -576,7 +468,7 @@ class MailRenderer:
                     self._templates.popitem(last=False)
         return template
 
-    def _outgoing(self, template: _Template, to: Recipient, message_id: str, now: datetime) -> Outgoing:
+    def outgoing(self, template: _Template, to: Recipient, message_id: str, now: datetime) -> Outgoing:
         """Add To, Date and Message-ID (folded and RFC 2047-encoded by the ``email`` package) to a template."""
         if not _MESSAGE_ID.match(message_id):
             raise MailError(f"{message_id!r} is not a Message-ID")
@@ -598,7 +490,7 @@ class MailRenderer:
         )
         return Outgoing(data, self.sender.addr_spec, address, message_id, template.subject, template.method)
 
-    def _fixed_headers(self, subject: str) -> list[tuple[str, Any]]:
+    def fixed_headers(self, subject: str) -> list[tuple[str, Any]]:
         return [
             ("From", self.sender),
             ("Subject", one_line(subject)),
@@ -617,9 +509,9 @@ class MailRenderer:
         inline: Message | None,
         attached: Message,
         links: tuple[_Row, ...] = (),
-    ) -> _Draft:
+    ) -> Draft:
         """mixed[alternative[text, html, (the iMIP calendar)], the .ics attachment]."""
-        headers = self._fixed_headers(subject)
+        headers = self.fixed_headers(subject)
         organizer = m.organizer
         if organizer.email.lower() != self.sender.addr_spec.lower():
             headers.append(("Reply-To", Address(one_line(organizer.name), addr_spec=checked_address(organizer.email))))
@@ -639,13 +531,13 @@ class MailRenderer:
             "answer_prompt": answer_word(w, "prompt") if links else "",
             "answer_links": links,
         }
-        alternative = _multipart("alternative", _text(self._text.render(context), "plain"))
-        alternative.attach(_text(self._html.render(context), "html"))
+        alternative = multipart("alternative", text_part(self._text.render(context), "plain"))
+        alternative.attach(text_part(self._html.render(context), "html"))
         if inline is not None:
             alternative.attach(inline)
-        mixed = _multipart("mixed", alternative)
+        mixed = multipart("mixed", alternative)
         mixed.attach(attached)
-        return _Draft(headers, mixed)
+        return Draft(headers, mixed)
 
     def _rows(
         self,
@@ -713,144 +605,6 @@ class MailRenderer:
             rows.append(_Row(w("label.video"), m.video_url, safe_link(m.video_url)))
         rows.append(_Row(w("label.organizer"), _person(m.organizer)))
         return rows
-
-
-def _changed_rows(
-    w: Words, rows: list[_Row], old: Meeting, new: Meeting, to: Recipient, now: datetime, found: list[Change]
-) -> list[_Row]:
-    """The rows of an update with the old value beside each changed one (the times in ``to``'s zone),
-    a title row for a new title, and who was added or removed."""
-    labels = {row.label: i for i, row in enumerate(rows)}
-    out = list(rows)
-
-    def mark(label: str, old_text: str, new_text: str | None = None, href: str | None = None) -> None:
-        row = _Row(label, new_text or w("none"), href, old_text, w("was", old=old_text))
-        if label in labels:
-            current = out[labels[label]]
-            if current.text == old_text:
-                return
-            out[labels[label]] = dataclasses.replace(current, old=row.old, was=row.was)
-        else:  # the new version has no such row (no place any more): say so where it used to be
-            out.append(row)
-
-    if Change.TIME in found:
-        mine = _next_start(old, now).astimezone(to.timezone)
-        text = out[0].text
-        old_text = f"{w.full_date(mine)} {w.time(mine)}"
-        if not text.startswith(old_text + " ("):
-            mark(w("label.when"), old_text)
-        if old.duration != new.duration:
-            mark(w("label.duration"), w.duration(old.duration))
-    if Change.RECURRENCE in found:
-        after = utc(_next_start(old, now)) + timedelta(seconds=1)  # as the new "next" row: after the one shown
-        upcoming = [s.astimezone(to.timezone) for s in islice(old.occurrences(after, after + timedelta(days=800)), 5)]
-        old_text = " · ".join(f"{w.short_date(s, now)} {w.time(s)}" for s in upcoming[:4])
-        mark(w("label.next"), (old_text + (" …" if len(upcoming) > 4 else "")) or w("none"))
-    if Change.PLACE in found:
-        mark(w("label.where"), one_line(old.location) or w("none"), one_line(new.location) or None)
-    if Change.VIDEO in found:
-        mark(w("label.video"), old.video_url or w("none"), new.video_url, safe_link(new.video_url))
-    if Change.TITLE in found:
-        title = one_line(old.title)
-        out.insert(0, _Row(w("label.title"), one_line(new.title), None, title, w("was", old=title)))
-    if Change.ATTENDEES in found:
-        names = [_name(a) for a in added(old, new)]
-        gone = [_name(a) for a in added(new, old)]
-        if names:
-            out.append(_Row(w("label.added"), ", ".join(names)))
-        if gone:
-            out.append(_Row(w("label.removed"), ", ".join(gone)))
-    return out
-
-
-def _name(a: Attendee) -> str:
-    return one_line(a.name) or a.email
-
-
-SHIFTS_SHOWN = 3  # changes of an attendee's local time listed in one message
-SHIFT_WINDOW = timedelta(days=366)  # looked for this far after the occurrence a message is about
-
-
-def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[datetime]:
-    """The occurrences after ``start`` (within a year) at which the series' time of day in ``zone``
-    changes, as local datetimes in ``zone``: a series kept in Asia/Seoul time moves from 18:00 EST
-    to 19:00 EDT for an attendee in Atlanta when daylight saving time starts there."""
-
-    def shown(moment: datetime) -> tuple[int, int, str]:
-        return moment.hour, moment.minute, zone_abbreviation(moment)
-
-    before = shown(start.astimezone(zone))
-    changes: list[datetime] = []
-    after = utc(start) + timedelta(seconds=1)
-    for occurrence in m.occurrences(after, after + SHIFT_WINDOW):
-        local = occurrence.astimezone(zone)
-        if shown(local) != before:
-            changes.append(local)
-            before = shown(local)
-            if len(changes) == SHIFTS_SHOWN:
-                break
-    return changes
-
-
-def _when(w: Words, m: Meeting, start: datetime, to: Recipient, now: datetime) -> str:
-    """The subject's ``tomorrow 10:00 KST``, in ``to``'s zone; an all-day meeting's date(s) without a time."""
-    if m.all_day:
-        return w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
-    return w.when(start.astimezone(to.timezone), now)
-
-
-def answer_links(w: Words, rsvp: str) -> tuple[_Row, ...]:
-    """Accept / Maybe / Decline: each opens the confirmation page at ``rsvp`` with that answer chosen."""
-    url = safe_link(rsvp)
-    if url is None:
-        return ()
-    return tuple(_Row(answer_word(w, c), f"{url}?answer={c.lower()}", f"{url}?answer={c.lower()}") for c in CHOICES)
-
-
-def _zone_key(moment: datetime) -> str:
-    tz = moment.tzinfo
-    return tz.key if isinstance(tz, ZoneInfo) else str(tz)
-
-
-def _person(p: Person) -> str:
-    return f"{one_line(p.name)} <{p.email}>" if p.name else p.email
-
-
-def _day(now: datetime) -> str:
-    """The UTC date: "N days from now" texts in a cached message are good for one day at most."""
-    return f"{utc(now):%Y-%m-%d}"
-
-
-def _next_start(m: Meeting, now: datetime) -> datetime:
-    """The occurrence an invitation leads with: the next one, or the first if none is left."""
-    return next(iter(m.occurrences(utc(now), utc(now) + timedelta(days=3660))), m.start)
-
-
-def _text(text: str, subtype: str) -> Message:
-    """text/plain or text/html, UTF-8, base64, with CRLF line ends (RFC 2046 section 4.1.1)."""
-    part = MIMEText("\r\n".join(text.splitlines()) + "\r\n", subtype, "utf-8", policy=BODY_POLICY)
-    del part["MIME-Version"]  # only the message as a whole has one
-    return part
-
-
-def _multipart(subtype: str, first: Message) -> Message:
-    container = MIMEMultipart(subtype, policy=BODY_POLICY)
-    del container["MIME-Version"]
-    container.attach(first)
-    return container
-
-
-def _part(
-    body: bytes, maintype: str, subtype: str, *, params: dict[str, str] | None = None, filename: str | None = None
-) -> Message:
-    """A base64 part (its bytes, CRLF line ends included, kept exactly); an attachment when it has a file name."""
-    part = MIMENonMultipart(maintype, subtype, policy=BODY_POLICY, **(params or {}))
-    del part["MIME-Version"]
-    part.set_payload(body)
-    encoders.encode_base64(part)
-    if filename:
-        part.add_header("Content-Disposition", "attachment", filename=filename)
-    return part
 
 
 def _uninvite(settings: Settings, stored: StoredMeeting, to: Recipient) -> bytes:

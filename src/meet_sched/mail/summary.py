@@ -3,7 +3,7 @@
 The row (planned by :mod:`meet_sched.store.summaries`) holds the changes and the totals; this
 module words them in the organizer's language, with dates in their zone (Babel), as text and
 HTML.  Every text from config or from an answer (titles, names, comments) reaches a header only
-through :func:`~.render.one_line`, and the HTML only autoescaped.
+through :func:`~.headers.one_line`, and the HTML only autoescaped.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .headers import one_line
 from .i18n import Words, words
-from .render import _ENV, MailRenderer, Outgoing, Recipient, _Draft, _multipart, _text, one_line
+from .parts import multipart, text_part
+from .render import TEMPLATE_ENV, Draft, MailRenderer, Outgoing, Recipient
 from .summary_words import summary_word
 
 GROUPS = ("ACCEPTED", "TENTATIVE", "DECLINED", "DELEGATED", "NEEDS-ACTION")
@@ -123,11 +125,13 @@ def summary_message(
         "footer": say("footer", name=name),
     }
 
-    def build() -> _Draft:
-        headers = [*mail._fixed_headers(subject), ("Content-Language", w.language)]
-        alternative = _multipart("alternative", _text(_ENV.get_template("summary.txt").render(context), "plain"))
-        alternative.attach(_text(_ENV.get_template("summary.html").render(context), "html"))
-        return _Draft(headers, alternative)
+    def build() -> Draft:
+        headers = [*mail.fixed_headers(subject), ("Content-Language", w.language)]
+        alternative = multipart(
+            "alternative", text_part(TEMPLATE_ENV.get_template("summary.txt").render(context), "plain")
+        )
+        alternative.attach(text_part(TEMPLATE_ENV.get_template("summary.html").render(context), "html"))
+        return Draft(headers, alternative)
 
     to = Recipient(str(data.get("name") or ""), recipient, zone, w.language)
-    return mail._outgoing(mail._template(None, build, None), to, message_id, now)
+    return mail.outgoing(mail.template(None, build, None), to, message_id, now)

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..model import utc
-from .outbox import Kind, Status, _insert_new
+from .outbox import Kind, Status
+from .outbox.rows import _insert_new
 from .tables import OutboxRow
 
 SITE_UID = ""  # the meeting_uid of a notice: it belongs to no meeting

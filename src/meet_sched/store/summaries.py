@@ -32,7 +32,8 @@ from . import attendance
 from .attendance import Answer, PartStat, Via
 from .meetings import ROW_ERRORS, get_meeting
 from .notices import SITE_UID
-from .outbox import Kind, Status, _insert_new
+from .outbox import Kind, Status
+from .outbox.rows import _insert_new
 from .tables import AnswerRow, OutboxRow
 
 MAX_WAIT = timedelta(hours=1)  # "each": a summary waits at most this long (or update_quiet) after its first change

@@ -1,0 +1,336 @@
+"""Planning: make the pending rows say what the stored meetings call for (invitations, updates,
+cancellations of a series or of one occurrence, and reminders; see the package's docstring)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from ...model import Meeting, StoredMeeting, utc
+from .. import attendance
+from ..meetings import ROW_ERRORS, Unreadable, describe, instance_versions
+from ..status import Status
+from ..tables import MeetingRow, OutboxRow
+from .identity import attendee_data, invitation_version, message_key, occurrence_version
+from .messages import INVITATION_KINDS, Kind, Mail, PlanPolicy, PlanReport
+from .reminders import ALL_DAY_LOOKBACK, _plan_reminders
+from .rows import _MAIL_COLUMNS, _chunks, _Existing, _existing, _insert_new, _last, _new_row, _previous_attendee, _rows
+from .shown import _Seen
+
+Troubled = Callable[[Unreadable], None]
+
+
+def plan_outbox(
+    session: Session,
+    now: datetime,
+    policy: PlanPolicy,
+    current: Mapping[str, Meeting] | None = None,
+    troubled: Troubled | None = None,
+    only: Sequence[str] | None = None,
+) -> PlanReport:
+    """Make the pending rows say what the stored meetings call for at ``now``; return what changed.
+
+    Reminders follow the attendees' answers: none for an occurrence (or a series) an attendee
+    declined.  ``only``: plan just these meetings (their answers changed; nothing else did).
+
+    ``current``: the meetings just synced from config, by UID (spares parsing their rows again).
+    ``troubled``: told of each meeting that cannot be read or planned; its rows are left as they are
+    and the others are planned (without it, such a meeting raises).
+    """
+    now = utc(now)
+    report = PlanReport()
+    unreadable: list[Unreadable] = []
+    live = _live_meetings(session, now, current or {}, unreadable if troubled else None, only)
+    uids = [s.uid for s in live]
+    answers = attendance.current_all(session, uids if only is not None else None)
+    inserts: list[dict[str, Any]] = []
+    drop: list[int] = []
+
+    invitation_rows: dict[str, list[_Existing]] = {}
+    if policy.invitations:
+        for row in _rows(session, uids, OutboxRow.kind.in_(INVITATION_KINDS)):
+            invitation_rows.setdefault(row.meeting_uid, []).append(_existing(row))
+    else:  # turned off: nothing pending of this kind goes out
+        drop.extend(
+            session.scalars(
+                select(OutboxRow.id).where(
+                    OutboxRow.kind.in_(INVITATION_KINDS), OutboxRow.status == Status.PENDING.value
+                )
+            )
+        )
+    reminder_rows: dict[str, list[_Existing]] = {}
+    for row in _rows(session, uids, and_(OutboxRow.kind == Kind.REMINDER.value, OutboxRow.occurrence > now)):
+        reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
+    # An all-day occurrence's reminders on its day (in a zone behind the meeting's) come after its start.
+    all_day = [s.uid for s in live if s.meeting.all_day]
+    lookback = and_(
+        OutboxRow.kind == Kind.REMINDER.value,
+        OutboxRow.occurrence <= now,
+        OutboxRow.occurrence > now - ALL_DAY_LOOKBACK,
+    )
+    for row in _rows(session, all_day, lookback) if all_day else ():
+        reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
+
+    for stored in live:
+        mine: list[dict[str, Any]] = []
+        gone: list[int] = []
+        try:
+            if policy.invitations:
+                _plan_invitations(
+                    session, stored, invitation_rows.get(stored.uid, []), now, mine, gone, policy.update_quiet
+                )
+            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, mine, gone, answers.get(stored.uid))
+        except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
+            if troubled is None:
+                raise
+            unreadable.append(Unreadable(stored.uid, stored.sequence, stored.last_modified, describe(exc)))
+            continue
+        inserts += mine
+        drop += gone
+    for found in unreadable:
+        assert troubled is not None
+        troubled(found)
+
+    if drop:
+        for chunk in _chunks(sorted(set(drop)), 500):
+            gone_rows = session.execute(
+                delete(OutboxRow)
+                .where(OutboxRow.id.in_(chunk), OutboxRow.status == Status.PENDING.value)
+                .returning(*_MAIL_COLUMNS)
+            )
+            report.removed += [Mail.of(row) for row in gone_rows]
+        report.dropped = len(report.removed)
+    if inserts:
+        report.added += _insert_new(session, inserts)
+        report.planned.update(mail.kind for mail in report.added)
+    report.added.sort()
+    report.removed.sort()
+    return report
+
+
+def _live_meetings(
+    session: Session,
+    now: datetime,
+    current: Mapping[str, Meeting],
+    unreadable: list[Unreadable] | None,
+    only: Sequence[str] | None = None,
+) -> list[StoredMeeting]:
+    """Stored meetings not over yet (last end from the row, not from expanding the series); rows that
+    cannot be read go to ``unreadable`` (without it, they raise)."""
+    query = select(
+        MeetingRow.uid,
+        MeetingRow.sequence,
+        MeetingRow.created_at,
+        MeetingRow.last_modified,
+        MeetingRow.removed,
+        MeetingRow.instances,
+    ).where(or_(MeetingRow.last_end.is_(None), MeetingRow.last_end > now))
+    if only is not None:
+        query = query.where(MeetingRow.uid.in_(list(only)))
+    rows = session.execute(query).all()
+    parse = [r.uid for r in rows if r.removed or r.uid not in current]
+    parsed: dict[str, Meeting] = {}
+    bad: dict[str, str] = {}
+    for chunk in _chunks(parse, 500):
+        for uid, data, source in session.execute(
+            select(MeetingRow.uid, MeetingRow.data, MeetingRow.source).where(MeetingRow.uid.in_(chunk))
+        ):
+            try:
+                parsed[uid] = Meeting.from_data(data, source=source)
+            except ROW_ERRORS as exc:
+                if unreadable is None:
+                    raise
+                bad[uid] = describe(exc)
+    if unreadable is not None:
+        unreadable += [Unreadable(r.uid, r.sequence, r.last_modified, bad[r.uid]) for r in rows if r.uid in bad]
+    out = []
+    for r in rows:
+        if r.uid in bad:
+            continue
+        meeting = parsed[r.uid] if r.uid in parsed else current[r.uid]
+        try:
+            versions = instance_versions(r.instances, meeting)
+        except ROW_ERRORS as exc:
+            if unreadable is None:
+                raise
+            unreadable.append(Unreadable(r.uid, r.sequence, r.last_modified, describe(exc)))
+            continue
+        out.append(StoredMeeting(meeting, r.sequence, r.created_at, r.last_modified, r.removed, versions))
+    return out
+
+
+_VERSIONS: OrderedDict[tuple[object, ...], str] = OrderedDict()
+
+
+def _version(stored: StoredMeeting) -> str:
+    """invitation_version, remembered per meeting version (a long-running service re-plans often)."""
+    key = (*stored.cache_key, stored.meeting)  # the meeting too: a rolled-back sync may reuse a SEQUENCE
+    found = _VERSIONS.get(key)
+    if found is None:
+        found = _VERSIONS[key] = invitation_version(stored.meeting)
+        while len(_VERSIONS) > 4096:
+            _VERSIONS.popitem(last=False)
+    return found
+
+
+def _plan_invitations(
+    session: Session,
+    stored: StoredMeeting,
+    rows: list[_Existing],
+    now: datetime,
+    inserts: list[dict[str, Any]],
+    drop: list[int],
+    quiet: timedelta = timedelta(0),
+) -> None:
+    m = stored.meeting
+    active = not (stored.removed or m.cancelled)
+    seen = _Seen(session, m, now)
+    invited = {a.email.lower(): a for a in m.attendees}
+    by_recipient: dict[str, list[_Existing]] = {}
+    single: list[_Existing] = []  # messages about one occurrence
+    for row in sorted(rows, key=lambda r: r.id):
+        if row.occurrence is None:
+            by_recipient.setdefault(row.recipient, []).append(row)
+        else:
+            single.append(row)
+    version = _version(stored)
+    whole: set[str] = set()  # recipients the series' own REQUEST is about to reach
+    for recipient in sorted(set(invited) | set(by_recipient)):
+        history = by_recipient.get(recipient, [])
+        target: tuple[Kind, str] | None = None
+        received = _last(history, (Status.SENT, Status.SENDING))
+        holds_it = received is not None and Kind(received.kind).itip_request  # their calendar shows it
+        if active and recipient in invited:
+            last = _last(history, (Status.SENT, Status.SENDING, Status.FAILED))
+            if not (last and Kind(last.kind).itip_request and seen.unchanged(last.version, version, recipient)):
+                kind = Kind.UPDATE if holds_it else Kind.REQUEST
+                target = (kind, message_key(kind, m.uid, recipient, sequence=stored.sequence))
+        elif holds_it:
+            target = (Kind.CANCEL, message_key(Kind.CANCEL, m.uid, recipient, sequence=stored.sequence))
+        for row in history:
+            if row.status == Status.PENDING and (target is None or row.key != target[1]):
+                drop.append(row.id)
+        if target is not None and target[0].itip_request:
+            whole.add(recipient)
+        if target is None or any(row.key == target[1] for row in history):
+            continue
+        kind, key = target
+        who = invited.get(recipient)
+        # A change to what someone already holds waits for the edits to settle; a first invitation
+        # and the cancellation of a whole meeting go at once.
+        waits = kind is Kind.UPDATE or (kind is Kind.CANCEL and active)
+        inserts.append(
+            _new_row(
+                key,
+                kind,
+                stored,
+                recipient,
+                attendee_data(who) if who else _previous_attendee(session, stored, recipient, history),
+                due=now + quiet if waits else now,
+                now=now,
+                version=version if kind.itip_request else None,
+            )
+        )
+        if kind.itip_request:
+            seen.announced(version)
+    _plan_occurrences(session, stored, seen, by_recipient, whole, single, now, inserts, drop, active)
+
+
+def _plan_occurrences(
+    session: Session,
+    stored: StoredMeeting,
+    seen: _Seen,
+    series_rows: dict[str, list[_Existing]],
+    whole: set[str],
+    rows: list[_Existing],
+    now: datetime,
+    inserts: list[dict[str, Any]],
+    drop: list[int],
+    active: bool,
+) -> None:
+    """Updates and cancellations of single occurrences, to people who hold the series.
+
+    Someone holds an occurrence as the series' REQUEST they received last carried it (sent after
+    the occurrence last changed), or as the last message about that occurrence alone said.  Whoever
+    does not hold it as it is now gets one message: a REQUEST of that occurrence alone (RFC 5546
+    section 3.2.2), or a CANCEL of it (section 3.2.5) when it is cancelled or they are no longer
+    invited to it.  Someone invited to that occurrence only gets a REQUEST of it.  Past occurrences
+    are left alone, and nothing goes out while the series' own invitation is still to be sent.
+    """
+    m = stored.meeting
+    mine: dict[tuple[str, datetime], list[_Existing]] = {}
+    for row in rows:
+        assert row.occurrence is not None
+        mine.setdefault((row.recipient, row.occurrence), []).append(row)
+    wanted: set[str] = set()
+    series_people = {a.email.lower(): a for a in m.attendees}
+    for version in stored.instances if active else ():
+        occurrence = version.occurrence
+        override = m.override_of(occurrence)
+        instance = m.instance(override) if override else m.plain_instance(occurrence)
+        if utc(instance.end) <= now:
+            continue
+        people = {} if instance.cancelled else {a.email.lower(): a for a in instance.attendees}
+        told = {r for (r, at) in mine if at == utc(occurrence)}  # had a message about this occurrence alone
+        for recipient in sorted(set(series_people) | set(people) | told):
+            if recipient in whole:
+                continue  # the series' REQUEST, still to be sent, carries the occurrence as it is then
+            history = series_rows.get(recipient, [])
+            full = _last(history, (Status.SENT, Status.SENDING))
+            holds_series = full is not None and Kind(full.kind).itip_request
+            last = _last(mine.get((recipient, utc(occurrence)), []), (Status.SENT, Status.SENDING, Status.FAILED))
+            if holds_series and full is not None:
+                if (last is None or last.id < full.id) and (
+                    full.status == Status.SENDING or (full.finished_at or now) >= utc(version.last_modified)
+                ):
+                    continue  # the series' REQUEST carried this occurrence as it is
+                kind = Kind.UPDATE if recipient in people else Kind.CANCEL
+            elif recipient in people and recipient not in series_people:
+                kind = Kind.REQUEST  # invited to this occurrence alone
+            elif recipient not in series_people and last is not None and Kind(last.kind).itip_request:
+                kind = Kind.CANCEL  # was invited to this occurrence alone, and is no longer
+            else:
+                continue  # the series' own invitation (pending) carries it
+            if last is not None and Kind(last.kind) is kind and (kind is Kind.CANCEL or last.version == version.digest):
+                continue  # holds it as it is (a cancelled occurrence stays cancelled, whatever else it says)
+            if kind is Kind.CANCEL and last is None and recipient not in series_people:
+                continue
+            key = message_key(kind, m.uid, recipient, sequence=version.sequence, occurrence=occurrence)
+            wanted.add(key)
+            if any(row.key == key for row in mine.get((recipient, utc(occurrence)), [])):
+                continue
+            who = people.get(recipient) or series_people.get(recipient)
+            told_before = mine.get((recipient, utc(occurrence)), [])
+            inserts.append(
+                _new_row(
+                    key,
+                    kind,
+                    stored,
+                    recipient,
+                    attendee_data(who) if who else _previous_attendee(session, stored, recipient, told_before),
+                    due=now,
+                    now=now,
+                    version=version.digest,
+                    occurrence=utc(occurrence),
+                    sequence=version.sequence,
+                )
+            )
+            if kind.itip_request:  # an update of it says what changed since
+                seen.announced(occurrence_version(m.uid, occurrence, version.digest), instance)
+    drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
+
+
+def assume_sent(session: Session, now: datetime) -> int:
+    """Mark every pending message due by ``now`` as sent: a throw-away database then stands for a
+    site whose mail went out (what a review compares against).  Returns how many."""
+    result = session.execute(
+        update(OutboxRow)
+        .where(OutboxRow.status == Status.PENDING.value, OutboxRow.due_at <= utc(now))
+        .values(status=Status.SENT.value, finished_at=utc(now))
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
