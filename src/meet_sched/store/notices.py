@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..model import utc
 from .outbox import Kind, Status
-from .outbox.rows import _insert_new
+from .outbox.rows import insert_new
 from .tables import OutboxRow
 
 SITE_UID = ""  # the meeting_uid of a notice: it belongs to no meeting
@@ -84,4 +84,4 @@ def plan_notices(
                 "created_at": now,
             }
         )
-    return len(_insert_new(session, rows)) if rows else 0
+    return len(insert_new(session, rows)) if rows else 0

@@ -33,7 +33,7 @@ from .attendance import Answer, PartStat, Via
 from .meetings import ROW_ERRORS, get_meeting
 from .notices import SITE_UID
 from .outbox import Kind, Status
-from .outbox.rows import _insert_new
+from .outbox.rows import insert_new
 from .tables import AnswerRow, OutboxRow
 
 MAX_WAIT = timedelta(hours=1)  # "each": a summary waits at most this long (or update_quiet) after its first change
@@ -173,7 +173,7 @@ def _plan(
         "attempts": 0,
         "created_at": now,
     }
-    return len(_insert_new(session, [row]))
+    return len(insert_new(session, [row]))
 
 
 def next_at(now: datetime, at: time, zone: ZoneInfo) -> datetime:

@@ -26,6 +26,9 @@ The package, by what each part does:
 * ``rows``: reading and inserting the rows planning works on;
 * ``dispatch``: retiring, claiming with a lease, recording outcomes;
 * ``entries``: the outbox listed for people.
+
+Names with a leading underscore are the package's own: its modules share them, nothing outside
+does (``rows.insert_new`` is how store/notices.py and store/summaries.py add rows of their kinds).
 """
 
 from ..status import Status as Status  # what a message's row says; kept here for its users

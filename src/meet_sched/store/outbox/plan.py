@@ -19,7 +19,7 @@ from ..tables import MeetingRow, OutboxRow
 from .identity import attendee_data, invitation_version, message_key, occurrence_version
 from .messages import INVITATION_KINDS, Kind, Mail, PlanPolicy, PlanReport
 from .reminders import ALL_DAY_LOOKBACK, _plan_reminders
-from .rows import _MAIL_COLUMNS, _chunks, _Existing, _existing, _insert_new, _last, _new_row, _previous_attendee, _rows
+from .rows import _MAIL_COLUMNS, _chunks, _Existing, _existing, _last, _new_row, _previous_attendee, _rows, insert_new
 from .shown import _Seen
 
 Troubled = Callable[[Unreadable], None]
@@ -106,7 +106,7 @@ def plan_outbox(
             report.removed += [Mail.of(row) for row in gone_rows]
         report.dropped = len(report.removed)
     if inserts:
-        report.added += _insert_new(session, inserts)
+        report.added += insert_new(session, inserts)
         report.planned.update(mail.kind for mail in report.added)
     report.added.sort()
     report.removed.sort()

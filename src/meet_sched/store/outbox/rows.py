@@ -109,7 +109,7 @@ _MAIL_COLUMNS = (
 )
 
 
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> list[Mail]:
+def insert_new(session: Session, rows: list[dict[str, Any]]) -> list[Mail]:
     """Insert, skipping keys another process planned meanwhile (ON CONFLICT DO NOTHING)."""
     dialect = session.get_bind().dialect.name
     table = cast(Table, OutboxRow.__table__)
