@@ -1,7 +1,8 @@
 """Places: working hours, weekends and public holidays of each attendee, and finding a time that suits them.
 
-Pure (no database, HTTP or SMTP): the tz database, the ``holidays`` package's tables and
-the domain objects of :mod:`meet_sched.model` are all it reads.
+Pure (no database, HTTP or SMTP): the tz database, the ``holidays`` package's tables, GeoNames'
+cities (only for a name that is no zone) and the domain objects of :mod:`meet_sched.model`,
+:mod:`meet_sched.localtimes` and :mod:`meet_sched.durations` are all it reads.
 """
 
 from .days import DayPlan, Verdict, day_plan, verdict
