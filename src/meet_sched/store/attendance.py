@@ -323,25 +323,7 @@ def reset(session: Session, meeting_uid: str, sequence: int, now: datetime, atte
             if who == attendee
         )
     )
-    for attendee in sorted(set(attendees_answered) | {a.lower() for a in attendees}):
-        session.add(
-            AnswerRow(
-                meeting_uid=meeting_uid,
-                occurrence=None,
-                attendee=attendee,
-                kind=Kind.REPLY.value,
-                partstat=PartStat.NEEDS_ACTION.value,
-                via=Via.CONFIG.value,
-                sequence=sequence,
-                dtstamp=now,
-                delegated_to=None,
-                proposal=None,
-                comment=None,
-                stale=False,
-                recorded_at=now,
-            )
-        )
-    session.flush()
+    _needs_action(session, meeting_uid, None, set(attendees_answered) | set(attendees), sequence, now)
     return attendees_answered
 
 
@@ -354,6 +336,19 @@ def reset_occurrence(
     outranks the series' answers and the occurrence's own given before; the other occurrences
     keep theirs.
     """
+    _needs_action(session, meeting_uid, occurrence, attendees, sequence, now)
+
+
+def _needs_action(
+    session: Session,
+    meeting_uid: str,
+    occurrence: datetime | None,
+    attendees: Iterable[str],
+    sequence: int,
+    now: datetime,
+) -> None:
+    """A NEEDS-ACTION answer from the config (a change of time) for each of ``attendees``, for the
+    series (``occurrence`` None) or for that occurrence alone, at ``sequence``."""
     for attendee in sorted({a.lower() for a in attendees}):
         session.add(
             AnswerRow(
