@@ -259,7 +259,7 @@ class Service:
                 if fingerprint is None:
                     fingerprint = await asyncio.to_thread(self._config_fingerprint)
                 await asyncio.to_thread(self._check_settings, fingerprint)
-                report, export_failed = await asyncio.to_thread(self._sync_and_export)
+                report = await asyncio.to_thread(self.site.sync, self.clock())
             except ConfigError as exc:
                 self._fingerprint = fingerprint  # do not re-report the same broken files every tick
                 self._retry_sync_at = None
@@ -286,6 +286,17 @@ class Service:
                 return None
             self._fingerprint = fingerprint
             self._retry_sync_at = None
+            # The committed sync reaches the listeners first (the feeds and the page drop what they
+            # rendered, the dispatcher wakes); the export of calendars/*.ics comes after, and a
+            # failed one does not undo the sync.
+            for listener in self._listeners:
+                try:
+                    result = listener(report)
+                    if result is not None:
+                        await result
+                except Exception:  # one listener's bug must not keep the others from hearing of the sync
+                    log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
+            export_failed = await asyncio.to_thread(self._export_after, report)
             if export_failed is not None:
                 self._sync_failed(export_failed, retry=EXPORT_RETRY)
             elif self._last_failure is not None:
@@ -297,13 +308,6 @@ class Service:
             if report.changes:
                 self.health.config_generation += 1
                 log.info("event=synced %s", report.summary())
-            for listener in self._listeners:
-                try:
-                    result = listener(report)
-                    if result is not None:
-                        await result
-                except Exception:  # one listener's bug must not keep the others from hearing of the sync
-                    log.exception("event=listener-failed listener=%s", _q(getattr(listener, "__qualname__", listener)))
             # After the listeners: the feeds and the page drop what they rendered before anything else waits.
             await self._notify_config(None)
             return report
@@ -357,20 +361,20 @@ class Service:
                     "meetings keep syncing with the settings it started with'"
                 )
 
-    def _sync_and_export(self) -> tuple[SyncReport, Exception | None]:
-        """The sync's report, and why the export after it failed (None: it did not).
+    def _export_after(self, report: SyncReport) -> Exception | None:
+        """Write calendars/*.ics after a sync that changed something (or after a failed export);
+        why it failed, or None.
 
         A failed export (a full or read-only disk under calendars/) does not undo the committed
-        sync: the feeds served from the database and the dispatcher must still hear of it."""
-        report = self.site.sync(self.clock())
+        sync: the feeds served from the database and the dispatcher have heard of it already."""
         if report.changes or self._export_needed:
             self._export_needed = True  # until this export is done: a failed one is redone on the next sync
             try:
                 self.site.export()
             except Exception as exc:
-                return report, exc
+                return exc
             self._export_needed = False
-        return report, None
+        return None
 
     # -- running -----------------------------------------------------------------
 
