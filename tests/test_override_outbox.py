@@ -143,3 +143,84 @@ def test_someone_invited_to_one_occurrence_gets_a_cancel_of_it_when_no_longer_in
     planned = apply(db, again, NOW + timedelta(hours=2))
     assert ("cancel", GUEST, SECOND.astimezone(UTC), 2) in planned, planned
     assert apply(db, again, NOW + timedelta(hours=3)) == []  # one cancellation, not one per sync
+
+
+def test_adding_someone_to_one_occurrence_invites_them_alone(db: Database) -> None:
+    apply(db, series(), NOW)
+    planned = apply(db, series(with_guest()), NOW + timedelta(hours=1))
+    assert planned == [("request", GUEST, SECOND.astimezone(UTC), 1)]  # the others hold it as it is for them
+    # A real change of that occurrence afterwards reaches all three.
+    changed = dataclasses.replace(with_guest(), description="Agenda attached")
+    planned = apply(db, series(changed), NOW + timedelta(hours=2))
+    assert planned == sorted(
+        [("update", p, SECOND.astimezone(UTC), 2) for p in PEOPLE] + [("update", GUEST, SECOND.astimezone(UTC), 2)]
+    )
+
+
+def test_removing_someone_from_one_occurrence_tells_them_alone(db: Database) -> None:
+    apply(db, series(), NOW)
+    only_p0 = Override(SECOND, SECOND, SECOND + timedelta(hours=1), attendees=series().attendees[:1])
+    planned = apply(db, series(only_p0), NOW + timedelta(hours=1))
+    assert planned == [("cancel", PEOPLE[1], SECOND.astimezone(UTC), 1)]
+    # Back on the list: an update of it to them alone.
+    assert apply(db, series(), NOW + timedelta(hours=2)) == [("update", PEOPLE[1], SECOND.astimezone(UTC), 2)]
+
+
+def test_edits_of_one_occurrence_wait_the_quiet_period_and_coalesce(db: Database) -> None:
+    quiet = PlanPolicy(horizon=timedelta(days=60), update_quiet=timedelta(minutes=2))
+    apply(db, series(), NOW)
+
+    def plan(meeting: Meeting, now: datetime) -> list[tuple[str, str, int, datetime]]:
+        with db.transaction(write=True) as session:
+            sync_meetings(session, [meeting], now)
+            plan_outbox(session, now, quiet, {meeting.uid: meeting})
+            rows = session.execute(
+                select(OutboxRow.kind, OutboxRow.recipient, OutboxRow.sequence, OutboxRow.due_at).where(
+                    OutboxRow.status == "pending", OutboxRow.kind != "reminder"
+                )
+            )
+            return sorted((r.kind, r.recipient, r.sequence, r.due_at.replace(tzinfo=UTC)) for r in rows)
+
+    first = NOW + timedelta(hours=1)
+    assert plan(series(moved()), first) == [("update", p, 1, first + timedelta(minutes=2)) for p in PEOPLE]
+    second = first + timedelta(seconds=4)
+    again = moved(to=SECOND + timedelta(days=1, hours=6))
+    pending = plan(series(with_guest_of(again)), second)  # moved again, and a guest invited to it
+    assert pending == sorted(
+        [("update", p, 2, second + timedelta(minutes=2)) for p in PEOPLE] + [("request", GUEST, 2, second)]
+    ), pending  # one update each, of the final state; a first invitation at once
+
+
+def with_guest_of(override: Override) -> Override:
+    people = (*series().attendees, Attendee("Guest", GUEST, SEOUL, "en", role=Role.REQUIRED))
+    return dataclasses.replace(override, attendees=people)
+
+
+def test_an_update_never_waits_past_the_time_it_is_about(db: Database) -> None:
+    """A move of an occurrence that starts soon, or to a time soon, goes at once, not after the quiet period."""
+    quiet = PlanPolicy(horizon=timedelta(days=60), update_quiet=timedelta(minutes=2))
+    apply(db, series(), NOW)
+    now = SECOND.astimezone(UTC) - timedelta(days=2)
+    soon = now + timedelta(minutes=1)
+    meeting = series(moved(to=soon.astimezone(SEOUL)))
+    with db.transaction(write=True) as session:
+        sync_meetings(session, [meeting], now)
+        plan_outbox(session, now, quiet, {meeting.uid: meeting})
+        due = session.scalars(select(OutboxRow.due_at).where(OutboxRow.kind == "update")).all()
+    assert [d.replace(tzinfo=UTC) for d in due] == [now, now]
+
+
+def test_an_update_of_a_series_starting_soon_goes_at_once(db: Database) -> None:
+    quiet = PlanPolicy(horizon=timedelta(days=60), update_quiet=timedelta(minutes=2))
+    apply(db, series(), NOW)
+    for now, expected in (
+        (FIRST - timedelta(minutes=3), FIRST - timedelta(minutes=2)),
+        (FIRST - timedelta(minutes=1), None),
+    ):
+        meeting = series(title=f"Renamed at {now:%H:%M}")
+        with db.transaction(write=True) as session:
+            sync_meetings(session, [meeting], now)
+            plan_outbox(session, now, quiet, {meeting.uid: meeting})
+            query = select(OutboxRow.due_at).where(OutboxRow.kind == "update", OutboxRow.status == "pending")
+            due = {d.replace(tzinfo=UTC) for d in session.scalars(query)}
+        assert due == {(expected or now).astimezone(UTC)}, now  # the quiet period, cut short by the start

@@ -4,7 +4,7 @@ cancellations of a series or of one occurrence, and reminders; see the package's
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -231,14 +231,14 @@ def _plan_invitations(
                 stored,
                 recipient,
                 attendee_data(who) if who else _previous_attendee(session, stored, recipient, history),
-                due=now + quiet if waits else now,
+                due=_settled(now, quiet, _soonest(m, now, quiet)) if waits else now,
                 now=now,
                 version=version if kind.itip_request else None,
             )
         )
         if kind.itip_request:
             seen.announced(version)
-    _plan_occurrences(session, stored, seen, by_recipient, whole, single, now, inserts, drop, active)
+    _plan_occurrences(session, stored, seen, by_recipient, whole, single, now, inserts, drop, active, quiet)
 
 
 def _plan_occurrences(
@@ -252,6 +252,7 @@ def _plan_occurrences(
     inserts: list[dict[str, Any]],
     drop: list[int],
     active: bool,
+    quiet: timedelta = timedelta(0),
 ) -> None:
     """Updates and cancellations of single occurrences, to people who hold the series.
 
@@ -261,6 +262,10 @@ def _plan_occurrences(
     section 3.2.2), or a CANCEL of it (section 3.2.5) when it is cancelled or they are no longer
     invited to it.  Someone invited to that occurrence only gets a REQUEST of it.  Past occurrences
     are left alone, and nothing goes out while the series' own invitation is still to be sent.
+
+    A change of the occurrence's attendees alone reaches only the people it concerns: the one added
+    (an invitation), the one removed (a cancellation); the others hold it as it still is for them.
+    Like updates of a series, a change to what someone holds waits ``quiet`` for the edits to settle.
     """
     m = stored.meeting
     mine: dict[tuple[str, datetime], list[_Existing]] = {}
@@ -284,14 +289,28 @@ def _plan_occurrences(
             full = _last(history, (Status.SENT, Status.SENDING))
             holds_series = full is not None and Kind(full.kind).itip_request
             last = _last(mine.get((recipient, utc(occurrence)), []), (Status.SENT, Status.SENDING, Status.FAILED))
+            held = _last(mine.get((recipient, utc(occurrence)), []), (Status.SENT, Status.SENDING))
+            if held is not None and not Kind(held.kind).itip_request:
+                held = None  # their last message about it was a CANCEL: they do not hold it
             if holds_series and full is not None:
-                if (last is None or last.id < full.id) and (
+                series_newer = last is None or last.id < full.id
+                if series_newer and (
                     full.status == Status.SENDING or (full.finished_at or now) >= utc(version.last_modified)
                 ):
                     continue  # the series' REQUEST carried this occurrence as it is
                 kind = Kind.UPDATE if recipient in people else Kind.CANCEL
+                if kind is Kind.UPDATE and (series_newer or held is not None):
+                    alone = None if held is None or held.id < full.id else held.version
+                    if seen.holds_occurrence(
+                        recipient, full.version if alone is None else None, alone, occurrence, instance
+                    ):
+                        continue  # what changed is not theirs to be told (someone else added or removed)
             elif recipient in people and recipient not in series_people:
                 kind = Kind.REQUEST  # invited to this occurrence alone
+                if held is not None:  # and holds it: an update of it, if it changed for them
+                    if seen.holds_occurrence(recipient, None, held.version, occurrence, instance):
+                        continue
+                    kind = Kind.UPDATE
             elif recipient not in series_people and last is not None and Kind(last.kind).itip_request:
                 kind = Kind.CANCEL  # was invited to this occurrence alone, and is no longer
             else:
@@ -313,7 +332,7 @@ def _plan_occurrences(
                     stored,
                     recipient,
                     attendee_data(who) if who else _previous_attendee(session, stored, recipient, told_before),
-                    due=now,
+                    due=now if kind is Kind.REQUEST else _settled(now, quiet, (occurrence, instance.start)),
                     now=now,
                     version=version.digest,
                     occurrence=utc(occurrence),
@@ -323,6 +342,22 @@ def _plan_occurrences(
             if kind.itip_request:  # an update of it says what changed since
                 seen.announced(occurrence_version(m.uid, occurrence, version.digest), instance)
     drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
+
+
+def _settled(now: datetime, quiet: timedelta, starts: Iterable[datetime]) -> datetime:
+    """When a change waits for the edits to settle: ``quiet`` from now, but never so long that it
+    reaches people less than ``quiet`` before a start it is about (a call in a minute is told at once)."""
+    due = now + quiet
+    for start in starts:
+        due = min(due, utc(start) - quiet)
+    return max(now, due)
+
+
+def _soonest(m: Meeting, now: datetime, quiet: timedelta) -> list[datetime]:
+    """The series' next start, if it is near enough for :func:`_settled` to care."""
+    if not quiet:
+        return []
+    return [start for start in m.occurrences(now, now + 2 * quiet)][:1]
 
 
 def assume_sent(session: Session, now: datetime) -> int:

@@ -58,6 +58,7 @@ class _Seen:
         self.meeting = meeting
         self._data: dict[str, Any] | None = None
         self._new: set[str] = set()
+        self._instances: dict[str, dict[str, Any]] = {}  # one occurrence's data, as shown or as it is now
 
     def unchanged(self, received: str | None, version: str, recipient: str) -> bool:
         """True when the version ``recipient`` last received shows them the same as ``version``."""
@@ -71,6 +72,50 @@ class _Seen:
         if self._data is None:
             self._data = self.meeting.to_data()
         return _for_recipient(old, recipient) == _for_recipient(self._data, recipient)
+
+    def holds_occurrence(
+        self, recipient: str, series: str | None, alone: str | None, occurrence: datetime, instance: Meeting
+    ) -> bool:
+        """True when what ``recipient`` holds of one occurrence shows them the same as ``instance``
+        (it as it is now): adding someone to that occurrence, or removing someone else from it,
+        sends them nothing.
+
+        What they hold is what their last message about that occurrence alone showed (``alone``, its
+        digest), or else that occurrence in the series' invitation they received last (``series``,
+        its version).  Unknown (sent before versions were kept): False, and they are told.
+        """
+        if alone is not None:
+            data = _shown(self.session, occurrence_version(self.meeting.uid, occurrence, alone))
+        elif series is not None:
+            data = self._instance_in(series, occurrence)
+        else:
+            return False
+        if data is None:
+            return False
+        return _for_recipient(data, recipient) == _for_recipient(self._instance_data(occurrence, instance), recipient)
+
+    def _instance_data(self, occurrence: datetime, instance: Meeting) -> dict[str, Any]:
+        key = f"now\n{utc(occurrence).isoformat()}"
+        found = self._instances.get(key)
+        if found is None:
+            found = self._instances[key] = instance.to_data()
+        return found
+
+    def _instance_in(self, series: str, occurrence: datetime) -> dict[str, Any] | None:
+        """The data of one occurrence as the series' invitation version ``series`` showed it."""
+        key = f"{series}\n{utc(occurrence).isoformat()}"
+        if key not in self._instances:
+            data = _shown(self.session, series)
+            try:
+                shown = None if data is None else Meeting.from_data(data)
+            except ROW_ERRORS:  # an old version this release cannot read: they are told again
+                shown = None
+            if shown is None:
+                return None
+            start = occurrence.astimezone(shown.timezone)
+            override = shown.override_of(start)
+            self._instances[key] = (shown.instance(override) if override else shown.plain_instance(start)).to_data()
+        return self._instances[key]
 
     def announced(self, version: str, shown: Meeting | None = None) -> None:
         """Keep what ``version`` shows, the meeting or ``shown`` (one occurrence of it), once per version
