@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import functools
 import socket
 import ssl
 import subprocess
@@ -33,7 +34,7 @@ class Received:
         assert isinstance(parsed, EmailMessage)
         return parsed
 
-    @property
+    @functools.cached_property  # parsed once: a wait for thousands of messages asks it of each after every arrival
     def message_id(self) -> str:
         return str(self.message["Message-ID"])
 
