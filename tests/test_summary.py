@@ -4,8 +4,10 @@ after they change ("each") or once a day ("daily"), in the organizer's language,
 from __future__ import annotations
 
 import asyncio
+import queue
 import re
 import shutil
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -18,6 +20,7 @@ from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher
 from meet_sched.replies.intake import Intake
 from meet_sched.site import Site
+from meet_sched.store.db import listen
 from meet_sched.store.tables import OutboxRow
 
 from .conftest import SiteDir
@@ -283,6 +286,30 @@ def test_replies_import_of_an_eml_causes_it(site_dir: SiteDir, smtp_server: Smtp
         "“Could we start two hours later?”\n"
     ) in text
     assert "- Li Ming: delegated to wang.fang@chengdu.example (every meeting of the series)" in text
+
+
+@pytest.mark.postgres
+def test_a_summary_planned_by_another_process_wakes_every_dispatcher(
+    site_dir: SiteDir, smtp_server: SmtpSink, tmp_path: Path, pg_url: str
+) -> None:
+    """`replies import` is a process of its own: a serve on the same PostgreSQL database hears of the
+    summary it planned at once (NOTIFY), not at its next timer."""
+    env = {"MEET_SCHED_DATABASE_URL": pg_url}
+    configure(site_dir, smtp_server, "each")
+    site_dir.run("sync", env=env, check=True)
+    got: queue.Queue[str] = queue.Queue()
+    stop = threading.Event()
+    thread = threading.Thread(target=listen, args=(pg_url, got.put, stop), daemon=True)
+    thread.start()
+    try:
+        assert got.get(timeout=10) == ""  # connected
+        eml = shutil.copy(FIXTURES / "google-accepted.eml", tmp_path / "google-accepted.eml")
+        site_dir.run("replies", "import", str(eml), env=env, check=True)
+        assert got.get(timeout=5) == "summary"
+        assert "answer-summary" in site_dir.run("outbox", env=env, check=True).stdout
+    finally:
+        stop.set()
+        thread.join(timeout=5)
 
 
 LINK = re.compile(r"https?://[^\s\"<>]+/rsvp/([A-Za-z0-9_-]+)\?answer=accepted")

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from ..model import Attendee, Meeting, StoredMeeting, utc
 from . import attendance
 from .attendance import Answer, PartStat, Via
+from .db import OUTBOX_CHANNEL, notify_at_commit
 from .meetings import ROW_ERRORS, get_meeting
 from .notices import SITE_UID
 from .outbox import Kind, Status
@@ -173,7 +174,10 @@ def _plan(
         "attempts": 0,
         "created_at": now,
     }
-    return len(insert_new(session, [row]))
+    added = len(insert_new(session, [row]))
+    if added:  # planned by `replies import` or another instance: every dispatcher wakes for it at commit
+        notify_at_commit(session, OUTBOX_CHANNEL, "summary")
+    return added
 
 
 def next_at(now: datetime, at: time, zone: ZoneInfo) -> datetime:
