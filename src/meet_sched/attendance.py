@@ -15,6 +15,7 @@ from typing import Any
 from .config.sources import read_source
 from .localtimes import zone_abbreviation
 from .model import Attendee, Meeting, StoredMeeting, utc
+from .recurrence import outside_years
 from .site import Site
 from .store import attendance as store
 from .store.attendance import Answer, PartStat
@@ -81,6 +82,21 @@ def report(site: Site, after: datetime, uid: str | None = None, days: int = 90) 
         if occurrences or uid:
             out.append(MeetingAttendance(stored, occurrences, proposals.get(stored.uid, [])))
     return sorted(out, key=lambda r: (utc(r.occurrences[0].start) if r.occurrences else after, r.stored.uid))
+
+
+UNREADABLE = "(a time that cannot be read)"
+
+
+def proposed_start(counter: Answer, m: Meeting) -> datetime | None:
+    """A COUNTER's proposed start in the meeting's zone, or None when the stored row holds none that can be
+    read there (a row an older version stored unchecked: shown as such, never a crash)."""
+    try:
+        start = datetime.fromisoformat(str((counter.proposal or {}).get("start")))
+        if start.tzinfo is None or outside_years(start) is not None:
+            return None
+        return start.astimezone(m.timezone)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _called(m: Meeting, email: str) -> str:
@@ -153,10 +169,10 @@ def render(found: list[MeetingAttendance], root: Path | None = None) -> str:
                 if rows:
                     lines.append(f"    {LABELS[p]}: " + "; ".join(who(r, m) for r in rows))
         for c in item.counters:
-            proposal = c.proposal or {}
-            start = datetime.fromisoformat(str(proposal.get("start"))).astimezone(m.timezone)
+            start = proposed_start(c, m)
+            when = UNREADABLE if start is None else f"{start:%a %Y-%m-%d %H:%M} {zone_abbreviation(start)}"
             note = f" — {c.comment}" if c.comment else ""
-            lines.append(f"  proposed by {c.attendee}: {start:%a %Y-%m-%d %H:%M} {zone_abbreviation(start)}{note}")
+            lines.append(f"  proposed by {c.attendee}: {when}{note}")
         if root is not None:
             lines += [f"  {hint}" for hint in delegate_hints(root, item)]
         lines.append("")

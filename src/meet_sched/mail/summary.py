@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..recurrence import outside_years
 from .headers import one_line
 from .i18n import Words, words
 from .parts import multipart, text_part
@@ -44,6 +45,15 @@ def _zone(name: object) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _read(iso: str, zone: ZoneInfo) -> datetime | None:
+    """A stored ISO moment in ``zone``, or None when it cannot be read there (out of range, malformed)."""
+    try:
+        when = datetime.fromisoformat(iso)
+        return None if when.tzinfo is None or outside_years(when) is not None else when.astimezone(zone)
+    except (ValueError, OverflowError):
+        return None
+
+
 class _Wording:
     def __init__(self, w: Words, zone: ZoneInfo, now: datetime) -> None:
         self.w, self.zone, self.now = w, zone, now
@@ -52,7 +62,9 @@ class _Wording:
         return summary_word(self.w, key, **values)
 
     def moment(self, iso: str, all_day: bool) -> str:
-        when = datetime.fromisoformat(iso).astimezone(self.zone)
+        when = _read(iso, self.zone)
+        if when is None:  # a row stored unchecked by an older version: said so, the rest of the summary intact
+            return "?"
         if all_day:
             return self.w.short_date(when, self.now)
         return f"{self.w.short_date(when, self.now)} {self.w.time(when)}"
@@ -63,8 +75,8 @@ class _Wording:
         all_day = bool(section.get("all_day"))
         if answer == "COUNTER":
             start = self.moment(str(c["start"]), all_day) if c.get("start") else "?"
-            if c.get("end") and not all_day:
-                end = datetime.fromisoformat(str(c["end"])).astimezone(self.zone)
+            end = _read(str(c["end"]), self.zone) if c.get("end") and not all_day else None
+            if end is not None:
                 start = f"{start} – {self.w.time(end)}"
             said = self("COUNTER", when=start)
         elif answer == "DELEGATED":
