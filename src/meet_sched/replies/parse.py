@@ -30,6 +30,22 @@ MAX_ANSWERS = 100  # VEVENTs (answers) read from one message; more is refused
 MAX_CALENDAR_PARTS = 10  # text/calendar parts and .ics attachments read from one message
 MAX_MIME_PARTS = 200  # MIME parts walked in one message; more is refused
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED")
+SINGLE_HEADERS = ("From", "Sender", "Return-Path")  # RFC 5322 3.6: at most one each; two are refused
+
+
+@dataclass(frozen=True)
+class CalendarService:
+    """A calendar service that sends its users' replies itself: its envelope sender (Return-Path) is its
+    own, not the attendee's; the From is still the attendee's (RFC 6047 section 3)."""
+
+    name: str
+    envelope_domain: str  # Return-Path <…@this domain>
+    sender: str  # its Sender header, when it writes one
+
+
+CALENDAR_SERVICES = (
+    CalendarService("Google Calendar", "calendar-server.bounces.google.com", "calendar-notification@google.com"),
+)
 
 
 class Refused(MeetSchedError):
@@ -53,6 +69,7 @@ class ParsedAnswer:
     partstat: str
     delegated_to: tuple[str, ...] = ()
     organizer: str | None = None  # lower-cased, when the object names one
+    sent_by: str | None = None  # the ATTENDEE's SENT-BY (lower-cased): who answered on their behalf
     comment: str | None = None
     start: datetime | date | None = None  # COUNTER: the proposed time
     end: datetime | date | None = None
@@ -66,6 +83,7 @@ class Incoming:
     envelope: str | None  # Return-Path, lower-cased ("" for the null sender <>); None: absent
     message_id: str | None
     answers: tuple[ParsedAnswer, ...] = field(default_factory=tuple)
+    service: str | None = None  # the calendar service (CALENDAR_SERVICES) whose envelope it came with
 
 
 def address(value: object) -> str:
@@ -98,6 +116,10 @@ def read_message(data: bytes) -> Incoming:
         raise Refused(f"unreadable message ({type(exc).__name__})") from None
     if message.defects and not message.get_payload():
         raise Refused("broken MIME: " + _one_line(", ".join(type(d).__name__ for d in message.defects)))
+    for name in SINGLE_HEADERS:
+        found = len(message.get_all(name) or ())
+        if found > 1:
+            raise Refused(f"{found} {name} headers (a message has one)")
     sender = _header_address(message, "From")
     if not sender or "@" not in sender:
         raise Refused("no From address")
@@ -105,13 +127,24 @@ def read_message(data: bytes) -> Incoming:
     if message.get("Return-Path") is not None:
         raw = str(message.get("Return-Path")).strip()
         envelope = "" if raw in ("<>", "") else (_header_address(message, "Return-Path") or "")
+    service = _service(envelope, _header_address(message, "Sender"), sender)
     calendars = list(_calendar_parts(message))
     if not calendars:
         raise Refused("no text/calendar part or .ics attachment")
     answers: list[ParsedAnswer] = []
     for body in dict.fromkeys(calendars):  # the same object inline and attached (Google, Thunderbird): read once
         answers.extend(read_calendar(body))
-    return Incoming(sender, envelope, _message_id(message), tuple(_unique(answers)))
+    return Incoming(sender, envelope, _message_id(message), tuple(_unique(answers)), service)
+
+
+def _service(envelope: str | None, sender_header: str | None, sender: str) -> str | None:
+    """The calendar service whose envelope sender the message came with (its Sender, if any, the
+    service's own or the From), or None."""
+    for service in CALENDAR_SERVICES:
+        came_with = envelope is not None and envelope.endswith("@" + service.envelope_domain)
+        if came_with and sender_header in (None, service.sender, sender):
+            return service.name
+    return None
 
 
 def read_ics(data: bytes) -> Incoming:
@@ -207,6 +240,7 @@ def _answer(method: str, event: Any) -> ParsedAnswer:
     delegated = who.params.get("DELEGATED-TO")
     delegates = [] if delegated is None else delegated if isinstance(delegated, list) else [delegated]
     organizer = event.get("ORGANIZER")
+    sent_by = who.params.get("SENT-BY")
     comment = event.get("COMMENT")
     if isinstance(comment, list):
         comment = comment[0] if comment else None
@@ -220,6 +254,7 @@ def _answer(method: str, event: Any) -> ParsedAnswer:
         partstat=partstat if method == "REPLY" else "NEEDS-ACTION",
         delegated_to=tuple(address(d) for d in delegates),
         organizer=None if organizer is None else address(organizer),
+        sent_by=None if not sent_by else address(sent_by),
         comment=None if comment is None else str(comment),
         start=_instant(event.get("DTSTART")) if method == "COUNTER" else None,
         end=_instant(event.get("DTEND")) if method == "COUNTER" else None,
