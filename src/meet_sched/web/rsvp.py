@@ -21,7 +21,8 @@ from starlette.responses import HTMLResponse, Response
 from ..mail.answer_words import answer_word
 from ..mail.i18n import Words, words
 from ..model import utc
-from ..rsvp import CHOICES, Opened, answer, open_link
+from ..rsvp import CHOICES, Opened, Scope, answer, open_link
+from ..rsvp.rules import readable
 from ..site import Site
 from ..store.attendance import PartStat
 from ..store.feeds import token_hash
@@ -59,24 +60,32 @@ class RsvpPages:
         to = opened.attendee
         w = words(to.language)
         m = opened.stored.meeting
-        start = opened.occurrence or m.start
-        mine = start.astimezone(to.timezone)
+        mine = opened.start.astimezone(to.timezone)
         when = f"{w.full_date(mine)} {w.time(mine)} ({to.city or to.timezone.key})"
+        short = f"{w.short_date(mine, self.clock())} {w.time(mine)}"
+        thanks = ""
+        if done is not None:
+            said = _said(w, done)
+            if opened.scope is Scope.SERIES:
+                thanks = answer_word(w, "page.done_series", answer=said)
+            elif opened.scope is Scope.OCCURRENCE:
+                thanks = answer_word(w, "page.done_occurrence", answer=said, when=short)
+            else:
+                thanks = answer_word(w, "page.done", answer=said)
         return self.env.get_template("rsvp.html").render(
             lang=w.language,
             css=self.css,
             heading=answer_word(w, "page.title", title=m.title),
             when=when,
             current=answer_word(w, "page.current", answer=_said(w, opened.current)),
-            done=answer_word(w, "page.done", answer=_said(w, done)) if done is not None else "",
+            done=thanks,
             change=answer_word(w, "page.change"),
             action=f"/rsvp/{token}",
             occurrence=opened.occurrence.isoformat() if opened.series and opened.occurrence else "",
             scope_label=answer_word(w, "page.scope"),
-            scope_occurrence=answer_word(
-                w, "scope.occurrence", when=f"{w.short_date(mine, self.clock())} {w.time(mine)}"
-            ),
-            scope_series=answer_word(w, "scope.series"),
+            scope_occurrence=answer_word(w, "scope.occurrence", when=short),
+            scope_series=answer_word(w, "scope.series") if opened.whole_series else "",
+            scope=(opened.scope or Scope.SERIES).value,
             confirm=answer_word(w, "page.confirm"),
             choices=[(c.value.lower(), answer_word(w, c.value)) for c in CHOICES],
             chosen=chosen or "",
@@ -117,9 +126,8 @@ class RsvpPages:
             return plain(400, "Bad Request: expected the answer page's form")
         occurrence: datetime | None = None
         if scope == "occurrence":
-            try:
-                occurrence = utc(datetime.fromisoformat(raw_occurrence or ""))
-            except ValueError:
+            occurrence = _moment(raw_occurrence)
+            if occurrence is None:
                 return plain(400, "Bad Request: expected the answer page's form")
         now = self.clock()
         result = await asyncio.to_thread(
@@ -157,6 +165,17 @@ class RsvpPages:
 
 def _said(w: Words, partstat: PartStat | None) -> str:
     return answer_word(w, partstat.value if partstat in CHOICES else "NEEDS-ACTION")
+
+
+def _moment(raw: str | None) -> datetime | None:
+    """The form's ``occurrence``: an aware ISO date-time in the supported years (in UTC too), else None."""
+    try:
+        moment = datetime.fromisoformat(raw or "")
+    except ValueError:
+        return None
+    if moment.tzinfo is None or not readable(moment):
+        return None
+    return utc(moment)
 
 
 def _one(fields: dict[str, list[str]], name: str) -> str | None:
