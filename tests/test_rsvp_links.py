@@ -3,12 +3,14 @@ none in a cancellation, none for a link that is not http(s), and the shared text
 
 from __future__ import annotations
 
+import dataclasses
 import email
 import email.policy
+from datetime import timedelta
 from email.message import EmailMessage
 
 from meet_sched.mail import MailRenderer, Outgoing, Recipient
-from meet_sched.model import Status
+from meet_sched.model import Attendee, Override, Status
 
 from .mail_helpers import html_body, text_body
 from .test_mail_headers import MID, NOW, renderer, stored
@@ -56,3 +58,22 @@ def test_no_links_in_a_cancellation_or_to_a_url_that_is_not_http(renderer: MailR
     live = stored()
     odd = parsed(renderer.invitation(live, to, message_id=MID, now=NOW, rsvp="javascript:alert(1)//rsvp/x"))
     assert "javascript:" not in html_body(odd) and "/rsvp/" not in text_body(odd)
+
+
+def test_an_occurrence_s_own_invitation_carries_its_links_and_its_cancellation_none(renderer: MailRenderer) -> None:
+    """The guest invited to one occurrence alone gets links that answer for that occurrence (the token names it)."""
+    base = stored(recurrence="FREQ=WEEKLY;COUNT=4")
+    m = base.meeting
+    second = m.start + timedelta(days=7)
+    guest = Attendee("Wang Fang", "wang.fang@chengdu.example", m.timezone, "zh")
+    own = Override(second, second, second + timedelta(hours=1), attendees=(*m.attendees, guest))
+    s = dataclasses.replace(base, meeting=dataclasses.replace(m, overrides=(own,)))
+    to = Recipient.of(guest)
+    first = text_body(parsed(renderer.occurrence_invitation(s, to, second, message_id=MID, now=NOW, rsvp=BASE + "one")))
+    other = text_body(parsed(renderer.occurrence_invitation(s, to, second, message_id=MID, now=NOW, rsvp=BASE + "two")))
+    assert f"接受: {BASE}one?answer=accepted" in first and "two" not in first
+    assert f"{BASE}two?answer=declined" in other  # each message its own
+    gone = dataclasses.replace(own, cancelled=True)
+    s = dataclasses.replace(base, meeting=dataclasses.replace(m, overrides=(gone,)))
+    cancel = parsed(renderer.occurrence_invitation(s, to, second, message_id=MID, now=NOW, rsvp=BASE + "three"))
+    assert "/rsvp/" not in text_body(cancel)

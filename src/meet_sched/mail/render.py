@@ -237,6 +237,7 @@ class MailRenderer:
         now: datetime,
         previous: Meeting | None = None,
         answer_again: bool = False,
+        rsvp: str | None = None,
     ) -> Outgoing:
         """About one occurrence of a series only (its RECURRENCE-ID ``occurrence``): a REQUEST with that
         occurrence as it is now (RFC 5546 section 3.2.2), or a CANCEL of it alone (section 3.2.5) when it
@@ -244,7 +245,8 @@ class MailRenderer:
 
         ``previous``: that occurrence as ``to`` last received it (a meeting of its own); an update then
         names what changed with the old value beside each new one, as :meth:`invitation` does.
-        ``answer_again``: its time changed, so the update asks ``to`` to answer again."""
+        ``answer_again``: its time changed, so the update asks ``to`` to answer again.  ``rsvp``: ``to``'s
+        one-click answer URL for this occurrence (links to it are added, and the text is then ``to``'s own)."""
         m = stored.meeting
         occurrence = occurrence.astimezone(m.timezone)
         override = m.override_of(occurrence)
@@ -274,6 +276,9 @@ class MailRenderer:
             others = tuple(o for o in m.overrides if o.occurrence != occurrence)
             variant = dataclasses.replace(stored, meeting=dataclasses.replace(m, overrides=(*others, gone)))
             key = None
+        links = answer_links(w, rsvp) if rsvp and not cancelled else ()
+        if links:
+            key = None  # the links are this recipient's own
 
         def calendar() -> tuple[Message, ...]:
             body = self.ics.occurrence_invitation(variant, occurrence)
@@ -297,7 +302,7 @@ class MailRenderer:
                 rows = _changed_rows(w, rows, before, instance, to, now, found)
             if again:
                 lead = f"{lead} {w('lead.answer_again')}"
-            return self._message(w, subject, instance, lead, rows, note, inline, attached)
+            return self._message(w, subject, instance, lead, rows, note, inline, attached, links)
 
         return self.outgoing(self.template(key, build, method), to, message_id, now)
 
