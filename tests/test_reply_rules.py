@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from meet_sched.attendance import render, report
+from meet_sched.cli import main
 from meet_sched.ics import IcsRenderer
 from meet_sched.mail import MailRenderer
 from meet_sched.mail.summary import summary_message
@@ -28,7 +29,7 @@ from meet_sched.store.tables import OutboxRow
 
 from .conftest import SiteDir
 from .mail_helpers import text_body
-from .replies_helpers import MEETING, NOW, UID, deliver
+from .replies_helpers import FIXTURES, MEETING, NOW, UID, deliver
 
 SEOUL, BERLIN = ZoneInfo("Asia/Seoul"), ZoneInfo("Europe/Berlin")
 LI, ELLIS, KIM, HA = (
@@ -399,3 +400,32 @@ def test_a_delegation_back_to_the_delegator_is_refused(site_dir: SiteDir) -> Non
     assert take(site).counts == {Outcome.QUARANTINED: 1}
     assert f"delegation loop: {LI} delegated to {KIM}" in quarantine_reason(site)
     assert state(site).partstat(KIM) is PartStat.NEEDS_ACTION
+
+
+# -- `replies import` says which occurrence, as the other commands write times --------------------------------
+
+
+def test_replies_import_names_the_occurrence_in_the_organizer_s_zone(
+    site_dir: SiteDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = site_with(site_dir)
+    site.close()
+    guest = site_dir.root / "guest.eml"
+    guest.write_bytes(message(WANG, "RECURRENCE-ID;TZID=Asia/Seoul:20270408T100000", "SEQUENCE:0"))
+    moved = FIXTURES / "google-moved-occurrence.eml"
+    assert main(["replies", "import", str(moved), str(guest), "--root", str(site_dir.root)]) == 0
+    out = capsys.readouterr().out
+    assert f"applied: {LI} DECLINED {UID} (Fri 2027-03-12 10:00 KST [moved from Thu 2027-03-11 10:00])" in out
+    assert f"applied: {WANG} ACCEPTED {UID} (Thu 2027-04-08 10:00 KST)" in out
+    assert "+00:00" not in out
+
+
+def test_replies_import_uses_the_organizer_s_own_zone_when_they_attend(
+    site_dir: SiteDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = site_with(site_dir, working=OVERRIDES + "organizer: { name: Ellis Carter, email: ellis@atlanta.example }\n")
+    site.close()
+    guest = site_dir.root / "guest.eml"
+    guest.write_bytes(message(WANG, "RECURRENCE-ID:20270408T010000Z", "SEQUENCE:0"))
+    assert main(["replies", "import", str(guest), "--root", str(site_dir.root)]) == 0
+    assert f"applied: {WANG} ACCEPTED {UID} (Wed 2027-04-07 21:00 EDT)" in capsys.readouterr().out

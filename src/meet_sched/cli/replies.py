@@ -5,8 +5,12 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from ..errors import MeetSchedError
+from ..localtimes import all_day_dates, zone_abbreviation
+from ..rsvp import rules
+from ..site import Site
 from .common import now, site
 
 
@@ -49,10 +53,34 @@ def cmd_replies(args: argparse.Namespace) -> int:
             print(f"{path}: refused: {result.reason}")
             continue
         for a in result.answers:
-            when = a.occurrence.isoformat() if a.occurrence else "every occurrence"
+            when = answered(s, a.uid, a.occurrence) if a.occurrence else "every occurrence"
             print(f"{path}: {a.outcome.value}: {a.attendee} {a.partstat} {a.uid} ({when})")
     intake.settle(tally, now())
     return 1 if bad else 0
+
+
+def answered(s: Site, uid: str, occurrence: datetime) -> str:
+    """The occurrence an answer is for, as the other commands write times: in the organizer's zone (their own
+    entry among the attendees, else ``[calendar] timezone``, else the meeting's), where it is now, and the
+    start it moved from; an all-day one by its dates."""
+    try:
+        m = s.meeting(uid).meeting
+    except MeetSchedError:
+        return f"{occurrence:%Y-%m-%d %H:%M} UTC"
+    own = next((a for a in m.attendees if a.email.lower() == m.organizer.email.lower()), None)
+    named = s.settings.spec.calendar.timezone
+    zone = own.timezone if own else ZoneInfo(named) if named else m.timezone
+    identity = occurrence.astimezone(m.timezone)
+    start = rules.start_of(m, identity)
+    if m.all_day:
+        first, last = all_day_dates(m, start)
+        text = f"{first:%a %Y-%m-%d}" + (f" to {last:%a %Y-%m-%d}" if last != first else "") + ", all day"
+        moved = f"{identity:%a %Y-%m-%d}"
+    else:
+        local = start.astimezone(zone)
+        text = f"{local:%a %Y-%m-%d %H:%M} {zone_abbreviation(local)}"
+        moved = f"{identity.astimezone(zone):%a %Y-%m-%d %H:%M}"
+    return text + (f" [moved from {moved}]" if start != identity else "")
 
 
 def cmd_attendance(args: argparse.Namespace) -> int:
