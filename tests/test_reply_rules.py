@@ -29,7 +29,7 @@ from meet_sched.store.tables import OutboxRow
 
 from .conftest import SiteDir
 from .mail_helpers import text_body
-from .replies_helpers import FIXTURES, MEETING, NOW, UID, deliver
+from .replies_helpers import FIXTURES, MEETING, NOW, UID, deliver, pending_reminders
 
 SEOUL, BERLIN = ZoneInfo("Asia/Seoul"), ZoneInfo("Europe/Berlin")
 LI, ELLIS, KIM, HA = (
@@ -40,6 +40,7 @@ LI, ELLIS, KIM, HA = (
 )
 WANG = "wang.fang@chengdu.example"
 MAR_11 = datetime(2027, 3, 11, 1, 0, tzinfo=UTC)  # 10:00 KST: the occurrence moved to 12 March
+MAR_12 = datetime(2027, 3, 12, 1, 0, tzinfo=UTC)  # where it is now
 APR_08 = datetime(2027, 4, 8, 1, 0, tzinfo=UTC)  # the occurrence with its own attendees (and a guest)
 MAY_13 = datetime(2027, 5, 13, 1, 0, tzinfo=UTC)  # the cancelled one
 OVERRIDES = """overrides:
@@ -429,3 +430,13 @@ def test_replies_import_uses_the_organizer_s_own_zone_when_they_attend(
     guest.write_bytes(message(WANG, "RECURRENCE-ID:20270408T010000Z", "SEQUENCE:0"))
     assert main(["replies", "import", str(guest), "--root", str(site_dir.root)]) == 0
     assert f"applied: {WANG} ACCEPTED {UID} (Wed 2027-04-07 21:00 EDT)" in capsys.readouterr().out
+
+
+def test_declining_a_moved_occurrence_drops_its_reminders(site_dir: SiteDir) -> None:
+    site = site_with(site_dir)
+    march = datetime(2027, 3, 1, tzinfo=UTC)
+    site.plan(march)
+    assert MAR_12 in pending_reminders(site, LI)  # reminded where it is now
+    deliver(site, "google-moved-occurrence.eml")
+    assert take(site, march).counts == {Outcome.APPLIED: 1}
+    assert MAR_12 not in pending_reminders(site, LI) and APR_08 in pending_reminders(site, LI)

@@ -25,10 +25,9 @@ from meet_sched.web.rsvp import RsvpPages
 
 from .conftest import SiteDir
 from .replies_helpers import MEETING, NOW, UID
-from .test_reply_rules import APR_08, ELLIS, KIM, LI, MAR_11, OVERRIDES, WANG
+from .test_reply_rules import APR_08, ELLIS, KIM, LI, MAR_11, MAR_12, OVERRIDES, WANG
 
 BASE = "http://meet.test.example"
-MAR_12 = datetime(2027, 3, 12, 1, 0, tzinfo=UTC)  # where the 11 March occurrence is now
 
 
 @dataclass

@@ -52,8 +52,10 @@ def _plan_reminders(
                 continue
             # a moved occurrence is reminded of at its new time (and to its own attendees)
             people = [a for a in m.at(start).attendees if a.role is not Role.NON_PARTICIPANT]
+            moved = m.override_at(start)
+            answered_as = utc(moved.occurrence if moved is not None else start)  # answers name its RECURRENCE-ID
             for a in people:
-                if answers is not None and answers.declined(a.email, utc(start)):
+                if answers is not None and answers.declined(a.email, answered_as):
                     continue  # they said they will not come: no reminder for it
                 for offset in offsets[a.email.lower()]:
                     if m.all_day:  # by whole days: 1d and 1d2h are the same reminder, on the same day
