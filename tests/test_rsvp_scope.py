@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from meet_sched.replies.apply import Outcome
+from meet_sched.replies.intake import Intake
 from meet_sched.service import Service
 from meet_sched.site import Site
 from meet_sched.store import attendance
@@ -25,7 +27,7 @@ from meet_sched.web.rsvp import RsvpPages
 
 from .conftest import SiteDir
 from .replies_helpers import MEETING, NOW, UID
-from .test_reply_rules import APR_08, ELLIS, KIM, LI, MAR_11, MAR_12, OVERRIDES, WANG
+from .test_reply_rules import APR_08, ELLIS, KIM, LI, MAR_11, MAR_12, OVERRIDES, WANG, message
 
 BASE = "http://meet.test.example"
 
@@ -169,3 +171,14 @@ def test_a_crafted_occurrence_is_a_400(app: App, crafted: str) -> None:
     shown = app.request("GET", token, params={"answer": "accepted", "occurrence": crafted})
     assert shown.status_code == 200
     assert app.answers() == []
+
+
+def test_after_a_reply_stamped_ahead_of_the_clock_the_page_s_thanks_and_state_agree(app: App) -> None:
+    ahead = message(
+        ELLIS, "SEQUENCE:0", attendee=f"ATTENDEE;PARTSTAT=DECLINED:mailto:{ELLIS}", stamp="20261201T180000Z"
+    )
+    assert Intake(app.site).take(ahead, NOW).outcome is Outcome.APPLIED  # 6 h ahead: within the skew, kept
+    token = app.token(ELLIS)
+    done = app.post(token, answer="accepted", scope="series")
+    assert "your answer is recorded (Accept)" in done.text and "Your answer so far: Accept" in done.text
+    assert app.state().partstat(ELLIS) is PartStat.ACCEPTED

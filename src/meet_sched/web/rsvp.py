@@ -147,7 +147,7 @@ class RsvpPages:
         )
         if changed:
             await self.answered(frozenset({opened.stored.uid}))
-        return self._page(self.render(token, opened, choice.value.lower(), choice))
+        return self._page(self.render(token, opened, choice.value.lower(), choice if applied else None))
 
     @staticmethod
     def _page(html: str) -> Response:
