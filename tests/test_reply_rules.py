@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from meet_sched.attendance import render, report
@@ -19,7 +21,7 @@ from meet_sched.cli import main
 from meet_sched.ics import IcsRenderer
 from meet_sched.mail import MailRenderer
 from meet_sched.mail.summary import summary_message
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import MAX_CLOCK_SKEW, Outcome
 from meet_sched.replies.intake import Intake, Tally
 from meet_sched.replies.maildir import QUARANTINE_HEADER, MaildirInbox
 from meet_sched.site import Site
@@ -440,3 +442,76 @@ def test_declining_a_moved_occurrence_drops_its_reminders(site_dir: SiteDir) -> 
     deliver(site, "google-moved-occurrence.eml")
     assert take(site, march).counts == {Outcome.APPLIED: 1}
     assert MAR_12 not in pending_reminders(site, LI) and APR_08 in pending_reminders(site, LI)
+
+
+# -- whatever a REPLY says, the intake answers with an outcome ----------------------------------------------
+
+
+def _stamp(moment: datetime) -> str:
+    return f"{moment.year:04d}{moment:%m%dT%H%M%S}"
+
+
+rids = st.one_of(
+    st.none(),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
+        lambda d: f"RECURRENCE-ID:{_stamp(d)}Z"
+    ),
+    st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(
+        lambda d: f"RECURRENCE-ID;TZID=Europe/Berlin:{_stamp(d)}"
+    ),
+    st.dates().map(lambda d: f"RECURRENCE-ID;VALUE=DATE:{d.year:04d}{d:%m%d}"),
+    st.sampled_from(["RECURRENCE-ID:20270311T010000Z", "RECURRENCE-ID;TZID=Asia/Seoul:20270408T100000"]),
+)
+moments = st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)).map(lambda d: _stamp(d) + "Z")
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rid=rids,
+    sequence=st.one_of(st.integers(min_value=-5, max_value=2**40).map(str), st.text(max_size=5)),
+    stamp=moments,
+    partstat=st.sampled_from(["ACCEPTED", "DECLINED", "DELEGATED", "X-ODD", "TENTATIVE"]),
+    comment=st.text(max_size=40),
+    counter=st.one_of(st.none(), moments),
+    who=st.sampled_from([LI, ELLIS, WANG, "mallory@evil.example"]),
+)
+def test_any_reply_gets_an_outcome_and_never_outranks_what_was_sent(
+    site_dir: SiteDir,
+    rid: str | None,
+    sequence: str,
+    stamp: str,
+    partstat: str,
+    comment: str,
+    counter: str | None,
+    who: str,
+) -> None:
+    site = _fuzz_site(site_dir)
+    escaped = comment.replace("\\", "\\\\").replace("\n", "\\n").replace("\r", "").replace(";", "\\;")
+    lines = [f"SEQUENCE:{sequence}", f"COMMENT:{escaped}", *([rid] if rid else [])]
+    if counter is not None:
+        lines.append(f"DTSTART:{counter}")
+    data = message(
+        who,
+        *lines,
+        method="COUNTER" if counter is not None else "REPLY",
+        attendee=f"ATTENDEE;PARTSTAT={partstat}:mailto:{who}",
+        stamp=stamp,
+    )
+    result = Intake(site).take(data, NOW)
+    assert result.outcome in set(Outcome)
+    for a in history(site):
+        assert a.sequence <= 0 and a.dtstamp.replace(tzinfo=UTC) <= NOW + MAX_CLOCK_SKEW
+
+
+_FUZZ_SITES: dict[str, Site] = {}
+
+
+def _fuzz_site(site_dir: SiteDir) -> Site:
+    """One site for every example of the test (hypothesis calls it many times with the same site_dir)."""
+    key = str(site_dir.root)
+    if key not in _FUZZ_SITES:
+        for old in _FUZZ_SITES.values():
+            old.close()
+        _FUZZ_SITES.clear()
+        _FUZZ_SITES[key] = site_with(site_dir)
+    return _FUZZ_SITES[key]
