@@ -1,9 +1,10 @@
 """One-click answers: what a link's token opens, and recording the answer given on its page.
 
 A token (see :mod:`meet_sched.store.rsvp`) opens a page only while its attendee is invited to a
-current meeting; otherwise it is as unknown as a token never issued.  Showing the page changes
-nothing; :func:`answer` records a PARTSTAT (how: ``link``) for one occurrence or the whole series,
-at the meeting's current SEQUENCE, and re-plans that meeting's messages (no reminders for what
+current meeting (:mod:`.rules`, shared with the iMIP replies); otherwise it is as unknown as a token
+never issued.  Showing the page changes nothing; :func:`answer` records a PARTSTAT (how: ``link``)
+for one occurrence (by its identity, the original start) or the whole series, at the SEQUENCE sent
+(the series', or that occurrence's own), and re-plans that meeting's messages (no reminders for what
 was declined, the organizer's summary of the answers) in the same transaction.
 """
 

@@ -1,9 +1,11 @@
 """The one-click answer page: ``GET /rsvp/<token>`` shows it, ``POST /rsvp/<token>`` (its form) answers.
 
 A GET changes nothing (mail scanners and link previews fetch every link in a message).  An
-unknown, malformed or revoked token and an attendee no longer invited all get the app's one 404,
-after the same hash-and-look-up.  The form posts back to the very URL it came from; a POST from
-another origin is refused, and one without the form's fields is a 400.  Tokens are never logged.
+unknown, malformed or revoked token, an attendee no longer invited and a meeting no longer current
+(removed, cancelled) all get the app's one 404, after the same hash-and-look-up.  The form posts
+back to the very URL it came from; a POST from another origin is refused, and one without the form's
+fields, or with an ``occurrence`` that is no date-time with an offset in the supported years, is a
+400.  Tokens are never logged.
 """
 
 from __future__ import annotations
