@@ -466,6 +466,7 @@ class Dispatcher:
                 now=now,
                 previous=self._previous.get(job.id),
                 answer_again=state is not None and attendance.must_answer(state, to.email, utc(job.occurrence)),
+                first=job.kind is Kind.REQUEST,
             )
         return self.mail.invitation(
             stored,
