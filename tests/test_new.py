@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from meet_sched.cli import main
 from meet_sched.config import load_config
 
 from .conftest import SiteDir
@@ -100,3 +103,18 @@ def test_a_title_without_ascii_needs_a_uid(site_dir: SiteDir) -> None:
     )
     assert ok.returncode == 0, ok.stderr
     assert (site_dir.root / "config" / "meetings" / "budget.yaml").is_file()
+
+
+def test_a_file_the_loader_never_reads_is_refused(site_dir: SiteDir, capsys: pytest.CaptureFixture[str]) -> None:
+    meetings = site_dir.root / "config" / "meetings"
+    for name in (".hidden.yaml", "drafts/.call.yml"):
+        flags = ["new", "--title", "Call", "--start", "2027-02-03T10:00", "--timezone", "Asia/Seoul"]
+        assert main([*flags, "--file", str(meetings / name), "--root", str(site_dir.root)]) == 1
+        out = capsys.readouterr()
+        lines = out.err.splitlines()
+        assert lines == [
+            f"meet-sched: {meetings / name}: not written: its name starts with '.': the loader never reads "
+            "hidden files; give another --file"
+        ]
+        assert out.out == ""
+    assert not list(meetings.rglob("*"))

@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from ..config import json_schema, load_config, load_settings
-from ..config.loader import check_meeting_file
+from ..config.loader import check_meeting_file, not_read
 from ..config.places import rules as place_rules
 from ..config.schema import attendee_from_text
 from ..durations import format_duration
@@ -84,10 +84,13 @@ def cmd_new(args: argparse.Namespace) -> int:
         for p in others
     ]
     body = "\n".join([*comments, ""]) + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
-    target = Path(args.file) if args.file else settings.meetings_dir / f"{uid}.yaml"
-    target = target.resolve()
+    given = Path(args.file) if args.file else settings.meetings_dir / f"{uid}.yaml"
+    target = given.resolve()
     if not target.is_relative_to(settings.meetings_dir.resolve()) or target.suffix not in (".yaml", ".yml"):
         raise MeetSchedError(f"{target}: a new meeting file must be a .yaml file under {settings.meetings_dir}")
+    for name in dict.fromkeys((given.name, target.name)):
+        if (why := not_read(name)) is not None:
+            raise MeetSchedError(f"{given}: not written: {why}; give another --file")
     meetings = check_meeting_file(settings, target, body.encode())
     try:
         taken = {m.uid: m.source for m in load_config(root).meetings}

@@ -31,7 +31,7 @@ from .series import series_problems
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
-__all__ = ["CACHE_FILE", "Config", "Settings", "load_config", "load_settings", "meeting_files"]
+__all__ = ["CACHE_FILE", "Config", "Settings", "load_config", "load_settings", "meeting_files", "not_read"]
 
 
 @dataclass(frozen=True)
@@ -154,13 +154,20 @@ def _anchor_sqlite(url: str, root: Path) -> str:
 # -- meetings -------------------------------------------------------------------
 
 
+def not_read(name: str) -> str | None:
+    """Why the loader never reads a file of this name under config/meetings/, or None when it does."""
+    if name.startswith("."):
+        return "its name starts with '.': the loader never reads hidden files"
+    if Path(name).suffix not in MEETING_SUFFIXES:
+        return f"only {', '.join('*' + s for s in MEETING_SUFFIXES)} files are read"
+    return None
+
+
 def meeting_files(settings: Settings) -> list[Path]:
     base = settings.meetings_dir
     if not base.is_dir():
         return []
-    return sorted(
-        p for p in base.rglob("*") if p.is_file() and p.suffix in MEETING_SUFFIXES and not p.name.startswith(".")
-    )
+    return sorted(p for p in base.rglob("*") if p.is_file() and not_read(p.name) is None)
 
 
 def load_config(
