@@ -120,9 +120,12 @@ def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings
     return settings
 
 
-def _read_settings(root: Path, env: Any, problems: list[Problem]) -> Settings | None:
+def _read_settings(root: Path, env: Any, problems: list[Problem], confined: bool = False) -> Settings | None:
     path = root / SETTINGS_FILE
     spec = SettingsSpec()
+    present = confined and (path.is_symlink() or path.exists())
+    if present and not _inside_site(path, SETTINGS_FILE, (root.resolve(),), problems, "config/"):
+        return None
     if path.exists():
         source = read_source(path, SETTINGS_FILE, problems)
         if source is None:
@@ -177,18 +180,21 @@ def load_config(
     *,
     cache: bool = False,
     settings: Settings | None = None,
+    confined: bool = False,
 ) -> Config:
     """Read and validate everything under ``root``; raise ConfigError listing every problem.
 
     ``cache=True`` takes the meetings of files whose bytes are unchanged since they last
     validated from ``var/config-cache.json`` instead of parsing them again: the same result, faster.
     ``settings`` given: meetings are validated against those instead of re-reading the settings file
-    (a running service keeps the settings it started with).
+    (a running service keeps the settings it started with).  ``confined``: a tree from elsewhere
+    (``diff --base``): no file is read, the settings included, that a link takes out of ``root``,
+    even through a linked ``config/meetings/``.
     """
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
     if settings is None:
-        settings = _read_settings(root, env, problems)
+        settings = _read_settings(root, env, problems, confined)
     store = None
     if settings is None:  # still read every meeting file, so that all problems are listed at once
         settings = Settings(root=root, spec=SettingsSpec(), database_url="")
@@ -209,7 +215,8 @@ def load_config(
     located: list[Located] = []
     notes: list[Problem] = []
     seen: dict[str, str] = {}
-    inside = (root.resolve(), settings.meetings_dir.resolve())  # the folder may itself be a link
+    # The folder may itself be a link (not in a confined tree, whose every file is inside it).
+    inside = (root.resolve(),) if confined else (root.resolve(), settings.meetings_dir.resolve())
     for path in progress(files) if progress else files:
         shown = _shown(path, root, problems)
         if shown is None or not _inside_site(path, shown, inside, problems):
@@ -323,8 +330,10 @@ def _shown(path: Path, root: Path, problems: list[Problem]) -> str | None:
     return shown
 
 
-def _inside_site(path: Path, shown: str, inside: tuple[Path, ...], problems: list[Problem]) -> bool:
-    """Whether a meeting file is in the site (or where config/meetings/ leads), following links.
+def _inside_site(
+    path: Path, shown: str, inside: tuple[Path, ...], problems: list[Problem], folder: str = "config/meetings/"
+) -> bool:
+    """Whether a config file is in the site (or where config/meetings/ leads), following links.
 
     A link out of it is refused, unread: its keys would otherwise be printed with the problems.
     """
@@ -335,9 +344,7 @@ def _inside_site(path: Path, shown: str, inside: tuple[Path, ...], problems: lis
         return False
     if not any(target.is_relative_to(base) for base in inside):
         problems.append(
-            Problem(
-                shown, None, "", "is a symbolic link to a file outside the site; copy the file into config/meetings/"
-            )
+            Problem(shown, None, "", f"is a symbolic link to a file outside the site; copy the file into {folder}")
         )
         return False
     return True
