@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
-from ..config import json_schema, load_config, load_settings
+from ..config import Config, json_schema, load_config, load_settings
+from ..config import people as people_of
 from ..config.loader import check_meeting_file, not_read
+from ..config.notes import no_public_calendar
 from ..config.places import rules as place_rules
 from ..config.schema import attendee_from_text
 from ..durations import format_duration
@@ -68,7 +70,15 @@ def cmd_new(args: argparse.Namespace) -> int:
     uid = args.uid or _slug(args.title)
     if not uid:
         raise MeetSchedError(f"--title {args.title!r} gives no ASCII name for the uid and the file: give --uid")
+    try:
+        config: Config | None = load_config(root)
+    except ConfigError:
+        config = None  # the rest of the config has problems of its own: validate lists them
+    known = people_of.known(config.located if config is not None else ())
+    people = [_as_known(p, known) for p in people]
     data: dict[str, Any] = {"uid": uid, "title": args.title}
+    if args.calendar:
+        data["calendar"] = args.calendar
     if home is not None:
         data["city"] = home.label
     data["timezone"] = home.zone.key if home is not None else args.timezone
@@ -76,7 +86,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     data["duration"] = format_duration(args.duration)
     if args.every:
         data["recurrence"] = args.every
-    listed: list[dict[str, Any]] = [{k: v for k, v in p.items() if v} for p in people]
+    listed: list[dict[str, Any]] = [{k: v for k, v in p.items() if v and not k.startswith("_")} for p in people]
     if listed:
         data["attendees"] = listed
     comments = [
@@ -92,10 +102,7 @@ def cmd_new(args: argparse.Namespace) -> int:
         if (why := not_read(name)) is not None:
             raise MeetSchedError(f"{given}: not written: {why}; give another --file")
     meetings = check_meeting_file(settings, target, body.encode())
-    try:
-        taken = {m.uid: m.source for m in load_config(root).meetings}
-    except ConfigError:
-        taken = {}  # the rest of the config has problems of its own: validate lists them
+    taken = {m.uid: m.source for m in config.meetings} if config is not None else {}
     for m in meetings:
         if m.uid in taken:
             raise MeetSchedError(f"uid {m.uid!r} is already used by {taken[m.uid]}: give another --uid")
@@ -106,10 +113,42 @@ def cmd_new(args: argparse.Namespace) -> int:
     except FileExistsError:
         raise MeetSchedError(f"{target}: exists already; new never overwrites a file (give --file or --uid)") from None
     print(f"wrote {target.relative_to(root)}: {meetings[0].uid}", file=sys.stderr)
+    for p in people:
+        if said := p.pop("_as", None):
+            print(f"note: {said}", file=sys.stderr)
+    public = list(settings.spec.server.public_calendars)
+    if public and meetings[0].calendar not in public and not args.calendar:
+        hint = f"add 'calendar: {public[0]}' to the file (--calendar {public[0]} writes it) to show it there"
+        print(f"note: {no_public_calendar(public)}; {hint}", file=sys.stderr)
     sys.stdout.write(body)
     return 0
 
 
+def _as_known(person: dict[str, Any], known: dict[str, people_of.Known]) -> dict[str, Any]:
+    """``person`` (name and address from --with) with the zone, language and city the other meeting
+    files give that address (a place for the zone when they name one); ``_as`` says so for stderr."""
+    found = known.get(str(person.get("email", "")).lower())
+    if found is None:
+        return person
+    out = {"name": person.get("name") or found.name, "email": person["email"]}
+    said = []
+    if found.zone is not None:
+        key, value = ("place", found.place) if found.place else ("timezone", found.zone)
+        out[key] = value
+        said.append(f"{key} {value}")
+    if found.language is not None:
+        out["language"] = found.language
+        said.append(f"language {found.language}")
+    if found.city:
+        out["city"] = found.city
+        said.append(f"city {found.city}")
+    out["_as"] = f"{out['email']}: {', '.join(said)}, as {found.where} gives them"
+    return out
+
+
 def _slug(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80]
+    """``Daegu–Chengdu monthly call`` → ``daegu-chengdu-monthly-call``: any run of what is not a letter or
+    digit (dashes of every kind, spaces) is one dash, then accents go and other scripts drop out."""
+    dashed = re.sub(r"[\W_]+", "-", title)
+    ascii_title = unicodedata.normalize("NFKD", dashed).encode("ascii", "ignore").decode()
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "", ascii_title.lower())).strip("-")[:80]

@@ -275,8 +275,29 @@ def load_config(
 
 
 def _key_lines(source: Source, loc: KeyPath) -> dict[str, int]:
-    found = {key: source.line((*loc, key)) for key in ("calendar", "start")}
+    """The lines of the keys the notes point at: ``calendar``, ``start``, each attendee (``attendees.0``)
+    and the keys written for it (``attendees.0.timezone``; a key left out has no line)."""
+    found = {key: source.lines.get((*loc, key)) for key in ("calendar", "start")}
+    entry = _entry(source.data, loc)
+    attendees = entry.get("attendees") if isinstance(entry, dict) else None
+    for i in range(len(attendees) if isinstance(attendees, list) else 0):
+        at = (*loc, "attendees", i)
+        found[f"attendees.{i}"] = source.line(at)
+        for key in ("timezone", "language", "place", "city"):
+            found[f"attendees.{i}.{key}"] = source.lines.get((*at, key))
     return {"": source.line(loc) or 1, **{k: v for k, v in found.items() if v}}
+
+
+def _entry(data: Any, loc: KeyPath) -> Any:
+    """The value at ``loc`` (a meeting of a ``meetings:`` list, or the file's own)."""
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 _UNKNOWN_ZONE = re.compile(r"^unknown time zone ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
