@@ -75,7 +75,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     except ConfigError:
         config = None  # the rest of the config has problems of its own: validate lists them
     known = people_of.known(config.located if config is not None else ())
-    people = [_as_known(p, known) for p in people]
+    followed = [_as_known(p, known) for p in people]
+    people = [p for p, _ in followed]
     data: dict[str, Any] = {"uid": uid, "title": args.title}
     if args.calendar:
         data["calendar"] = args.calendar
@@ -86,7 +87,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     data["duration"] = format_duration(args.duration)
     if args.every:
         data["recurrence"] = args.every
-    listed: list[dict[str, Any]] = [{k: v for k, v in p.items() if v and not k.startswith("_")} for p in people]
+    listed: list[dict[str, Any]] = [{k: v for k, v in p.items() if v} for p in people]
     if listed:
         data["attendees"] = listed
     comments = [
@@ -113,8 +114,8 @@ def cmd_new(args: argparse.Namespace) -> int:
     except FileExistsError:
         raise MeetSchedError(f"{target}: exists already; new never overwrites a file (give --file or --uid)") from None
     print(f"wrote {target.relative_to(root)}: {meetings[0].uid}", file=sys.stderr)
-    for p in people:
-        if said := p.pop("_as", None):
+    for _, said in followed:
+        if said:
             print(f"note: {said}", file=sys.stderr)
     public = list(settings.spec.server.public_calendars)
     if public and meetings[0].calendar not in public and not args.calendar:
@@ -124,12 +125,12 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def _as_known(person: dict[str, Any], known: dict[str, people_of.Known]) -> dict[str, Any]:
+def _as_known(person: dict[str, Any], known: dict[str, people_of.Known]) -> tuple[dict[str, Any], str | None]:
     """``person`` (name and address from --with) with the zone, language and city the other meeting
-    files give that address (a place for the zone when they name one); ``_as`` says so for stderr."""
+    files give that address (a place for the zone when they name one), and a note saying so."""
     found = known.get(str(person.get("email", "")).lower())
     if found is None:
-        return person
+        return person, None
     out = {"name": person.get("name") or found.name, "email": person["email"]}
     said = []
     if found.zone is not None:
@@ -142,8 +143,7 @@ def _as_known(person: dict[str, Any], known: dict[str, people_of.Known]) -> dict
     if found.city:
         out["city"] = found.city
         said.append(f"city {found.city}")
-    out["_as"] = f"{out['email']}: {', '.join(said)}, as {found.where} gives them"
-    return out
+    return out, f"{out['email']}: {', '.join(said)}, as {found.where} gives them"
 
 
 def _slug(title: str) -> str:
