@@ -284,3 +284,42 @@ def test_diff_against_postgresql_plans_what_sync_then_does(site_dir: SiteDir, pg
         assert ("weekly@test.example", "request", "li@chengdu.example") in {m[:3] for m in after.values()}
     finally:
         engine.dispose()
+
+
+def test_a_base_never_reads_a_file_a_link_takes_out_of_it(
+    site_dir: SiteDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A base tree (another checkout, say a proposed change's) is read by the loader's link rule for
+    every file, its settings included: a link out of it is refused unread, nothing of the target shown."""
+    from meet_sched.cli import main
+
+    write(site_dir)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.toml").write_text(
+        '[calendar]\nname = "T"\nlanguage = "hunter2-secret"\n[database]\nurl = "postgresql://u:hunter2@db/x"\n',
+        encoding="utf-8",
+    )
+    (outside / "secret.yaml").write_text("title: hunter2-secret\ntimezone: [hunter2]\n", encoding="utf-8")
+    base = tmp_path / "base"
+    shutil.copytree(site_dir.root / "config", base / "config")
+    settings = base / "config" / "meet-sched.toml"
+    settings.unlink()
+    settings.symlink_to(outside / "secret.toml")
+    assert main(["diff", "--base", str(base), "--root", str(site_dir.root)]) == 1
+    err = capsys.readouterr().err
+    assert "config/meet-sched.toml: is a symbolic link to a file outside the site; copy the file into config/" in err
+    assert "hunter2" not in err
+    # A meeting folder linked out of the base: its files are outside the base as much.
+    shutil.rmtree(base / "config" / "meetings")
+    (base / "config" / "meetings").symlink_to(outside, target_is_directory=True)
+    assert main(["diff", "--base", str(base), "--root", str(site_dir.root)]) == 1
+    err = capsys.readouterr().err
+    assert "config/meetings/secret.yaml: is a symbolic link to a file outside the site" in err
+    assert "hunter2" not in err
+    # The same base with its own files is read as before.
+    settings.unlink()
+    shutil.copy(site_dir.root / "config" / "meet-sched.toml", settings)
+    (base / "config" / "meetings").unlink()
+    shutil.copytree(site_dir.root / "config" / "meetings", base / "config" / "meetings")
+    assert main(["diff", "--base", str(base), "--root", str(site_dir.root)]) == 0

@@ -136,3 +136,34 @@ def test_moving_an_occurrence_resets_the_answers_to_it_alone(site_dir: SiteDir, 
     assert state.partstat(KIM) is PartStat.ACCEPTED
     assert attendance.must_answer(state, KIM, SECOND) and not attendance.must_answer(state, KIM, THIRD)
     assert attendance.must_answer(state, ELLIS, SECOND) and not attendance.must_answer(state, ELLIS)
+
+
+GUESTS = {  # invited to the second occurrence alone, one per language
+    "wang.fang@chengdu.example": ("zh", "邀请：Working call — ", "诚邀您参加Working call。"),
+    "park.minjun@daegu.example": ("ko", "초대: Working call — ", "Working call 회의에 초대합니다."),
+    "tran.an@bacninh.example": ("vi", "Lời mời: Working call — ", "Kính mời quý vị tham dự Working call."),
+    "sam.lee@atlanta.example": ("en", "Invitation: Working call — ", "You are invited to Working call."),
+}
+UPDATED = ("邀请已更新", "有变更", "변경", "Cập nhật", "đã thay đổi", "Updated", "has changed")
+
+
+def test_someone_added_to_one_occurrence_alone_gets_a_first_invitation_in_their_language(
+    site_dir: SiteDir, smtp_server: SmtpSink
+) -> None:
+    # the series' attendees as the file lists them (nothing changes for them), then the guests
+    series = "".join(f"    {line}\n" for line in CALL.split("attendees:\n", 1)[1].splitlines())
+    guests = "".join(
+        f"      - {{ email: {e}, timezone: Asia/Seoul, language: {lang} }}\n" for e, (lang, _, _) in GUESTS.items()
+    )
+    added = "overrides:\n  - occurrence: 2026-12-17\n    attendees:\n" + series + guests
+    got, site = moved_once(site_dir, smtp_server, added)
+    site.close()
+    assert set(got) == set(GUESTS)  # the others hold that occurrence as it still is for them
+    for email, (_, subject, lead) in GUESTS.items():
+        message = got[email].message
+        said = str(message["Subject"])
+        assert said.startswith(subject), said
+        assert lines(got[email])[0] == lead
+        assert not any(word in said or word in lines(got[email])[0] for word in UPDATED)
+        (event,) = calendar_of(calendar_part(message)).events()
+        assert "RECURRENCE-ID" in event  # a REQUEST of that occurrence alone

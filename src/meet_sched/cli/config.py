@@ -14,6 +14,7 @@ from dateutil.relativedelta import relativedelta
 from ..config import Config, load_config
 from ..config.display import display_zone, local
 from ..config.notes import calendar_notes, past_notes, skipped_files
+from ..config.people import people_notes
 from ..config.places import rules as place_rules
 from ..places.report import render_skipped, render_text, skipped_in, skipped_json, summary, to_json
 from ..places.warnings import MeetingWarnings, Window, check_meetings
@@ -32,7 +33,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     calendars = calendar_notes(config.settings, config.located)
     past, records = past_notes(config.located, window.after, given=args.start is not None)
     skipped, listed = skipped_files(root)
-    every = sorted([*config.notes, *calendars, *past, *skipped], key=lambda p: (p.path, p.line or 0, p.field))
+    people = people_notes(config.located)
+    every = [*config.notes, *calendars, *past, *skipped, *people]
+    every.sort(key=lambda p: (p.path, p.line or 0, p.field))
     notes = [str(note) for note in every]
     holidays = skipped_in(config.meetings, window)
     if args.format == "json":
@@ -53,7 +56,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if notes and args.strict:
         print(
             f"meet-sched: {len(notes)} warning(s) about the configuration (meetings without a uid, unlisted "
-            "calendars, one-off meetings already past, files not read); --strict makes them errors",
+            "or private calendars, one-off meetings already past, files not read, one address with two zones "
+            "or languages); --strict makes them errors",
             file=sys.stderr,
         )
         return 1

@@ -12,8 +12,10 @@ from typing import Any
 
 import yaml
 
-from ..config import json_schema, load_config, load_settings
-from ..config.loader import check_meeting_file
+from ..config import Config, json_schema, load_config, load_settings
+from ..config import people as people_of
+from ..config.loader import check_meeting_file, not_read
+from ..config.notes import no_public_calendar
 from ..config.places import rules as place_rules
 from ..config.schema import attendee_from_text
 from ..durations import format_duration
@@ -68,7 +70,16 @@ def cmd_new(args: argparse.Namespace) -> int:
     uid = args.uid or _slug(args.title)
     if not uid:
         raise MeetSchedError(f"--title {args.title!r} gives no ASCII name for the uid and the file: give --uid")
+    try:
+        config: Config | None = load_config(root)
+    except ConfigError:
+        config = None  # the rest of the config has problems of its own: validate lists them
+    known = people_of.known(config.located if config is not None else ())
+    followed = [_as_known(p, known) for p in people]
+    people = [p for p, _ in followed]
     data: dict[str, Any] = {"uid": uid, "title": args.title}
+    if args.calendar:
+        data["calendar"] = args.calendar
     if home is not None:
         data["city"] = home.label
     data["timezone"] = home.zone.key if home is not None else args.timezone
@@ -84,15 +95,15 @@ def cmd_new(args: argparse.Namespace) -> int:
         for p in others
     ]
     body = "\n".join([*comments, ""]) + yaml.safe_dump(data, allow_unicode=True, sort_keys=False, width=1000)
-    target = Path(args.file) if args.file else settings.meetings_dir / f"{uid}.yaml"
-    target = target.resolve()
+    given = Path(args.file) if args.file else settings.meetings_dir / f"{uid}.yaml"
+    target = given.resolve()
     if not target.is_relative_to(settings.meetings_dir.resolve()) or target.suffix not in (".yaml", ".yml"):
         raise MeetSchedError(f"{target}: a new meeting file must be a .yaml file under {settings.meetings_dir}")
+    for name in dict.fromkeys((given.name, target.name)):
+        if (why := not_read(name)) is not None:
+            raise MeetSchedError(f"{given}: not written: {why}; give another --file")
     meetings = check_meeting_file(settings, target, body.encode())
-    try:
-        taken = {m.uid: m.source for m in load_config(root).meetings}
-    except ConfigError:
-        taken = {}  # the rest of the config has problems of its own: validate lists them
+    taken = {m.uid: m.source for m in config.meetings} if config is not None else {}
     for m in meetings:
         if m.uid in taken:
             raise MeetSchedError(f"uid {m.uid!r} is already used by {taken[m.uid]}: give another --uid")
@@ -103,10 +114,41 @@ def cmd_new(args: argparse.Namespace) -> int:
     except FileExistsError:
         raise MeetSchedError(f"{target}: exists already; new never overwrites a file (give --file or --uid)") from None
     print(f"wrote {target.relative_to(root)}: {meetings[0].uid}", file=sys.stderr)
+    for _, said in followed:
+        if said:
+            print(f"note: {said}", file=sys.stderr)
+    public = list(settings.spec.server.public_calendars)
+    if public and meetings[0].calendar not in public and not args.calendar:
+        hint = f"add 'calendar: {public[0]}' to the file (--calendar {public[0]} writes it) to show it there"
+        print(f"note: {no_public_calendar(public)}; {hint}", file=sys.stderr)
     sys.stdout.write(body)
     return 0
 
 
+def _as_known(person: dict[str, Any], known: dict[str, people_of.Known]) -> tuple[dict[str, Any], str | None]:
+    """``person`` (name and address from --with) with the zone, language and city the other meeting
+    files give that address (a place for the zone when they name one), and a note saying so."""
+    found = known.get(str(person.get("email", "")).lower())
+    if found is None:
+        return person, None
+    out = {"name": person.get("name") or found.name, "email": person["email"]}
+    said = []
+    if found.zone is not None:
+        key, value = ("place", found.place) if found.place else ("timezone", found.zone)
+        out[key] = value
+        said.append(f"{key} {value}")
+    if found.language is not None:
+        out["language"] = found.language
+        said.append(f"language {found.language}")
+    if found.city:
+        out["city"] = found.city
+        said.append(f"city {found.city}")
+    return out, f"{out['email']}: {', '.join(said)}, as {found.where} gives them"
+
+
 def _slug(title: str) -> str:
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-")[:80]
+    """``Daegu–Chengdu monthly call`` → ``daegu-chengdu-monthly-call``: any run of what is not a letter or
+    digit (dashes of every kind, spaces) is one dash, then accents go and other scripts drop out."""
+    dashed = re.sub(r"[\W_]+", "-", title)
+    ascii_title = unicodedata.normalize("NFKD", dashed).encode("ascii", "ignore").decode()
+    return re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]+", "", ascii_title.lower())).strip("-")[:80]

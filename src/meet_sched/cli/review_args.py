@@ -54,4 +54,5 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--every", metavar="RRULE", help='a recurrence, e.g. "FREQ=MONTHLY;BYDAY=2TH"')
     p.add_argument("--uid", help="the meeting's uid (default: from the title); also names the file")
+    p.add_argument("--calendar", help="the calendar it is in, e.g. one of [server] public_calendars")
     p.add_argument("--file", help="where to write it, under config/meetings/ (default: <uid>.yaml)")

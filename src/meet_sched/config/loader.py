@@ -31,7 +31,7 @@ from .series import series_problems
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
-__all__ = ["CACHE_FILE", "Config", "Settings", "load_config", "load_settings", "meeting_files"]
+__all__ = ["CACHE_FILE", "Config", "Settings", "load_config", "load_settings", "meeting_files", "not_read"]
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,12 @@ def load_settings(root: Path, environ: dict[str, str] | None = None) -> Settings
     return settings
 
 
-def _read_settings(root: Path, env: Any, problems: list[Problem]) -> Settings | None:
+def _read_settings(root: Path, env: Any, problems: list[Problem], confined: bool = False) -> Settings | None:
     path = root / SETTINGS_FILE
     spec = SettingsSpec()
+    present = confined and (path.is_symlink() or path.exists())
+    if present and not _inside_site(path, SETTINGS_FILE, (root.resolve(),), problems, "config/"):
+        return None
     if path.exists():
         source = read_source(path, SETTINGS_FILE, problems)
         if source is None:
@@ -154,13 +157,20 @@ def _anchor_sqlite(url: str, root: Path) -> str:
 # -- meetings -------------------------------------------------------------------
 
 
+def not_read(name: str) -> str | None:
+    """Why the loader never reads a file of this name under config/meetings/, or None when it does."""
+    if name.startswith("."):
+        return "its name starts with '.': the loader never reads hidden files"
+    if Path(name).suffix not in MEETING_SUFFIXES:
+        return f"only {', '.join('*' + s for s in MEETING_SUFFIXES)} files are read"
+    return None
+
+
 def meeting_files(settings: Settings) -> list[Path]:
     base = settings.meetings_dir
     if not base.is_dir():
         return []
-    return sorted(
-        p for p in base.rglob("*") if p.is_file() and p.suffix in MEETING_SUFFIXES and not p.name.startswith(".")
-    )
+    return sorted(p for p in base.rglob("*") if p.is_file() and not_read(p.name) is None)
 
 
 def load_config(
@@ -170,18 +180,21 @@ def load_config(
     *,
     cache: bool = False,
     settings: Settings | None = None,
+    confined: bool = False,
 ) -> Config:
     """Read and validate everything under ``root``; raise ConfigError listing every problem.
 
     ``cache=True`` takes the meetings of files whose bytes are unchanged since they last
     validated from ``var/config-cache.json`` instead of parsing them again: the same result, faster.
     ``settings`` given: meetings are validated against those instead of re-reading the settings file
-    (a running service keeps the settings it started with).
+    (a running service keeps the settings it started with).  ``confined``: a tree from elsewhere
+    (``diff --base``): no file is read, the settings included, that a link takes out of ``root``,
+    even through a linked ``config/meetings/``.
     """
     env = os.environ if environ is None else environ
     problems: list[Problem] = []
     if settings is None:
-        settings = _read_settings(root, env, problems)
+        settings = _read_settings(root, env, problems, confined)
     store = None
     if settings is None:  # still read every meeting file, so that all problems are listed at once
         settings = Settings(root=root, spec=SettingsSpec(), database_url="")
@@ -202,7 +215,8 @@ def load_config(
     located: list[Located] = []
     notes: list[Problem] = []
     seen: dict[str, str] = {}
-    inside = (root.resolve(), settings.meetings_dir.resolve())  # the folder may itself be a link
+    # The folder may itself be a link (not in a confined tree, whose every file is inside it).
+    inside = (root.resolve(),) if confined else (root.resolve(), settings.meetings_dir.resolve())
     for path in progress(files) if progress else files:
         shown = _shown(path, root, problems)
         if shown is None or not _inside_site(path, shown, inside, problems):
@@ -261,8 +275,29 @@ def load_config(
 
 
 def _key_lines(source: Source, loc: KeyPath) -> dict[str, int]:
-    found = {key: source.line((*loc, key)) for key in ("calendar", "start")}
+    """The lines of the keys the notes point at: ``calendar``, ``start``, each attendee (``attendees.0``)
+    and the keys written for it (``attendees.0.timezone``; a key left out has no line)."""
+    found = {key: source.lines.get((*loc, key)) for key in ("calendar", "start")}
+    entry = _entry(source.data, loc)
+    attendees = entry.get("attendees") if isinstance(entry, dict) else None
+    for i in range(len(attendees) if isinstance(attendees, list) else 0):
+        at = (*loc, "attendees", i)
+        found[f"attendees.{i}"] = source.line(at)
+        for key in ("timezone", "language", "place", "city"):
+            found[f"attendees.{i}.{key}"] = source.lines.get((*at, key))
     return {"": source.line(loc) or 1, **{k: v for k, v in found.items() if v}}
+
+
+def _entry(data: Any, loc: KeyPath) -> Any:
+    """The value at ``loc`` (a meeting of a ``meetings:`` list, or the file's own)."""
+    for part in loc:
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
 
 
 _UNKNOWN_ZONE = re.compile(r"^unknown time zone ('(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\")")
@@ -316,8 +351,10 @@ def _shown(path: Path, root: Path, problems: list[Problem]) -> str | None:
     return shown
 
 
-def _inside_site(path: Path, shown: str, inside: tuple[Path, ...], problems: list[Problem]) -> bool:
-    """Whether a meeting file is in the site (or where config/meetings/ leads), following links.
+def _inside_site(
+    path: Path, shown: str, inside: tuple[Path, ...], problems: list[Problem], folder: str = "config/meetings/"
+) -> bool:
+    """Whether a config file is in the site (or where config/meetings/ leads), following links.
 
     A link out of it is refused, unread: its keys would otherwise be printed with the problems.
     """
@@ -328,9 +365,7 @@ def _inside_site(path: Path, shown: str, inside: tuple[Path, ...], problems: lis
         return False
     if not any(target.is_relative_to(base) for base in inside):
         problems.append(
-            Problem(
-                shown, None, "", "is a symbolic link to a file outside the site; copy the file into config/meetings/"
-            )
+            Problem(shown, None, "", f"is a symbolic link to a file outside the site; copy the file into {folder}")
         )
         return False
     return True

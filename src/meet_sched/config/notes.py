@@ -52,9 +52,14 @@ def calendar_notes(settings: Settings, items: Iterable[Located]) -> list[Problem
     files: dict[str, set[str]] = {}
     for item in items:
         files.setdefault(item.meeting.calendar, set()).add(item.path)
+    public = list(settings.spec.server.public_calendars)
     out = []
     for item in items:
         name = item.meeting.calendar
+        if name == DEFAULT_CALENDAR and public and "calendar" not in item.lines:
+            hint = f"; give 'calendar: {public[0]}' (or 'calendar: {DEFAULT_CALENDAR}' to keep it private)"
+            out.append(Problem(item.path, _where(item, ""), "calendar", no_public_calendar(public) + hint))
+            continue
         if name == DEFAULT_CALENDAR or name in listed:
             continue
         others = [n for n in (*listed, *sorted(files)) if n != name]
@@ -71,6 +76,14 @@ def calendar_notes(settings: Settings, items: Iterable[Located]) -> list[Problem
             continue
         out.append(Problem(item.path, _where(item, "calendar"), "calendar", message))
     return out
+
+
+def no_public_calendar(public: list[str]) -> str:
+    """What a meeting without ``calendar:`` misses on a site with public calendars."""
+    return (
+        f"no calendar given: the meeting is in {DEFAULT_CALENDAR!r}, which is not public, so it is on no page "
+        f"or public feed ([server] public_calendars: {', '.join(public)})"
+    )
 
 
 def past_notes(items: Iterable[Located], reference: datetime, *, given: bool) -> tuple[list[Problem], list[str]]:

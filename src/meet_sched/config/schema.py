@@ -319,6 +319,34 @@ def check_weekday(value: Any) -> str:
 
 Zone = Annotated[str, BeforeValidator(check_zone)]
 Country = Annotated[str, BeforeValidator(check_country)]
+
+
+def check_skip_holidays(value: Any) -> Any:
+    """``true``/``false`` or a list of country codes, checked as one value: a mistake is one problem
+    about the key (not one per member of the type's union, named after its validators)."""
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, list | tuple):
+        raise ValueError("must be true, false or a list of country codes such as [KR, CN]")
+    if len(value) > limits.MAX_SKIP_COUNTRIES:
+        raise ValueError(f"has {len(value):,} skip_holidays; at most {limits.MAX_SKIP_COUNTRIES:,} are allowed")
+    codes = []
+    for item in value:
+        try:
+            codes.append(check_country(item))
+        except ValueError:
+            shown = (
+                item.strip().upper()
+                if isinstance(item, str) and re.fullmatch(r"\s*[A-Za-z]{2}\s*", item)
+                else repr(item)
+            )
+            raise ValueError(
+                f"{shown} is not a country code the holidays package has public holidays for "
+                "(a two-letter ISO 3166 code such as KR, CN or VN)"
+            ) from None
+    return codes
+
+
 Weekday = Annotated[str, BeforeValidator(check_weekday)]
 PlaceName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,62}$")]
 Hours = Annotated[str, BeforeValidator(check_hours)]
@@ -511,7 +539,7 @@ class MeetingSpec(Strict):
     overrides: Annotated[list[OverrideSpec], at_most_items(limits.MAX_OVERRIDES, "overrides")] = Field(
         default_factory=list, description="Single occurrences of the series moved, changed or cancelled."
     )
-    skip_holidays: bool | Annotated[list[Country], at_most_items(limits.MAX_SKIP_COUNTRIES, "skip_holidays")] = Field(
+    skip_holidays: Annotated[bool | list[Country], BeforeValidator(check_skip_holidays)] = Field(
         False,
         description="Leave out occurrences on a participant's public holiday (true), or those of the countries listed.",
     )

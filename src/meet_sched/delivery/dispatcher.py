@@ -467,6 +467,7 @@ class Dispatcher:
                 previous=self._previous.get(job.id),
                 answer_again=state is not None and attendance.must_answer(state, to.email, utc(job.occurrence)),
                 rsvp=rsvp,
+                first=job.kind is Kind.REQUEST,
             )
         return self.mail.invitation(
             stored,

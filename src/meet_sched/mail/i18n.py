@@ -6,7 +6,7 @@ English, with English dates, rather than a mixture of two languages.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache, lru_cache
 from typing import Literal
 
@@ -336,8 +336,8 @@ class Words:
         return self.dates(first, last, now)
 
     def when(self, moment: datetime, now: datetime) -> str:
-        """``tomorrow 10:00 KST``."""
-        return _when(self, moment, now.astimezone(moment.tzinfo).date())
+        """``tomorrow 10:00 KST``, in the zone of ``moment``."""
+        return _when(self, moment.replace(tzinfo=None), zone_abbreviation(moment), now.astimezone(moment.tzinfo).date())
 
     def relative(self, delta: timedelta) -> str:
         """``in 10 minutes`` (``10분 후``, ``10分钟后``, ``sau 10 phút nữa``)."""
@@ -364,12 +364,22 @@ class Words:
 
 
 # A burst of messages asks for the same few texts again and again: Babel formats each once.
+# A key never holds an aware datetime: two of them in different zones compare (and hash) equal
+# when they are the same instant, so a Sydney recipient would get the Berlin wording.  What the
+# text depends on is the wall time and the zone's name for it, and those are the key.
 
 
 @lru_cache(maxsize=4096)
-def _when(w: Words, moment: datetime, today: date) -> str:
-    now = datetime.combine(today, time(12), moment.tzinfo)
-    return f"{w.day(moment, now)} {w.time(moment)}"
+def _when(w: Words, wall: datetime, zone: str, today: date) -> str:
+    """``tomorrow 10:00 KST`` for the naive wall time ``wall`` of a zone called ``zone`` then,
+    seen on the local date ``today``."""
+    days = (wall.date() - today).days
+    if days in (0, 1):
+        day = w("today" if days == 0 else "tomorrow")
+    else:
+        skeleton = "MMMEd" if wall.year == today.year else "yMMMEd"
+        day = format_skeleton(skeleton, wall, locale=w.locale)
+    return f"{day} {format_skeleton('Hm', wall, locale=w.locale)} {zone}"
 
 
 @lru_cache(maxsize=4096)

@@ -238,22 +238,25 @@ class MailRenderer:
         previous: Meeting | None = None,
         answer_again: bool = False,
         rsvp: str | None = None,
+        first: bool = False,
     ) -> Outgoing:
         """About one occurrence of a series only (its RECURRENCE-ID ``occurrence``): a REQUEST with that
         occurrence as it is now (RFC 5546 section 3.2.2), or a CANCEL of it alone (section 3.2.5) when it
         is cancelled or ``to`` is not invited to it.
 
-        ``previous``: that occurrence as ``to`` last received it (a meeting of its own); an update then
-        names what changed with the old value beside each new one, as :meth:`invitation` does.
-        ``answer_again``: its time changed, so the update asks ``to`` to answer again.  ``rsvp``: ``to``'s
-        one-click answer URL for this occurrence (links to it are added, and the text is then ``to``'s own)."""
+        ``first``: ``to`` holds nothing of it yet (invited to this occurrence alone): the REQUEST reads
+        as an invitation, not as an update.  ``previous``: that occurrence as ``to`` last received it (a
+        meeting of its own); an update then names what changed with the old value beside each new one,
+        as :meth:`invitation` does.  ``answer_again``: its time changed, so the update asks ``to`` to
+        answer again.  ``rsvp``: ``to``'s one-click answer URL for this occurrence (links to it are added,
+        and the text is then ``to``'s own)."""
         m = stored.meeting
         occurrence = occurrence.astimezone(m.timezone)
         override = m.override_of(occurrence)
         instance = m.instance(override) if override is not None else m.plain_instance(occurrence)
         invited = any(a.email.lower() == to.email.lower() for a in instance.attendees)
         cancelled = instance.cancelled or not invited
-        kind = "cancel" if cancelled else "update"
+        kind = "cancel" if cancelled else "request" if first else "update"
         method = "CANCEL" if cancelled else "REQUEST"
         w = words(to.language)
         start = occurrence if cancelled else instance.start  # a cancellation names the occurrence it cancels

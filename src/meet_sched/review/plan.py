@@ -76,7 +76,7 @@ def against_base(root: Path, base: Path, now: datetime) -> tuple[Config, SyncRep
     planned, the current ones how the change is.
     """
     config = load_config(root.resolve())
-    before = load_config(base.resolve())
+    before = load_config(base.resolve(), confined=True)  # a checkout from elsewhere: nothing read outside it
     with _scratch(root.resolve(), config.settings) as scratch:
         scratch.sync(now, before)
         with scratch.db.transaction(write=True) as session:

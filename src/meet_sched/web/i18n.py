@@ -48,8 +48,11 @@ PAGE: dict[str, dict[str, str]] = {
         "legend.meeting": "meeting",
         "legend.now": "now",
         "agenda.h": "Next {days} days",
+        "agenda.h.one": "Next {days} day",
         "agenda.empty": "No upcoming meetings in the next {days} days.",
+        "agenda.empty.one": "No upcoming meetings in the next {days} day.",
         "more": "…and {count} more in the next {days} days; subscribe to see them all.",
+        "more.one": "…and {count} more in the next {days} day; subscribe to see them all.",
         "status.tentative": "tentative",
         "status.cancelled": "cancelled",
         "cancelled": "This meeting is cancelled.",
@@ -66,6 +69,7 @@ PAGE: dict[str, dict[str, str]] = {
         "footer.zone": "Times in {zone} unless a city is named; from the IANA time zone database.",
         "footer.updated": "Updated {when}.",
         "week.h": "Week of {date}",
+        "week.this": "This week, from {date}",
         "week.prev": "← Previous week",
         "week.next": "Next week →",
         "month.prev": "← Previous month",
@@ -134,7 +138,8 @@ PAGE: dict[str, dict[str, str]] = {
         "footer.marked": "주말과 공휴일이 표시됩니다.",
         "footer.zone": "도시가 적히지 않은 시각은 {zone} 기준이며, IANA 시간대 데이터베이스를 따릅니다.",
         "footer.updated": "{when} 업데이트.",
-        "week.h": "{date} 주",
+        "week.h": "{date}부터 한 주",
+        "week.this": "이번 주({date}부터)",
         "week.prev": "← 이전 주",
         "week.next": "다음 주 →",
         "month.prev": "← 이전 달",
@@ -198,7 +203,8 @@ PAGE: dict[str, dict[str, str]] = {
         "footer.marked": "已标出周末和公众假期。",
         "footer.zone": "未注明城市的时间为 {zone} 时间；时区数据来自 IANA 时区数据库。",
         "footer.updated": "更新于 {when}。",
-        "week.h": "{date} 这一周",
+        "week.h": "{date}起的一周",
+        "week.this": "本周（{date}起）",
         "week.prev": "← 上一周",
         "week.next": "下一周 →",
         "month.prev": "← 上个月",
@@ -264,6 +270,7 @@ PAGE: dict[str, dict[str, str]] = {
         "footer.zone": "Giờ theo {zone} khi không ghi thành phố; theo cơ sở dữ liệu múi giờ IANA.",
         "footer.updated": "Cập nhật {when}.",
         "week.h": "Tuần từ {date}",
+        "week.this": "Tuần này, từ {date}",
         "week.prev": "← Tuần trước",
         "week.next": "Tuần sau →",
         "month.prev": "← Tháng trước",
@@ -299,6 +306,13 @@ class PageWords:
         template = self._messages.get(key) or PAGE[FALLBACK][key]
         return template.format(**values)
 
+    def counted(self, key: str, count: int, **values: object) -> str:
+        """``key`` in the plural form CLDR gives ``count`` in this language (``Next 1 day``, ``Next 2 days``):
+        the catalogue's ``key.one``, ``key.few``… when it has one, else ``key`` (the "other" form)."""
+        form = self.locale.plural_form(count)
+        found = self._messages.get(f"{key}.{form}")
+        return found.format(**values) if found is not None else self(key, **values)
+
     def answer(self, partstat: str) -> str:
         """``accepted``, ``거절``, ``尚未回复``, ``từ chối``: an answer (a PARTSTAT) as the page shows it.
 
@@ -326,10 +340,16 @@ class PageWords:
         return format_skeleton("MMMEd", moment, tzinfo=moment.tzinfo, locale=self.locale)
 
     def day_month(self, day: date) -> str:
-        return format_date(day, "MMMd" if self.language == "en" else "medium", locale=self.locale)
+        """``Dec 7`` (``12월 7일``, ``12月7日``, ``7 thg 12``)."""
+        return format_skeleton("MMMd", day, locale=self.locale)
+
+    def day_heading(self, day: date) -> str:
+        """A day of the week view: ``Mon, Dec 7`` (``12월 7일 (월)``, ``12月7日周一``, ``Thứ 2, 7 thg 12``)."""
+        return format_skeleton("MMMEd", day, locale=self.locale)
 
     def month_title(self, day: date) -> str:
-        return format_date(day, "LLLL y" if self.language in ("en", "vi") else "y LLLL", locale=self.locale)
+        """``April 2027`` (``2027년 4월``, ``2027年4月``, ``tháng 4 năm 2027``): the month as a title."""
+        return format_skeleton("yMMMM", day, locale=self.locale)
 
     def weekday(self, day: date, width: str = "wide") -> str:
         names = get_day_names(width, locale=self.locale)  # type: ignore[arg-type]

@@ -176,7 +176,7 @@ def _days(
         out.append(
             DayBox(
                 day=day,
-                label=f"{w.weekday(day)} {w.day_month(day)}",
+                label=w.day_heading(day),
                 number=day.day,
                 today=day == today,
                 inside=month is None or day.month == month,
@@ -192,9 +192,10 @@ def week_view(site: Site, monday: date, now: datetime, week: Workweek, w: PageWo
     zone = display_zone(site, public_meetings(site))
     days = _days(site, monday, monday + timedelta(days=6), zone, now, week, w, None)
     f = frame(site, now, w, f"/week/{week_key(monday)}", "week", [], week)
+    this_week = monday <= now.astimezone(zone).date() < monday + timedelta(days=7)
     return CalendarView(
         frame=f,
-        heading=w("week.h", date=w.full_date(monday)),
+        heading=w("week.this" if this_week else "week.h", date=w.full_date(monday)),
         weekdays=w.weekdays(),
         weeks=[days],
         prev_url=f"/week/{week_key(monday - timedelta(days=7))}",
