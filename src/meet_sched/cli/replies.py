@@ -5,9 +5,14 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import MeetSchedError
 from .common import now, site
+
+if TYPE_CHECKING:
+    from ..replies.intake import Tally
+    from ..site import Site
 
 
 def cmd_replies(args: argparse.Namespace) -> int:
@@ -29,6 +34,7 @@ def cmd_replies(args: argparse.Namespace) -> int:
         else:
             tally = MaildirInbox(intake, s.settings.inbox_dir).run_once(now)
         print(f"replies: {tally.summary()}")
+        _export(s, tally)
         return 0
     tally = Tally()
     bad = 0
@@ -52,7 +58,16 @@ def cmd_replies(args: argparse.Namespace) -> int:
             when = a.occurrence.isoformat() if a.occurrence else "every occurrence"
             print(f"{path}: {a.outcome.value}: {a.attendee} {a.partstat} {a.uid} ({when})")
     intake.settle(tally, now())
+    _export(s, tally)
     return 1 if bad else 0
+
+
+def _export(s: Site, tally: Tally) -> None:
+    """calendars/*.ics carry PARTSTAT: written again when answers in force changed (a running ``serve``
+    sees the commit too, and renders its feeds again)."""
+    if tally.changed:
+        for path in s.export().written:
+            print(f"wrote {path.relative_to(s.root)}")
 
 
 def cmd_attendance(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -88,6 +88,12 @@ class Web:
     feeds: FeedCache
     page: PageRenderer
     rsvp: RsvpPages | None = None  # one-click answer pages (with a configured [server] base_url)
+    # asked before answering from memory: drops what is rendered if anyone wrote since (web/freshness.py)
+    current: Callable[[], Awaitable[None]] | None = None
+
+    async def fresh(self) -> None:
+        if self.current is not None:
+            await self.current()
 
     def invalidate(self) -> None:
         self.feeds.invalidate()
@@ -221,6 +227,7 @@ def create_app(web: Web) -> Starlette:
         if not web.site.opened:
             count(503)
             return unavailable()
+        await web.fresh()
         rep = await web.feeds.get(("calendar", name))
         if rep is None:
             count(404)
@@ -238,6 +245,7 @@ def create_app(web: Web) -> Starlette:
         if email is None:
             count(404)
             return not_found()
+        await web.fresh()
         rep = await web.feeds.get(("person", email))
         if rep is None:
             count(404)
@@ -256,6 +264,7 @@ def create_app(web: Web) -> Starlette:
     async def show(request: Request, view: View) -> Response:
         if not web.site.opened:
             return unavailable()
+        await web.fresh()
         found = await web.page.get(language(request), view)
         return not_found() if found is None else page_response(request, found)
 
