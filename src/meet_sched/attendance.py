@@ -15,6 +15,7 @@ from typing import Any
 from .config.sources import read_source
 from .localtimes import zone_abbreviation
 from .model import Attendee, Meeting, StoredMeeting, utc
+from .safe_text import neutral
 from .site import Site
 from .store import attendance as store
 from .store.attendance import Answer, PartStat
@@ -160,4 +161,5 @@ def render(found: list[MeetingAttendance], root: Path | None = None) -> str:
         if root is not None:
             lines += [f"  {hint}" for hint in delegate_hints(root, item)]
         lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n" if lines else "no meetings\n"
+    # Comments, addresses and DELEGATED-TO come from replies: no line break or control in them acts.
+    return "\n".join(neutral(line) for line in lines).rstrip("\n") + "\n" if lines else "no meetings\n"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import MeetSchedError
+from ..safe_text import neutral
 from .common import now, site
 
 if TYPE_CHECKING:
@@ -45,21 +46,26 @@ def cmd_replies(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
         if data is None:
-            print(f"{path}: quarantined: larger than {intake.max_bytes} bytes")
+            _say(f"{path}: quarantined: larger than {intake.max_bytes} bytes")
             bad += 1
             continue
         result = intake.take(data, now(), ics=path.suffix.lower() == ".ics", name=str(path))
         tally.add(result)
         if result.outcome is Outcome.QUARANTINED:
             bad += 1
-            print(f"{path}: refused: {result.reason}")
+            _say(f"{path}: refused: {result.reason}")
             continue
         for a in result.answers:
             when = a.occurrence.isoformat() if a.occurrence else "every occurrence"
-            print(f"{path}: {a.outcome.value}: {a.attendee} {a.partstat} {a.uid} ({when})")
+            _say(f"{path}: {a.outcome.value}: {a.attendee} {a.partstat} {a.uid} ({when})")
     intake.settle(tally, now())
     _export(s, tally)
     return 1 if bad else 0
+
+
+def _say(line: str) -> None:
+    """One line about a reply: what it carries (addresses, reasons quoting it, the file's name) cannot act."""
+    print(neutral(line))
 
 
 def _export(s: Site, tally: Tally) -> None:
