@@ -44,6 +44,7 @@ CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # the config's rule f
 MAX_TARGET = 2048  # bytes of path + query; longer is 414
 RETRY_AFTER = 30  # seconds, in the Retry-After of a 503 while the database is away
 HEALTH_TIMEOUT = 5  # seconds /healthz waits for the database's answer
+MAX_HEALTH_PROBLEMS = 20  # config problems /healthz lists (the rest are counted; the log and `validate` have all)
 ICS = "text/calendar; charset=utf-8"
 Clock = Callable[[], datetime]
 
@@ -334,15 +335,18 @@ def create_app(web: Web) -> Starlette:
             problems.append("scheduler")
         left_out = web.site.troubles.current()  # served without them: degraded, not down
         replies_error = getattr(health, "replies_error", None)
-        degraded = health.last_sync_error or left_out or replies_error
+        config_problems = [*getattr(health, "settings_problems", ()), *getattr(health, "config_problems", ())]
+        degraded = [  # still serving the last good state, and saying why not the newest
+            *(["config"] if config_problems else ["sync"] if health.last_sync_error else []),
+            *(["meetings-left-out"] if left_out else []),
+            *(["replies"] if replies_error else []),
+        ]
         status = "unhealthy" if problems else "degraded" if degraded else "ok"
         body = {
             "status": status,
-            "problems": [
-                *problems,
-                *(["meetings-left-out"] if left_out else []),
-                *(["replies"] if replies_error else []),
-            ],
+            "problems": [*problems, *degraded],
+            "config_problems": config_problems[:MAX_HEALTH_PROBLEMS],
+            "config_problems_more": max(0, len(config_problems) - MAX_HEALTH_PROBLEMS),
             "meetings_left_out": [{"uid": f.uid, "reason": f.reason} for f in left_out],
             "database": database,
             "scheduler": "running" if running else "stopped",
