@@ -10,15 +10,19 @@ from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 
+import httpx
 import pytest
 
 from meet_sched.cli import main
 from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher
 from meet_sched.safe_text import neutral
+from meet_sched.service import Service
 from meet_sched.site import Site
 from meet_sched.store import attendance
 from meet_sched.store.attendance import PartStat, Via
+from meet_sched.web.app import Web, create_app, render_feed
+from meet_sched.web.feeds import FeedCache
 from meet_sched.web.page import PageRenderer
 
 from .conftest import SiteDir
@@ -160,3 +164,38 @@ def test_a_hostile_delegate_shows_inert_on_the_page(site_dir: SiteDir) -> None:
             assert_inert(page.html)
     finally:
         site.close()
+
+
+def test_a_failed_request_logs_its_path_inert(site_dir: SiteDir, caplog: pytest.LogCaptureFixture) -> None:
+    """The path of a request is percent-decoded: %1B, %C2%9B and %E2%80%AE in a URL reach the log as escapes."""
+    site_dir.meeting("working-call.yaml", MEETING.format(start=STARTS))
+    site = Site(site_dir.root)
+    site.open()
+    service = Service(site)
+    web = Web(
+        site=site,
+        clock=service.clock,
+        metrics=service.metrics,
+        service=service,
+        base_url="http://127.0.0.1",
+        feeds=FeedCache(render_feed(site), service.clock),
+        page=PageRenderer(site, service.clock, "http://127.0.0.1"),
+    )
+
+    def bug(*args: object) -> None:
+        raise RuntimeError("a bug")
+
+    web.page.render = bug  # type: ignore[method-assign]
+
+    async def get() -> int:
+        transport = httpx.ASGITransport(app=create_app(web), raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get("/week/x%1B%5B2J%E2%80%AE%C2%9B")).status_code
+
+    try:
+        with caplog.at_level(logging.ERROR, logger="meet_sched.web"):
+            assert asyncio.run(get()) == 500
+    finally:
+        site.close()
+    (failed,) = [r.getMessage() for r in caplog.records if "event=request-failed" in r.getMessage()]
+    assert "path=/week/x\\u001b[2J\\u202e\\u009b error=RuntimeError" in failed

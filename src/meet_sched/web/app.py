@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import DatabaseError, MeetSchedError
 from ..lang import choose
 from ..metrics import Metrics
+from ..safe_text import neutral
 from ..site import Feed, Site
 from ..store.feeds import token_hash
 from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
@@ -432,7 +433,7 @@ def loggable_path(request: Request) -> str:
         return f"/feeds/sha256:{token_hash(token)[:12]}"
     if path.startswith("/rsvp/"):
         return f"/rsvp/sha256:{token_hash(path.removeprefix('/rsvp/'))[:12]}"
-    return path[:200]
+    return neutral(path[:200])  # percent-decoded: %0A or %1B in a URL would act in the log
 
 
 def _iso(moment: datetime | None) -> str | None:
