@@ -81,3 +81,38 @@ def test_a_refused_edit_is_named_in_healthz(site_dir: SiteDir, capsys: pytest.Ca
     assert both["config_problems"][0].startswith("config/meet-sched.toml:1: invalid TOML")
     assert both["config_problems"][1:] == expected
     assert (fixed["status"], fixed["problems"], fixed["config_problems"]) == ("ok", [], [])
+
+
+def test_a_sync_that_fails_otherwise_says_sync(site_dir: SiteDir, monkeypatch: pytest.MonkeyPatch) -> None:
+    site_dir.meeting("council.yaml", COUNCIL)
+    site = Site(site_dir.root)
+    site.open()
+
+    def bug(*args: object, **kwargs: object) -> None:
+        raise OverflowError("date value out of range")
+
+    async def scenario() -> dict[str, Any]:
+        service = Service(site)
+        web = Web(
+            site=site,
+            clock=service.clock,
+            metrics=service.metrics,
+            service=service,
+            base_url="http://127.0.0.1",
+            feeds=FeedCache(render_feed(site), service.clock),
+            page=PageRenderer(site, service.clock, "http://127.0.0.1"),
+        )
+        service.scheduler.start(paused=True)
+        monkeypatch.setattr(site, "sync", bug)
+        await service.refresh()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(web)), base_url="http://t") as c:
+            body: dict[str, Any] = (await c.get("/healthz")).json()
+        service.scheduler.shutdown(wait=False)
+        return body
+
+    try:
+        body = asyncio.run(scenario())
+    finally:
+        site.close()
+    assert (body["status"], body["problems"], body["config_problems"]) == ("degraded", ["sync"], [])
+    assert body["last_sync_error"] == "OverflowError: date value out of range"

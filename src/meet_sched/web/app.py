@@ -338,7 +338,8 @@ def create_app(web: Web) -> Starlette:
         replies_error = getattr(health, "replies_error", None)
         config_problems = [*getattr(health, "settings_problems", ()), *getattr(health, "config_problems", ())]
         degraded = [  # still serving the last good state, and saying why not the newest
-            *(["config"] if config_problems else ["sync"] if health.last_sync_error else []),
+            *(["config"] if config_problems else []),
+            *(["sync"] if health.last_sync_error and not config_problems and "database" not in problems else []),
             *(["meetings-left-out"] if left_out else []),
             *(["replies"] if replies_error else []),
         ]
