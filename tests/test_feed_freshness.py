@@ -1,4 +1,4 @@
-"""A feed follows a change another process synced into the database: NOTIFY on PostgreSQL, a look every few seconds."""
+"""A feed follows a change another process wrote into the database: NOTIFY on PostgreSQL, data_version on SQLite."""
 
 from __future__ import annotations
 
@@ -149,8 +149,8 @@ def test_a_notification_alone_wakes_a_process_at_once(tmp_path: Path, pg_url: st
 
 @pytest.mark.slow
 def test_a_sync_run_beside_serve_reaches_its_feed(tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    """`meet-sched sync` from another copy of config/ while `serve` runs: on SQLite no notification
-    exists, so the periodic look is what brings the feed up to date."""
+    """`meet-sched sync` from another copy of config/ while `serve` runs: on SQLite, `PRAGMA data_version`
+    shows the commit (asked before the request); on PostgreSQL the sync's NOTIFY does."""
     url = str(request.getfixturevalue("pg_url")) if TEST_DB == "postgresql" else f"sqlite:///{tmp_path / 'shared.db'}"
     serving, syncing = SiteDir(tmp_path / "host-a", url), SiteDir(tmp_path / "host-b", url)
     for d in (serving, syncing):

@@ -16,6 +16,7 @@ from .config.sources import read_source
 from .localtimes import zone_abbreviation
 from .model import Attendee, Meeting, StoredMeeting, utc
 from .recurrence import outside_years
+from .safe_text import neutral
 from .site import Site
 from .store import attendance as store
 from .store.attendance import Answer, PartStat
@@ -176,4 +177,5 @@ def render(found: list[MeetingAttendance], root: Path | None = None) -> str:
         if root is not None:
             lines += [f"  {hint}" for hint in delegate_hints(root, item)]
         lines.append("")
-    return "\n".join(lines).rstrip("\n") + "\n" if lines else "no meetings\n"
+    # Comments, addresses and DELEGATED-TO come from replies: no line break or control in them acts.
+    return "\n".join(neutral(line) for line in lines).rstrip("\n") + "\n" if lines else "no meetings\n"

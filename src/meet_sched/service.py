@@ -69,6 +69,8 @@ class Health:
     started_at: datetime | None = None
     last_sync_at: datetime | None = None
     last_sync_error: str | None = None
+    config_problems: tuple[str, ...] = ()  # why the last config edit was refused (``path:line: message``)
+    settings_problems: tuple[str, ...] = ()  # why config/meet-sched.toml as edited could not be read
     database_error: str | None = None  # why the database cannot be used now (None: it could, last time)
     last_dispatch_at: datetime | None = None
     sync_errors: int = 0
@@ -267,6 +269,7 @@ class Service:
                 self.health.sync_errors += 1
                 self.metrics.sync_errors.inc()
                 self.health.last_sync_error = str(exc)
+                self.health.config_problems = tuple(str(p) for p in exc.problems)
                 log.error("event=sync-rejected problems=%d", len(exc.problems))
                 for problem in exc.problems:
                     log.error("  %s", problem)
@@ -274,6 +277,7 @@ class Service:
                     await self._notify_config([str(p) for p in exc.problems])
                 return None
             except DatabaseError as exc:
+                self.health.config_problems = ()  # the config was read (or never got that far): it is not what failed
                 self.health.sync_errors += 1
                 self.metrics.sync_errors.inc()
                 self.health.last_sync_error = str(exc)
@@ -282,9 +286,11 @@ class Service:
                 return None
             except Exception as exc:
                 self._fingerprint = fingerprint
+                self.health.config_problems = ()
                 self._sync_failed(exc)
                 return None
             self._fingerprint = fingerprint
+            self.health.config_problems = ()
             self._retry_sync_at = None
             # The committed sync reaches the listeners first (the feeds and the page drop what they
             # rendered, the dispatcher wakes); the export of calendars/*.ics comes after, and a
@@ -348,9 +354,11 @@ class Service:
             return
         try:
             changed = self.site.settings_changed()
+            self.health.settings_problems = ()
         except ConfigError as exc:
             for problem in exc.problems:
                 log.error("event=settings-invalid %s", problem)
+            self.health.settings_problems = tuple(str(p) for p in exc.problems)
             changed = True
         if changed != self.health.settings_changed:
             self.health.settings_changed = changed

@@ -26,7 +26,7 @@ from .model import Meeting, Person, StoredMeeting, utc
 from .places.rules import participants
 from .store import attendance as attendance_store
 from .store import feeds as feed_store
-from .store.db import MEETINGS_CHANNEL, Database, notify_at_commit
+from .store.db import CHANGES_CHANNEL, Database, notify_at_commit
 from .store.meetings import (
     ROW_ERRORS,
     Change,
@@ -146,6 +146,7 @@ class Site:
         self.settings = settings or load_settings(self.root)
         self._db: Database | None = None
         self._db_lock = threading.Lock()
+        self._export_lock = threading.Lock()  # one export at a time: a later one never loses to an earlier read
         self.troubles = Troubles()
         self.renderer = IcsRenderer(self.settings, failed=self.report_failure)
 
@@ -221,7 +222,7 @@ class Site:
         with self.db.transaction(lock="meet-sched sync", rollback=dry_run) as session:
             changes = sync_meetings(session, config.meetings, utc(now))
             if changes:  # every process serving feeds of this database renders them again (PostgreSQL)
-                notify_at_commit(session, MEETINGS_CHANNEL)
+                notify_at_commit(session, CHANGES_CHANNEL)
             for change in changes:  # a new time asks everyone anew (as Google Calendar does)
                 if change.before is not None and time_changed(change.before.meeting, change.after.meeting):
                     invited = [a.email for a in change.after.meeting.attendees]
@@ -347,6 +348,10 @@ class Site:
 
     def export(self, calendars: dict[str, list[StoredMeeting]] | None = None) -> ExportReport:
         """Write ``calendars/<name>.ics`` for every calendar; only files whose bytes change are rewritten."""
+        with self._export_lock:
+            return self._export(calendars)
+
+    def _export(self, calendars: dict[str, list[StoredMeeting]] | None) -> ExportReport:
         calendars = self.calendars() if calendars is None else calendars
         target = self.settings.calendars_dir
         target.mkdir(parents=True, exist_ok=True)
@@ -467,7 +472,8 @@ class Site:
         return Feed(self.renderer.personal_feed(title, email, stored, answers), _newest(stored))
 
     def feed_state(self) -> feed_store.FeedState:
-        """A cheap fingerprint of what the feeds show: it changes whenever a sync (of any process) changed a meeting."""
+        """A cheap fingerprint of what the feeds show: it changes whenever any process changed a meeting or
+        recorded an answer."""
         with self.db.transaction() as session:
             return feed_store.feed_state(session)
 

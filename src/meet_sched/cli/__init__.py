@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from .. import __version__
 from ..errors import MeetSchedError
+from ..safe_text import neutral
 from ..store.status import Status as OutboxStatus
 from . import review_args
 from .args import date_, duration, grid, limit, months, names, positive, zone
@@ -142,8 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return command(args.command)(args)
     except MeetSchedError as exc:
-        for line in exc.lines():
-            print(f"meet-sched: {line}" if line == str(exc) else line, file=sys.stderr)
+        for line in exc.lines():  # a message may quote a file's name or a reply: nothing in it acts
+            print(neutral(f"meet-sched: {line}" if line == str(exc) else line), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("meet-sched: interrupted", file=sys.stderr)

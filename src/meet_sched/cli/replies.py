@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from ..errors import MeetSchedError
 from ..localtimes import all_day_dates, zone_abbreviation
 from ..rsvp import rules
+from ..safe_text import neutral
 from ..site import Site
 from .common import now, site
+
+if TYPE_CHECKING:
+    from ..replies.intake import Tally
 
 
 def cmd_replies(args: argparse.Namespace) -> int:
@@ -33,6 +38,7 @@ def cmd_replies(args: argparse.Namespace) -> int:
         else:
             tally = MaildirInbox(intake, s.settings.inbox_dir).run_once(now)
         print(f"replies: {tally.summary()}")
+        _export(s, tally)
         return 0
     tally = Tally()
     bad = 0
@@ -43,19 +49,20 @@ def cmd_replies(args: argparse.Namespace) -> int:
         except OSError as exc:
             raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
         if data is None:
-            print(f"{path}: quarantined: larger than {intake.max_bytes} bytes")
+            _say(f"{path}: quarantined: larger than {intake.max_bytes} bytes")
             bad += 1
             continue
         result = intake.take(data, now(), ics=path.suffix.lower() == ".ics", name=str(path))
         tally.add(result)
         if result.outcome is Outcome.QUARANTINED:
             bad += 1
-            print(f"{path}: refused: {result.reason}")
+            _say(f"{path}: refused: {result.reason}")
             continue
         for a in result.answers:
             when = answered(s, a.uid, a.occurrence) if a.occurrence else "every occurrence"
-            print(f"{path}: {a.outcome.value}: {a.attendee} {a.partstat} {a.uid} ({when})")
+            _say(f"{path}: {a.outcome.value}: {a.attendee} {a.partstat} {a.uid} ({when})")
     intake.settle(tally, now())
+    _export(s, tally)
     return 1 if bad else 0
 
 
@@ -81,6 +88,19 @@ def answered(s: Site, uid: str, occurrence: datetime) -> str:
         text = f"{local:%a %Y-%m-%d %H:%M} {zone_abbreviation(local)}"
         moved = f"{identity.astimezone(zone):%a %Y-%m-%d %H:%M}"
     return text + (f" [moved from {moved}]" if start != identity else "")
+
+
+def _say(line: str) -> None:
+    """One line about a reply: what it carries (addresses, reasons quoting it, the file's name) cannot act."""
+    print(neutral(line))
+
+
+def _export(s: Site, tally: Tally) -> None:
+    """calendars/*.ics carry PARTSTAT: written again when answers in force changed (a running ``serve``
+    sees the commit too, and renders its feeds again)."""
+    if tally.changed:
+        for path in s.export().written:
+            print(f"wrote {path.relative_to(s.root)}")
 
 
 def cmd_attendance(args: argparse.Namespace) -> int:

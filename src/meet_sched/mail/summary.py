@@ -3,7 +3,8 @@
 The row (planned by :mod:`meet_sched.store.summaries`) holds the changes and the totals; this
 module words them in the organizer's language, with dates in their zone (Babel), as text and
 HTML.  Every text from config or from an answer (titles, names, comments) reaches a header only
-through :func:`~.headers.one_line`, and the HTML only autoescaped.
+through :func:`~.headers.one_line`, and the HTML only autoescaped; what an answer wrote (comments,
+addresses) shows its control and bidirectional characters as escapes (:func:`~meet_sched.safe_text.neutral`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ..recurrence import outside_years
+from ..safe_text import neutral
 from .headers import one_line
 from .i18n import Words, words
 from .parts import multipart, text_part
@@ -70,7 +72,7 @@ class _Wording:
         return f"{self.w.short_date(when, self.now)} {self.w.time(when)}"
 
     def change(self, c: Mapping[str, Any], section: Mapping[str, Any]) -> str:
-        who = one_line(str(c.get("name") or c.get("email") or ""))
+        who = one_line(str(c.get("name") or "")) or neutral(one_line(str(c.get("email") or "")))
         answer = str(c.get("answer") or "NEEDS-ACTION")
         all_day = bool(section.get("all_day"))
         if answer == "COUNTER":
@@ -80,7 +82,8 @@ class _Wording:
                 start = f"{start} – {self.w.time(end)}"
             said = self("COUNTER", when=start)
         elif answer == "DELEGATED":
-            said = self("DELEGATED", to=self.w.listing([one_line(str(a)) for a in c.get("delegated_to") or ()]))
+            to = [neutral(one_line(str(a))) for a in c.get("delegated_to") or ()]  # addresses a reply wrote
+            said = self("DELEGATED", to=self.w.listing(to))
         else:
             said = self(answer if answer in GROUPS else "NEEDS-ACTION")
         text = f"{who}{self.w('sep')}{said}"
@@ -88,7 +91,7 @@ class _Wording:
             text = self("scoped", text=text, scope=self.moment(str(c["occurrence"]), all_day))
         elif section.get("series"):
             text = self("scoped", text=text, scope=self("series"))
-        comment = one_line(str(c.get("comment") or ""))[:MAX_COMMENT_SHOWN]
+        comment = neutral(one_line(str(c.get("comment") or ""))[:MAX_COMMENT_SHOWN])
         return f"{text} {self('comment', comment=comment)}" if comment else text
 
     def totals(self, t: Mapping[str, Any], section: Mapping[str, Any]) -> _Totals:

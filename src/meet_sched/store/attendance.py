@@ -28,6 +28,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import Session
 
+from .db import CHANGES_CHANNEL, notify_at_commit
 from .tables import AnswerRow
 
 
@@ -231,6 +232,7 @@ def record(
         "recorded_at": now,
     }
     new_id = session.execute(_INSERT, values).scalar_one()
+    notify_at_commit(session, CHANGES_CHANNEL)  # every process showing answers looks again once this commits
     answer = _answer(SimpleNamespace(id=int(new_id), **values))
     if stale:
         return Recorded(answer, applied=False, changed=False)
@@ -282,6 +284,7 @@ def record_counter(
     )
     session.add(row)
     session.flush()
+    notify_at_commit(session, CHANGES_CHANNEL)
     return _answer(row)
 
 

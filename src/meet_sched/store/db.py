@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +31,9 @@ VERSION_TABLE = "alembic_version"
 CONNECT_TIMEOUT = 10  # seconds to wait for a database server to accept a connection
 MIGRATION_LOCK = "meet-sched migrations"  # the PostgreSQL advisory lock held while a process migrates
 OUTBOX_CHANNEL = "meet_sched_outbox"  # PostgreSQL NOTIFY channel: another process changed the outbox
-MEETINGS_CHANNEL = "meet_sched_meetings"  # PostgreSQL NOTIFY channel: a sync changed the meetings (feeds are stale)
+# PostgreSQL NOTIFY channel: a committed write changed what feeds, pages and calendars/*.ics show
+# (a sync that changed meetings, an answer recorded); SQLite's PRAGMA data_version says the same (DataVersion)
+CHANGES_CHANNEL = "meet_sched_changes"
 LISTEN_POLL = 1.0  # seconds a listener waits for a notification before it checks whether to stop
 LISTEN_RETRY_MAX = 30.0  # seconds: a lost listening connection is reopened after 1 s, doubling up to this
 
@@ -220,8 +223,56 @@ class Database:
         with self.transaction() as session:
             notify_at_commit(session, channel, payload)
 
+    def data_version(self) -> DataVersion | None:
+        """A look at whether anything was committed to this SQLite file since the last look, by any
+        process; None for a database that tells its processes by NOTIFY instead (or a private one)."""
+        parsed = make_url(self.url)
+        database = parsed.database or ""
+        if parsed.get_backend_name() != "sqlite" or database in ("", ":memory:") or "mode=memory" in database:
+            return None
+        return DataVersion(database, uri=database.startswith("file:"))
+
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class DataVersion:
+    """SQLite's ``PRAGMA data_version`` on a connection of its own, which never writes: the number
+    moves whenever any other connection, of this process or another, commits to the file.
+
+    One look costs a few microseconds (no query, no lock wait: ``timeout=0``, and a busy file is
+    "no news", looked at again next time), so it can be asked on every request."""
+
+    def __init__(self, database: str, *, uri: bool = False) -> None:
+        self._database, self._uri = database, uri
+        self._conn: sqlite3.Connection | None = None
+        self._last: int | None = None
+        self._lock = threading.Lock()
+
+    def moved(self) -> bool:
+        """Whether anything was committed since the last call (True the first time)."""
+        with self._lock:
+            try:
+                if self._conn is None:
+                    self._conn = sqlite3.connect(
+                        self._database, uri=self._uri, timeout=0, check_same_thread=False, isolation_level=None
+                    )
+                row = self._conn.execute("PRAGMA data_version").fetchone()
+            except sqlite3.Error:
+                self._close()
+                return False  # busy or away: the next look (or the periodic one) finds out
+            version = int(row[0])
+            moved, self._last = version != self._last, version
+            return moved
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn, self._last = None, None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close()
 
 
 def notify_at_commit(session: Session, channel: str, payload: str = "") -> None:

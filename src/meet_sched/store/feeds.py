@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from . import attendance
 from .tables import FeedToken, MeetingRow
 
 TOKEN_BYTES = 32  # 256 bits; secrets.token_urlsafe gives 43 characters of [A-Za-z0-9_-]
@@ -80,14 +81,15 @@ def meeting_versions(session: Session, calendar: str | None = None) -> list[tupl
     return [(uid, sequence, modified) for uid, sequence, modified in session.execute(query)]
 
 
-FeedState = tuple[int, int, datetime | None]
+FeedState = tuple[int, int, datetime | None, int]
 
 
 def feed_state(session: Session) -> FeedState:
-    """(meetings, sum of SEQUENCEs, newest LAST-MODIFIED): one aggregate over the meetings table that
-    changes with every sync that changes what a feed shows.  Rows are never deleted and a SEQUENCE
-    never goes down, so a meeting added, edited or removed always moves the first two numbers; two
-    processes that read the same state read the same triple."""
+    """(meetings, sum of SEQUENCEs, newest LAST-MODIFIED, newest answer): two aggregates that change
+    with every write that changes what a feed, the page or calendars/*.ics shows.  Meetings are never
+    deleted and a SEQUENCE never goes down, so a meeting added, edited or removed always moves the
+    first two numbers; answers are never deleted or rewritten, so every answer recorded (PARTSTAT, a
+    reset to NEEDS-ACTION) moves the last.  Two processes that read the same state read the same tuple."""
     count, sequences, newest = session.execute(
         select(
             func.count(MeetingRow.id),
@@ -95,4 +97,4 @@ def feed_state(session: Session) -> FeedState:
             func.max(MeetingRow.last_modified),
         )
     ).one()
-    return int(count), int(sequences), newest
+    return int(count), int(sequences), newest, attendance.version(session)

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -31,6 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import DatabaseError, MeetSchedError
 from ..lang import choose
 from ..metrics import Metrics
+from ..safe_text import neutral
 from ..site import Feed, Site
 from ..store.feeds import token_hash
 from .feeds import FeedCache, FeedKey, Representation, accepts_gzip
@@ -44,6 +45,7 @@ CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # the config's rule f
 MAX_TARGET = 2048  # bytes of path + query; longer is 414
 RETRY_AFTER = 30  # seconds, in the Retry-After of a 503 while the database is away
 HEALTH_TIMEOUT = 5  # seconds /healthz waits for the database's answer
+MAX_HEALTH_PROBLEMS = 20  # config problems /healthz lists (the rest are counted; the log and `validate` have all)
 ICS = "text/calendar; charset=utf-8"
 Clock = Callable[[], datetime]
 
@@ -88,6 +90,12 @@ class Web:
     feeds: FeedCache
     page: PageRenderer
     rsvp: RsvpPages | None = None  # one-click answer pages (with a configured [server] base_url)
+    # asked before answering from memory: drops what is rendered if anyone wrote since (web/freshness.py)
+    current: Callable[[], Awaitable[None]] | None = None
+
+    async def fresh(self) -> None:
+        if self.current is not None:
+            await self.current()
 
     def invalidate(self) -> None:
         self.feeds.invalidate()
@@ -221,6 +229,7 @@ def create_app(web: Web) -> Starlette:
         if not web.site.opened:
             count(503)
             return unavailable()
+        await web.fresh()
         rep = await web.feeds.get(("calendar", name))
         if rep is None:
             count(404)
@@ -238,6 +247,7 @@ def create_app(web: Web) -> Starlette:
         if email is None:
             count(404)
             return not_found()
+        await web.fresh()
         rep = await web.feeds.get(("person", email))
         if rep is None:
             count(404)
@@ -256,6 +266,7 @@ def create_app(web: Web) -> Starlette:
     async def show(request: Request, view: View) -> Response:
         if not web.site.opened:
             return unavailable()
+        await web.fresh()
         found = await web.page.get(language(request), view)
         return not_found() if found is None else page_response(request, found)
 
@@ -325,15 +336,19 @@ def create_app(web: Web) -> Starlette:
             problems.append("scheduler")
         left_out = web.site.troubles.current()  # served without them: degraded, not down
         replies_error = getattr(health, "replies_error", None)
-        degraded = health.last_sync_error or left_out or replies_error
+        config_problems = [*getattr(health, "settings_problems", ()), *getattr(health, "config_problems", ())]
+        degraded = [  # still serving the last good state, and saying why not the newest
+            *(["config"] if config_problems else []),
+            *(["sync"] if health.last_sync_error and not config_problems and "database" not in problems else []),
+            *(["meetings-left-out"] if left_out else []),
+            *(["replies"] if replies_error else []),
+        ]
         status = "unhealthy" if problems else "degraded" if degraded else "ok"
         body = {
             "status": status,
-            "problems": [
-                *problems,
-                *(["meetings-left-out"] if left_out else []),
-                *(["replies"] if replies_error else []),
-            ],
+            "problems": [*problems, *degraded],
+            "config_problems": config_problems[:MAX_HEALTH_PROBLEMS],
+            "config_problems_more": max(0, len(config_problems) - MAX_HEALTH_PROBLEMS),
             "meetings_left_out": [{"uid": f.uid, "reason": f.reason} for f in left_out],
             "database": database,
             "scheduler": "running" if running else "stopped",
@@ -419,7 +434,7 @@ def loggable_path(request: Request) -> str:
         return f"/feeds/sha256:{token_hash(token)[:12]}"
     if path.startswith("/rsvp/"):
         return f"/rsvp/sha256:{token_hash(path.removeprefix('/rsvp/'))[:12]}"
-    return path[:200]
+    return neutral(path[:200])  # percent-decoded: %0A or %1B in a URL would act in the log
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -127,7 +127,8 @@ class WebServer:
         await server.startup(sockets=[sock])
         self._server = server
         self._loop_task = asyncio.create_task(server.main_loop(), name="web-server")
-        self.freshness = freshness = Freshness(self.site, web)
+        self.freshness = freshness = Freshness(self.site, web, moved=self._export)
+        web.current = freshness.current
         await freshness.start()
         self._warm_task = asyncio.create_task(self._first_warm(web, freshness), name="web-warm")
         log.info("event=listening url=%s base_url=%s", url, base_url)
@@ -152,11 +153,17 @@ class WebServer:
 
         return answered
 
+    def _export(self) -> None:
+        """Another process changed what calendars/*.ics show (an answer taken by ``replies import``,
+        a ``sync`` by hand, another instance): write them again."""
+        report = self.site.export()
+        if report.written:
+            log.info("event=exported written=%d reason=changed-elsewhere", len(report.written))
+
     async def _answered(self, uids: frozenset[str]) -> None:
-        if self.web is None:
+        if self.freshness is None:
             return
-        self.web.invalidate()  # PARTSTAT is in the feeds: rendered again at the next request
-        self._warm_task = asyncio.create_task(self.web.warm(), name="web-warm")
+        await self.freshness.check(changed=True)  # PARTSTAT is in the feeds and the page: rendered again
 
     async def stop(self) -> None:
         server = self._server

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..model import Meeting, utc
+from ..safe_text import neutral
 from ..site import Occurrence, Site
 from ..store import attendance
 from ..store.attendance import PartStat
@@ -44,8 +45,9 @@ class Turnout:
 
 
 def _name(m: Meeting, email: str) -> str:
+    """An attendee's name, or the address a DELEGATED-TO wrote (its controls shown, not acting)."""
     found = next((a for a in m.attendees if a.email.lower() == email.lower()), None)
-    return found.name or found.email if found is not None else email
+    return found.name or found.email if found is not None else neutral(email)
 
 
 def turnout(m: Meeting, state: attendance.Attendance, when: datetime | None, public: bool, w: PageWords) -> Turnout:
