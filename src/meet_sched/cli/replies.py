@@ -13,6 +13,7 @@ from .common import now, site
 def cmd_replies(args: argparse.Namespace) -> int:
     """``replies import FILE…`` (.eml and .ics) or ``replies run`` (one pass over the inbox)."""
     from ..replies.apply import Outcome
+    from ..replies.files import NotRegular, read_file
     from ..replies.intake import Intake, Tally
 
     s = site(args)
@@ -35,13 +36,13 @@ def cmd_replies(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            data = path.read_bytes()[: intake.max_bytes + 1] if path.stat().st_size <= intake.max_bytes else None
-        except OSError as exc:
-            raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
-        if data is None:
-            print(f"{path}: quarantined: larger than {intake.max_bytes} bytes")
+            data = read_file(path, intake.max_bytes + 1)  # regular files only, never past the limit
+        except NotRegular as exc:
+            print(f"{path}: refused: {exc.kind}, not a regular file")
             bad += 1
             continue
+        except OSError as exc:
+            raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
         result = intake.take(data, now(), ics=path.suffix.lower() == ".ics", name=str(path))
         tally.add(result)
         if result.outcome is Outcome.QUARANTINED:

@@ -89,6 +89,14 @@ class Intake:
                 self.counted(result.outcome)
         return results
 
+    def refuse(self, reason: str, *, name: str = "") -> Result:
+        """A message that could not even be read: quarantined (logged and counted as one)."""
+        result = quarantined(reason)
+        self._log(result, name)
+        if self.counted is not None:
+            self.counted(result.outcome)
+        return result
+
     def _log(self, result: Result, name: str) -> None:
         if result.outcome is Outcome.QUARANTINED:
             log.warning("event=reply-quarantined message=%s reason=%s", _q(name or "-"), _q(result.reason or ""))
