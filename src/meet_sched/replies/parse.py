@@ -29,6 +29,10 @@ METHODS = ("REPLY", "COUNTER")
 MAX_ANSWERS = 100  # VEVENTs (answers) read from one message; more is refused
 MAX_CALENDAR_PARTS = 10  # text/calendar parts and .ics attachments read from one message
 MAX_MIME_PARTS = 200  # MIME parts walked in one message; more is refused
+MIN_YEAR = 1900  # dates of an answer (DTSTAMP, RECURRENCE-ID, a COUNTER's DTSTART/DTEND) before this year are refused
+MAX_YEAR = (
+    2200  # ... and after this one: nothing the service schedules is that far off, and date arithmetic stays in range
+)
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED")
 
 
@@ -154,15 +158,17 @@ def _unique(answers: list[ParsedAnswer]) -> Iterator[ParsedAnswer]:
             yield answer
 
 
-def _instant(value: object) -> datetime | date | None:
+def _instant(value: object, name: str) -> datetime | date | None:
     moment = getattr(value, "dt", None)
-    if isinstance(moment, datetime | date):
-        return moment
-    return None
+    if not isinstance(moment, datetime | date):
+        return None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise Refused(f"{name} {moment.isoformat()} is out of range (years {MIN_YEAR} to {MAX_YEAR})")
+    return moment
 
 
-def _utc(value: object) -> datetime | None:
-    moment = _instant(value)
+def _utc(value: object, name: str) -> datetime | None:
+    moment = _instant(value, name)
     if isinstance(moment, datetime):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return None
@@ -214,15 +220,15 @@ def _answer(method: str, event: Any) -> ParsedAnswer:
         method=method,
         uid=uid,
         sequence=sequence,
-        dtstamp=_utc(event.get("DTSTAMP")),
-        recurrence_id=_instant(event.get("RECURRENCE-ID")),
+        dtstamp=_utc(event.get("DTSTAMP"), "DTSTAMP"),
+        recurrence_id=_instant(event.get("RECURRENCE-ID"), "RECURRENCE-ID"),
         attendee=address(who),
         partstat=partstat if method == "REPLY" else "NEEDS-ACTION",
         delegated_to=tuple(address(d) for d in delegates),
         organizer=None if organizer is None else address(organizer),
         comment=None if comment is None else str(comment),
-        start=_instant(event.get("DTSTART")) if method == "COUNTER" else None,
-        end=_instant(event.get("DTEND")) if method == "COUNTER" else None,
+        start=_instant(event.get("DTSTART"), "DTSTART") if method == "COUNTER" else None,
+        end=_instant(event.get("DTEND"), "DTEND") if method == "COUNTER" else None,
     )
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError as SQLDatabaseError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseError
@@ -278,6 +278,21 @@ def _unusable(exc: SQLDatabaseError) -> bool:
     Constraint violations and SQL errors are not: they stay exceptions for the code to handle.
     """
     return isinstance(exc, OperationalError) or type(exc) is SQLDatabaseError
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database failed (unreachable, locked, out of space, no rights, a
+    conflict), not what was being written: the work is tried again later rather than given up.
+
+    Only a data exception (a value the database cannot hold) or an integrity violation is
+    the written thing's own fault; so is any error that is not the database's."""
+    if isinstance(exc, DatabaseError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return not isinstance(exc, DataError | IntegrityError)
+    if isinstance(exc, StatementError):  # raised before the database saw it: a value that cannot be sent
+        return exc.orig is not None and transient(exc.orig)
+    return isinstance(exc, SQLAlchemyError)
 
 
 def _reason(exc: SQLDatabaseError) -> str:
