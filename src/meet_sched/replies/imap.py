@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aioimaplib import IMAP4, IMAP4_SSL
+from aioimaplib import IMAP4, IMAP4_SSL, AioImapException, CommandTimeout
 
 from ..config import Settings
 from ..errors import MeetSchedError
@@ -53,6 +53,17 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
         except (OSError, ssl.SSLError) as exc:
             raise MeetSchedError(f"[replies.imap] ca_file {spec.ca_file}: {exc}") from None
     return context
+
+
+# what a server that goes away (or stops answering) makes a command raise
+_LOST = (OSError, ssl.SSLError, TimeoutError, AioImapException)
+
+
+def _lost(server: str, exc: BaseException) -> ImapError:
+    """One line for a connection that failed: aioimaplib's timeout says nothing of itself."""
+    if isinstance(exc, CommandTimeout | TimeoutError):
+        return ImapError(server, f"no answer within {IMAP_TIMEOUT:g} s (the connection was lost or the server stalled)")
+    return ImapError(server, (str(exc).strip().splitlines() or [type(exc).__name__])[0])
 
 
 def _ok(response: Any, server: str, what: str) -> Any:
@@ -98,8 +109,8 @@ class ImapInbox:
             for folder in (spec.processed_folder, spec.quarantine_folder):
                 await client.create(_quote(folder))  # already there: a NO, which is fine
             _ok(await client.select(_quote(spec.folder)), self.server, f"select {spec.folder}")
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
-            raise ImapError(self.server, str(exc) or type(exc).__name__) from None
+        except _LOST as exc:
+            raise _lost(self.server, exc) from None
         self.client = client
         return client
 
@@ -194,9 +205,9 @@ class ImapInbox:
                 if sum(batch.counts.values()) >= BATCH:
                     await asyncio.to_thread(self.intake.settle, batch, clock())
                     batch = Tally()
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
+        except _LOST as exc:
             await self.close()
-            raise ImapError(self.server, str(exc) or type(exc).__name__) from None
+            raise _lost(self.server, exc) from None
         finally:
             await asyncio.to_thread(self.intake.settle, batch, clock())
         return total
@@ -217,9 +228,9 @@ class ImapInbox:
                 pass
             client.idle_done()
             await asyncio.wait_for(idle, IMAP_TIMEOUT)
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
+        except _LOST as exc:
             await self.close()
-            raise ImapError(self.server, str(exc) or type(exc).__name__) from None
+            raise _lost(self.server, exc) from None
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
