@@ -15,6 +15,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,6 +28,8 @@ from ..errors import MeetSchedError
 
 METHODS = ("REPLY", "COUNTER")
 MAX_ANSWERS = 100  # VEVENTs (answers) read from one message; more is refused
+MAX_CALENDAR_BYTES = 256 * 1024  # one text/calendar part or .ics file: a bigger one is refused before it is parsed
+MAX_COMPONENTS = 500  # BEGIN: lines (VCALENDAR, VEVENT, VTIMEZONE, VALARM…) of one; more is refused before parsing
 MAX_CALENDAR_PARTS = 10  # text/calendar parts and .ics attachments read from one message
 MAX_MIME_PARTS = 200  # MIME parts walked in one message; more is refused
 MIN_YEAR = 1900  # dates of an answer (DTSTAMP, RECURRENCE-ID, a COUNTER's DTSTART/DTEND) before this year are refused
@@ -96,6 +99,7 @@ def _header_address(message: Message, name: str) -> str | None:
 
 def read_message(data: bytes) -> Incoming:
     """An email message (RFC 5322 bytes) → its answers; raises :class:`Refused` with the reason."""
+    _few_components(data)
     try:
         message = email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the parser is lenient; anything it still raises is broken input
@@ -174,8 +178,36 @@ def _utc(value: object, name: str) -> datetime | None:
     return None
 
 
+_FOLD = re.compile(rb"\r?\n[ \t]")  # RFC 5545 3.1: a line break then a space or tab continues the line
+_BEGIN = re.compile(rb"^BEGIN:(\S*)", re.IGNORECASE | re.MULTILINE)
+
+
+def _bounded(data: bytes) -> None:
+    """Refuse an object too big or of too many components before the parser builds it (a parsed VEVENT
+    costs some kilobytes: 140,000 of them, 20 MB of text, take gigabytes and most of a minute)."""
+    if len(data) > MAX_CALENDAR_BYTES:
+        raise Refused(f"an iCalendar object larger than {MAX_CALENDAR_BYTES} bytes")
+    events = 0
+    for components, begin in enumerate(_BEGIN.finditer(_FOLD.sub(b"", data)), start=1):
+        events += begin.group(1).upper() == b"VEVENT"
+        if events > MAX_ANSWERS:
+            raise Refused(f"more than {MAX_ANSWERS} answers in one message")
+        if components > MAX_COMPONENTS:
+            raise Refused(f"more than {MAX_COMPONENTS} components in one iCalendar object")
+
+
+def _few_components(message: bytes) -> None:
+    """Before the message is parsed: no more components in all its calendar parts together than they may
+    hold (what its parts hide in an encoding is counted part by part, once decoded)."""
+    most = MAX_CALENDAR_PARTS * MAX_COMPONENTS
+    for n, _ in enumerate(_BEGIN.finditer(message), start=1):
+        if n > most:
+            raise Refused(f"more than {most} iCalendar components in one message")
+
+
 def read_calendar(data: bytes) -> list[ParsedAnswer]:
     """Every answer of one iCalendar object; raises :class:`Refused` if it is not a REPLY/COUNTER one can read."""
+    _bounded(data)
     try:
         calendars = Calendar.from_ical(data, multiple=True)
     except Exception as exc:
