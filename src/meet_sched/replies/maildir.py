@@ -152,11 +152,6 @@ class MaildirInbox:
         self.path = path
         self._stuck: set[str] = set()  # entries that could be neither read nor moved aside: said once
 
-    def messages(self) -> Iterator[Path]:
-        """The entries waiting (paths, for a look; the pass itself never opens them by path)."""
-        with _Folders(self.path) as folders:
-            yield from (self.path / sub / name for sub, name in folders.names())
-
     def _read(self, folders: _Folders, sub: str, name: str) -> _Read | Result | None:
         """The entry's first ``max_bytes`` + 1 bytes, or — when it cannot be read — the reason it was set
         aside; None: gone meanwhile."""
