@@ -88,6 +88,19 @@ def test_a_link_in_new_to_a_file_outside_is_set_aside_unread(site_dir: SiteDir, 
     assert secret.read_bytes().startswith(SECRET)
 
 
+def test_folders_planted_under_the_names_messages_are_moved_to_do_not_block_them(site_dir: SiteDir) -> None:
+    site = make_site(site_dir)
+    good, spoofed = deliver(site, "google-accepted.eml", "spoofed-from.eml")
+    inbox = site.settings.inbox_dir
+    (inbox / ".processed" / "cur" / f"{good.name}:2,S" / "x").mkdir(parents=True)
+    (inbox / ".quarantine" / "new" / spoofed.name / "x").mkdir(parents=True)
+    assert take(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+    assert not any((inbox / "new").iterdir())
+    assert len(list((inbox / ".processed" / "cur").iterdir())) == 2
+    assert len(list((inbox / ".quarantine" / "new").iterdir())) == 2
+    assert li_ming(site) is PartStat.ACCEPTED
+
+
 @pytest.mark.parametrize(
     ("make", "reason"),
     [

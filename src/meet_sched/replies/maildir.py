@@ -18,6 +18,7 @@ the pass with an error: nothing is written through it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -171,7 +172,7 @@ class MaildirInbox:
     def _set_aside(self, folders: _Folders, sub: str, name: str, reason: str) -> Result | None:
         """Rename the entry, unread, into ``.quarantine/aside``; None if even that fails (left, said once)."""
         try:
-            os.rename(name, f"{sub}-{name}", src_dir_fd=folders.waiting[sub], dst_dir_fd=folders.aside)
+            _rename(name, folders.waiting[sub], f"{sub}-{name}", "", folders.aside)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -188,12 +189,7 @@ class MaildirInbox:
             if result.outcome is Outcome.QUARANTINED:
                 self._quarantine(folders, item, result.reason or "refused")
             else:
-                os.rename(
-                    item.name,
-                    f"{_base(item.name)}:2,S",  # seen: it was read
-                    src_dir_fd=folders.waiting[item.sub],
-                    dst_dir_fd=folders.processed,
-                )
+                _rename(item.name, folders.waiting[item.sub], _base(item.name), ":2,S", folders.processed)  # S: read
         except FileNotFoundError:
             return False  # another process took it meanwhile
         return True
@@ -213,7 +209,7 @@ class MaildirInbox:
             os.unlink(tmp, dir_fd=folders.q_tmp)
             raise
         os.close(out)
-        os.rename(tmp, name, src_dir_fd=folders.q_tmp, dst_dir_fd=folders.q_new)
+        _rename(tmp, folders.q_tmp, name, "", folders.q_new)
         ours = os.fstat(item.fd)
         now = os.stat(item.name, dir_fd=folders.waiting[item.sub], follow_symlinks=False)
         if (now.st_dev, now.st_ino) == (ours.st_dev, ours.st_ino):  # still the file that was read
@@ -251,6 +247,17 @@ class MaildirInbox:
                     batch = Tally()
         self.intake.settle(batch, clock())
         return total
+
+
+def _rename(name: str, src_fd: int, base: str, flags: str, dst_fd: int) -> None:
+    """Rename ``name`` into the folder ``dst_fd`` as ``base`` + ``flags`` (a link there is replaced, never
+    followed); when a folder stands under that name, as ``base``.<random> + ``flags``."""
+    try:
+        os.rename(name, base + flags, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EISDIR, errno.ENOTDIR, errno.ENOTEMPTY, errno.EEXIST):
+            raise
+        os.rename(name, f"{base}.{secrets.token_hex(4)}{flags}", src_dir_fd=src_fd, dst_dir_fd=dst_fd)
 
 
 def _write(fd: int, data: bytes) -> None:
