@@ -76,18 +76,26 @@ def test_a_poison_message_in_the_inbox_is_quarantined_and_the_next_taken(
 
 
 class DroppingServer:
-    """An IMAPS server holding one message; the first connection is dropped in the middle of its FETCH BODY[]
-    literal (``stall``: the server stops answering instead), every later one is served whole."""
+    """An IMAPS server holding messages (UIDs 1, 2…); the first connection is dropped in the middle of the first
+    FETCH BODY[] literal (``stall``: the server stops answering instead; ``drop=False``: neither), every later one
+    is served whole — but for the UIDs in ``broken``, whose FETCH BODY[] the server answers NO."""
 
-    def __init__(self, folder: Path, message: bytes, stall: bool = False) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        *messages: bytes,
+        stall: bool = False,
+        drop: bool = True,
+        broken: frozenset[int] = frozenset(),
+    ) -> None:
         ca, cert, key = imap_server.make_certificates(folder)
         self.ca_file = ca
         self.context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.context.load_cert_chain(cert, key)
-        self.message = message
-        self.stall = stall
+        self.messages = dict(enumerate(messages, start=1))
+        self.stall, self.drop, self.broken = stall, drop, broken
         self.connections = 0
-        self.inbox = [1]
+        self.inbox = list(self.messages)
         self.moved: dict[str, list[int]] = {}
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -112,7 +120,7 @@ class DroppingServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
-        drop = self.connections == 1
+        drop = self.drop and self.connections == 1
         writer.write(b"* OK [CAPABILITY IMAP4rev1 MOVE UIDPLUS] ready\r\n")
         while line := await reader.readline():
             tag, _, rest = line.decode().strip().partition(" ")
@@ -124,20 +132,27 @@ class DroppingServer:
             elif verb.startswith("UID SEARCH"):
                 writer.write(("* SEARCH" + "".join(f" {u}" for u in self.inbox) + "\r\n").encode())
             elif verb.startswith("UID FETCH") and "RFC822.SIZE" in verb:
-                writer.write(f"* 1 FETCH (UID 1 RFC822.SIZE {len(self.message)})\r\n".encode())
+                uid = int(verb.split()[2])
+                writer.write(f"* {uid} FETCH (UID {uid} RFC822.SIZE {len(self.messages[uid])})\r\n".encode())
+            elif verb.startswith("UID FETCH") and int(verb.split()[2]) in self.broken:
+                writer.write(f"{tag} NO [SERVERBUG] Internal error reading the message\r\n".encode())
+                continue
             elif verb.startswith("UID FETCH"):
-                head = f"* 1 FETCH (UID 1 BODY[] {{{len(self.message)}}}\r\n".encode()
+                uid = int(verb.split()[2])
+                message = self.messages[uid]
+                head = f"* {uid} FETCH (UID {uid} BODY[] {{{len(message)}}}\r\n".encode()
                 if drop:
-                    writer.write(head + self.message[:100])
+                    writer.write(head + message[:100])
                     await writer.drain()
                     if self.stall:
                         await asyncio.sleep(3600)
                     writer.close()
                     return
-                writer.write(head + self.message + b")\r\n")
+                writer.write(head + message + b")\r\n")
             elif verb.startswith("UID MOVE"):
-                folder = rest.split(" ", 3)[3].strip('"')
-                self.moved.setdefault(folder, []).append(self.inbox.pop(0))
+                uid, folder = int(verb.split()[2]), rest.split(" ", 3)[3].strip('"')
+                self.inbox.remove(uid)
+                self.moved.setdefault(folder, []).append(uid)
             elif verb.startswith("LOGOUT"):
                 writer.write(f"* BYE\r\n{tag} OK done\r\n".encode())
                 await writer.drain()
@@ -171,3 +186,15 @@ def test_a_connection_lost_mid_fetch_gives_one_line_and_the_next_pass_takes_the_
     assert run_once(site).counts == {Outcome.APPLIED: 1}  # the next pass, on a new connection
     assert li_ming(site) is PartStat.ACCEPTED
     assert dropping.moved == {"meet-sched-processed": [1]}
+
+
+def test_a_message_the_server_will_not_return_is_moved_unread_and_the_next_taken(
+    site_dir: SiteDir, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with DroppingServer(tmp_path, GOOD, GOOD, drop=False, broken=frozenset({1})) as server:
+        monkeypatch.setenv("MEET_SCHED_IMAP_PASSWORD", imap_server.PASSWORD)
+        site_dir.settings(settings(server.port, server.ca_file))
+        site = make_site(site_dir)
+        assert run_once(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+        assert server.moved == {"meet-sched-quarantine": [1], "meet-sched-processed": [2]}
+        assert li_ming(site) is PartStat.ACCEPTED
