@@ -231,3 +231,19 @@ def test_replies_import_reads_regular_files_only(site_dir: SiteDir, tmp_path: Pa
     assert done.stdout.splitlines()[0] == f"{path}: refused: {kind}, not a regular file"
     assert "applied: li.ming@chengdu.example ACCEPTED" in done.stdout  # and the next file is taken
     assert "Traceback" not in done.stderr
+
+
+def test_replies_import_goes_on_after_a_file_it_cannot_read(
+    site_dir: SiteDir, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = make_site(site_dir)
+    missing, folder = tmp_path / "gone.eml", tmp_path / "a-folder.eml"
+    folder.mkdir()
+    good = FIXTURES / "google-accepted.eml"
+    assert main(["replies", "import", str(missing), str(folder), str(good), "--root", str(site.root)]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines()[:2] == [
+        f"{missing}: refused: No such file or directory",
+        f"{folder}: refused: a folder, not a regular file",
+    ]
+    assert li_ming(site) is PartStat.ACCEPTED and "Traceback" not in err

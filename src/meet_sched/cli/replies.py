@@ -6,7 +6,6 @@ import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ..errors import MeetSchedError
 from .common import now, site
 
 
@@ -37,12 +36,11 @@ def cmd_replies(args: argparse.Namespace) -> int:
         path = Path(name)
         try:
             data = read_file(path, intake.max_bytes + 1)  # regular files only, never past the limit
-        except NotRegular as exc:
-            print(f"{path}: refused: {exc.kind}, not a regular file")
+        except OSError as exc:  # one file that cannot be read does not keep the others from being taken
+            why = f"{exc.kind}, not a regular file" if isinstance(exc, NotRegular) else exc.strerror or str(exc)
+            print(f"{path}: refused: {why}")
             bad += 1
             continue
-        except OSError as exc:
-            raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
         result = intake.take(data, now(), ics=path.suffix.lower() == ".ics", name=str(path))
         tally.add(result)
         if result.outcome is Outcome.QUARANTINED:
