@@ -151,3 +151,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:
+        reason = _database_failure(exc)
+        if reason is None:
+            raise  # a bug: its traceback is what a report needs
+        print(f"meet-sched: {reason}", file=sys.stderr)
+        return 1
+
+
+def _database_failure(exc: Exception) -> str | None:
+    """One line for a database error that reached the boundary unnamed (a refused privilege, a read-only
+    database): never the statement nor its values."""
+    if "sqlalchemy" not in sys.modules:  # nothing opened a database: it cannot be one
+        return None
+    from ..store.db import failure
+
+    return failure(exc)

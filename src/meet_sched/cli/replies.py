@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 def cmd_replies(args: argparse.Namespace) -> int:
     """``replies import FILE…`` (.eml and .ics) or ``replies run`` (one pass over the inbox)."""
     from ..replies.apply import Outcome
+    from ..replies.files import NotRegular, read_file
     from ..replies.intake import Intake, Tally
 
     s = site(args)
@@ -45,11 +46,10 @@ def cmd_replies(args: argparse.Namespace) -> int:
     for name in args.files:
         path = Path(name)
         try:
-            data = path.read_bytes()[: intake.max_bytes + 1] if path.stat().st_size <= intake.max_bytes else None
-        except OSError as exc:
-            raise MeetSchedError(f"{path}: {exc.strerror or exc}") from None
-        if data is None:
-            _say(f"{path}: quarantined: larger than {intake.max_bytes} bytes")
+            data = read_file(path, intake.max_bytes + 1)  # regular files only, never past the limit
+        except OSError as exc:  # one file that cannot be read does not keep the others from being taken
+            why = f"{exc.kind}, not a regular file" if isinstance(exc, NotRegular) else exc.strerror or str(exc)
+            _say(f"{path}: refused: {why}")
             bad += 1
             continue
         result = intake.take(data, now(), ics=path.suffix.lower() == ".ics", name=str(path))

@@ -20,12 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from aioimaplib import IMAP4, IMAP4_SSL
+from aioimaplib import IMAP4, IMAP4_SSL, AioImapException, CommandTimeout
 
 from ..config import Settings
 from ..errors import MeetSchedError
 from ..logfmt import quote as _q
-from .apply import Outcome
+from .apply import Outcome, Result
 from .intake import Intake, Tally
 from .maildir import BATCH, QUARANTINE_HEADER, header_value
 
@@ -55,6 +55,17 @@ def tls_context(settings: Settings) -> ssl.SSLContext:
     return context
 
 
+# what a server that goes away (or stops answering) makes a command raise
+_LOST = (OSError, ssl.SSLError, TimeoutError, AioImapException)
+
+
+def _lost(server: str, exc: BaseException) -> ImapError:
+    """One line for a connection that failed: aioimaplib's timeout says nothing of itself."""
+    if isinstance(exc, CommandTimeout | TimeoutError):
+        return ImapError(server, f"no answer within {IMAP_TIMEOUT:g} s (the connection was lost or the server stalled)")
+    return ImapError(server, (str(exc).strip().splitlines() or [type(exc).__name__])[0])
+
+
 def _ok(response: Any, server: str, what: str) -> Any:
     if response.result != "OK":
         text = b" ".join(bytes(x) for x in response.lines[-1:]).decode("utf-8", "replace")
@@ -82,6 +93,7 @@ class ImapInbox:
         self.spec = spec
         self.server = f"{spec.host}:{spec.port}"
         self.client: IMAP4 | None = None
+        self._stuck: set[str] = set()  # UIDs the server would neither return nor move: skipped
 
     async def connect(self) -> IMAP4:
         spec = self.spec
@@ -98,8 +110,8 @@ class ImapInbox:
             for folder in (spec.processed_folder, spec.quarantine_folder):
                 await client.create(_quote(folder))  # already there: a NO, which is fine
             _ok(await client.select(_quote(spec.folder)), self.server, f"select {spec.folder}")
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
-            raise ImapError(self.server, str(exc) or type(exc).__name__) from None
+        except _LOST as exc:
+            raise _lost(self.server, exc) from None
         self.client = client
         return client
 
@@ -162,13 +174,43 @@ class ImapInbox:
         else:
             _ok(await client.expunge(), self.server, "expunge")
 
-    async def _quarantine(self, client: IMAP4, uid: str, data: bytes | None, reason: str) -> None:
-        if data is None:  # too big to read: moved as it is (the reason is in the log)
-            await self._move(client, uid, self.spec.quarantine_folder)
-            return
+    async def _quarantine(self, client: IMAP4, uid: str, data: bytes, reason: str) -> None:
         marked = f"{QUARANTINE_HEADER}: {header_value(reason)}\r\n".encode("ascii") + data
         _ok(await client.append(marked, mailbox=_quote(self.spec.quarantine_folder)), self.server, "append")
         await self._delete(client, uid)
+
+    async def _take(self, client: IMAP4, uid: str, clock: Callable[[], datetime]) -> Result | None:
+        """One message: fetched, taken, moved; None if it is gone or cannot even be moved."""
+        if uid in self._stuck:
+            return None
+        name = f"imap uid {uid}"
+        try:
+            size, data = await self._fetch(client, uid)
+        except ImapError as exc:  # the server will not give this message: moved unread, the next taken
+            return await self._set_aside(client, uid, f"the server would not return it: {exc.reason}")
+        if data is None and size is None:
+            return None  # gone meanwhile
+        if data is None:
+            return await self._set_aside(client, uid, f"larger than {self.intake.max_bytes} bytes")
+        result = await asyncio.to_thread(self.intake.take, data, clock(), name=name)
+        if result.outcome is Outcome.QUARANTINED:
+            await self._quarantine(client, uid, data, result.reason or "refused")
+        else:
+            await self._move(client, uid, self.spec.processed_folder)
+        return result
+
+    async def _set_aside(self, client: IMAP4, uid: str, reason: str) -> Result | None:
+        """Move a message unread to the quarantine folder (the reason is in the log); if the server will not
+        move it either, it is left, said once, and skipped from then on."""
+        try:
+            await self._move(client, uid, self.spec.quarantine_folder)
+        except ImapError as exc:
+            self._stuck.add(uid)
+            log.error(
+                "event=reply-stuck message=%s reason=%s error=%s", _q(f"imap uid {uid}"), _q(reason), _q(exc.reason)
+            )
+            return None
+        return self.intake.refuse(reason, name=f"imap uid {uid}")
 
     async def run_once(self, clock: Callable[[], datetime]) -> Tally:
         """Connect if needed, take every message of the folder, move each; returns what was done."""
@@ -177,26 +219,17 @@ class ImapInbox:
         batch = Tally()
         try:
             for uid in await self._uids(client):
-                size, data = await self._fetch(client, uid)
-                if data is None and size is None:
-                    continue  # gone meanwhile
-                now = clock()
-                if data is None:
-                    result = self.intake.take(b"x" * (self.intake.max_bytes + 1), now, name=f"imap uid {uid}")
-                else:
-                    result = await asyncio.to_thread(self.intake.take, data, now, name=f"imap uid {uid}")
-                if result.outcome is Outcome.QUARANTINED:
-                    await self._quarantine(client, uid, data, result.reason or "refused")
-                else:
-                    await self._move(client, uid, self.spec.processed_folder)
+                result = await self._take(client, uid, clock)
+                if result is None:
+                    continue
                 batch.add(result)
                 total.add(result)
                 if sum(batch.counts.values()) >= BATCH:
                     await asyncio.to_thread(self.intake.settle, batch, clock())
                     batch = Tally()
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
+        except _LOST as exc:
             await self.close()
-            raise ImapError(self.server, str(exc) or type(exc).__name__) from None
+            raise _lost(self.server, exc) from None
         finally:
             await asyncio.to_thread(self.intake.settle, batch, clock())
         return total
@@ -217,9 +250,9 @@ class ImapInbox:
                 pass
             client.idle_done()
             await asyncio.wait_for(idle, IMAP_TIMEOUT)
-        except (OSError, ssl.SSLError, TimeoutError) as exc:
+        except _LOST as exc:
             await self.close()
-            raise ImapError(self.server, str(exc) or type(exc).__name__) from None
+            raise _lost(self.server, exc) from None
 
 
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:

@@ -14,9 +14,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
 from ..logfmt import quote as _q
 from ..model import utc
 from ..site import Site, plan_policy, summary_policy
+from ..store.db import transient
 from ..store.outbox import plan_outbox
 from ..store.summaries import plan_summaries
 from .apply import Meetings, Outcome, Result, apply, quarantined
@@ -67,20 +70,12 @@ class Intake:
         """Several messages, (name, bytes, is-ics) each, recorded in one transaction: each is still all
         or nothing (every check is made before anything of it is written), and a crash before the
         commit leaves every one of them to be taken again."""
-        parsed: list[Incoming | Result] = []
-        for _, data, ics in items:
-            if len(data) > self.max_bytes:
-                parsed.append(quarantined(f"larger than {self.max_bytes} bytes"))
-                continue
-            try:
-                parsed.append(read_ics(data) if ics else read_message(data))
-            except Refused as exc:
-                parsed.append(quarantined(exc.reason))
+        parsed = [self._parse(data, ics) for _, data, ics in items]
         results: list[Result] = []
         if any(isinstance(p, Incoming) for p in parsed):
             with self.site.db.transaction(write=True) as session:
                 for p in parsed:
-                    results.append(apply(session, p, utc(now), self._meetings) if isinstance(p, Incoming) else p)
+                    results.append(self._apply(session, p, utc(now)) if isinstance(p, Incoming) else p)
         else:
             results = [p for p in parsed if isinstance(p, Result)]
         for (name, _, _), result in zip(items, results, strict=True):
@@ -88,6 +83,38 @@ class Intake:
             if self.counted is not None:
                 self.counted(result.outcome)
         return results
+
+    def refuse(self, reason: str, *, name: str = "") -> Result:
+        """A message that could not even be read: quarantined (logged and counted as one)."""
+        result = quarantined(reason)
+        self._log(result, name)
+        if self.counted is not None:
+            self.counted(result.outcome)
+        return result
+
+    def _parse(self, data: bytes, ics: bool) -> Incoming | Result:
+        if len(data) > self.max_bytes:
+            return quarantined(f"larger than {self.max_bytes} bytes")
+        try:
+            return read_ics(data) if ics else read_message(data)
+        except Refused as exc:
+            return quarantined(exc.reason)
+        except Exception as exc:  # whatever breaks on one message is that message's: the next are taken
+            log.debug("event=reply-unreadable", exc_info=True)
+            return quarantined(f"cannot be read ({_failure(exc)})")
+
+    def _apply(self, session: Session, incoming: Incoming, now: datetime) -> Result:
+        """One message in a savepoint of the batch's transaction: if it fails, only its own writes are
+        undone and it is quarantined — unless the database itself failed, which stops the batch (nothing
+        of it committed, every message left to be taken again)."""
+        try:
+            with session.begin_nested():
+                return apply(session, incoming, now, self._meetings)
+        except Exception as exc:
+            if transient(exc):
+                raise
+            log.debug("event=reply-unappliable", exc_info=True)
+            return quarantined(f"cannot be applied ({_failure(exc)})")
 
     def _log(self, result: Result, name: str) -> None:
         if result.outcome is Outcome.QUARANTINED:
@@ -133,3 +160,11 @@ class Intake:
             tally.add(self.take(data, now, ics=ics, name=name))
         self.settle(tally, now)
         return tally
+
+
+def _failure(exc: BaseException) -> str:
+    """The error's kind and first line (a database error's own, without the statement and its values)."""
+    orig = getattr(exc, "orig", None)
+    source = orig if isinstance(orig, BaseException) else exc
+    first = (str(source).strip().splitlines() or [""])[0][:120]
+    return f"{type(source).__name__}: {first}" if first else type(source).__name__

@@ -15,6 +15,7 @@ from __future__ import annotations
 import email
 import email.policy
 import email.utils
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -27,8 +28,14 @@ from ..errors import MeetSchedError
 
 METHODS = ("REPLY", "COUNTER")
 MAX_ANSWERS = 100  # VEVENTs (answers) read from one message; more is refused
+MAX_CALENDAR_BYTES = 256 * 1024  # one text/calendar part or .ics file: a bigger one is refused before it is parsed
+MAX_COMPONENTS = 500  # BEGIN: lines (VCALENDAR, VEVENT, VTIMEZONE, VALARM…) of one; more is refused before parsing
 MAX_CALENDAR_PARTS = 10  # text/calendar parts and .ics attachments read from one message
 MAX_MIME_PARTS = 200  # MIME parts walked in one message; more is refused
+MIN_YEAR = 1900  # dates of an answer (DTSTAMP, RECURRENCE-ID, a COUNTER's DTSTART/DTEND) before this year are refused
+MAX_YEAR = (
+    2200  # ... and after this one: nothing the service schedules is that far off, and date arithmetic stays in range
+)
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED")
 SINGLE_HEADERS = ("From", "Sender", "Return-Path")  # RFC 5322 3.6: at most one each; two are refused
 
@@ -110,6 +117,7 @@ def _header_address(message: Message, name: str) -> str | None:
 
 def read_message(data: bytes) -> Incoming:
     """An email message (RFC 5322 bytes) → its answers; raises :class:`Refused` with the reason."""
+    _few_components(data)
     try:
         message = email.message_from_bytes(data, policy=email.policy.compat32)
     except Exception as exc:  # the parser is lenient; anything it still raises is broken input
@@ -187,22 +195,52 @@ def _unique(answers: list[ParsedAnswer]) -> Iterator[ParsedAnswer]:
             yield answer
 
 
-def _instant(value: object) -> datetime | date | None:
+def _instant(value: object, name: str) -> datetime | date | None:
     moment = getattr(value, "dt", None)
-    if isinstance(moment, datetime | date):
-        return moment
-    return None
+    if not isinstance(moment, datetime | date):
+        return None
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise Refused(f"{name} {moment.isoformat()} is out of range (years {MIN_YEAR} to {MAX_YEAR})")
+    return moment
 
 
-def _utc(value: object) -> datetime | None:
-    moment = _instant(value)
+def _utc(value: object, name: str) -> datetime | None:
+    moment = _instant(value, name)
     if isinstance(moment, datetime):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     return None
 
 
+_FOLD = re.compile(rb"\r?\n[ \t]")  # RFC 5545 3.1: a line break then a space or tab continues the line
+_BEGIN = re.compile(rb"^BEGIN:(\S*)", re.IGNORECASE | re.MULTILINE)
+
+
+def _bounded(data: bytes) -> None:
+    """Refuse an object too big or of too many components before the parser builds it (a parsed VEVENT
+    costs some kilobytes: 140,000 of them, 20 MB of text, take gigabytes and most of a minute)."""
+    if len(data) > MAX_CALENDAR_BYTES:
+        raise Refused(f"an iCalendar object larger than {MAX_CALENDAR_BYTES} bytes")
+    events = 0
+    for components, begin in enumerate(_BEGIN.finditer(_FOLD.sub(b"", data)), start=1):
+        events += begin.group(1).upper() == b"VEVENT"
+        if events > MAX_ANSWERS:
+            raise Refused(f"more than {MAX_ANSWERS} answers in one message")
+        if components > MAX_COMPONENTS:
+            raise Refused(f"more than {MAX_COMPONENTS} components in one iCalendar object")
+
+
+def _few_components(message: bytes) -> None:
+    """Before the message is parsed: no more components in all its calendar parts together than they may
+    hold (what its parts hide in an encoding is counted part by part, once decoded)."""
+    most = MAX_CALENDAR_PARTS * MAX_COMPONENTS
+    for n, _ in enumerate(_BEGIN.finditer(message), start=1):
+        if n > most:
+            raise Refused(f"more than {most} iCalendar components in one message")
+
+
 def read_calendar(data: bytes) -> list[ParsedAnswer]:
     """Every answer of one iCalendar object; raises :class:`Refused` if it is not a REPLY/COUNTER one can read."""
+    _bounded(data)
     try:
         calendars = Calendar.from_ical(data, multiple=True)
     except Exception as exc:
@@ -248,16 +286,16 @@ def _answer(method: str, event: Any) -> ParsedAnswer:
         method=method,
         uid=uid,
         sequence=sequence,
-        dtstamp=_utc(event.get("DTSTAMP")),
-        recurrence_id=_instant(event.get("RECURRENCE-ID")),
+        dtstamp=_utc(event.get("DTSTAMP"), "DTSTAMP"),
+        recurrence_id=_instant(event.get("RECURRENCE-ID"), "RECURRENCE-ID"),
         attendee=address(who),
         partstat=partstat if method == "REPLY" else "NEEDS-ACTION",
         delegated_to=tuple(address(d) for d in delegates),
         organizer=None if organizer is None else address(organizer),
         sent_by=None if not sent_by else address(sent_by),
         comment=None if comment is None else str(comment),
-        start=_instant(event.get("DTSTART")) if method == "COUNTER" else None,
-        end=_instant(event.get("DTEND")) if method == "COUNTER" else None,
+        start=_instant(event.get("DTSTART"), "DTSTART") if method == "COUNTER" else None,
+        end=_instant(event.get("DTEND"), "DTEND") if method == "COUNTER" else None,
     )
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DatabaseError as SQLDatabaseError
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, SQLAlchemyError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ..errors import DatabaseError
@@ -323,14 +323,62 @@ class _RolledBack(Exception):
     """Ends a dry-run transaction through the session's own rollback path."""
 
 
+# SQLSTATEs that are the operator's to fix, not the code's, though the driver files them under programming or
+# internal errors: the role lacks a privilege; the database (or the role) is read-only
+_OPERATORS_TO_FIX = frozenset({"42501", "25006"})
+
+
 def _unusable(exc: SQLDatabaseError) -> bool:
-    """The database cannot be used at all (unreachable, locked, not a database file): the user's to fix.
+    """The database cannot be used at all (unreachable, locked, not a database file, no rights): the user's to fix.
 
     Constraint violations and SQL errors are not: they stay exceptions for the code to handle.
     """
-    return isinstance(exc, OperationalError) or type(exc) is SQLDatabaseError
+    return isinstance(exc, OperationalError) or type(exc) is SQLDatabaseError or _sqlstate(exc) in _OPERATORS_TO_FIX
+
+
+def _sqlstate(exc: SQLDatabaseError) -> str | None:
+    found = getattr(exc.orig, "sqlstate", None)
+    return found if isinstance(found, str) else None
+
+
+def _privilege(exc: SQLDatabaseError, text: str) -> str:
+    """The privilege a refused statement needed: its verb (CREATE on a schema, SELECT, INSERT… on a table)."""
+    if "for sequence" in text:
+        return "USAGE"
+    verb = (str(exc.statement or "").split(None, 1) or [""])[0].upper()
+    return {"ALTER": "CREATE", "DROP": "CREATE", "WITH": "SELECT"}.get(verb, verb)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database failed (unreachable, locked, out of space, no rights, a
+    conflict), not what was being written: the work is tried again later rather than given up.
+
+    Only a data exception (a value the database cannot hold) or an integrity violation is
+    the written thing's own fault; so is any error that is not the database's."""
+    if isinstance(exc, DatabaseError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return not isinstance(exc, DataError | IntegrityError)
+    if isinstance(exc, StatementError):  # raised before the database saw it: a value that cannot be sent
+        return exc.orig is not None and transient(exc.orig)
+    return isinstance(exc, SQLAlchemyError)
 
 
 def _reason(exc: SQLDatabaseError) -> str:
+    """The driver's first line, never the statement nor its values (addresses); for a refused privilege,
+    which one."""
     text = str(exc.orig) if exc.orig is not None else str(exc)
-    return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    if _sqlstate(exc) == "42501" and (privilege := _privilege(exc, line)):
+        return f"{line} (the role needs the {privilege} privilege)"
+    return line
+
+
+def failure(exc: BaseException) -> str | None:
+    """One line for an error that is the database's (see :func:`transient`) raised past the code that knew
+    the database's URL; None for anything else."""
+    if isinstance(exc, DatabaseError):
+        return str(exc)
+    if isinstance(exc, SQLDatabaseError) and transient(exc):
+        return f"database: {_reason(exc)}"
+    return None
