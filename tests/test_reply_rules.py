@@ -203,8 +203,8 @@ def test_an_all_day_occurrence_moved_is_answered_by_its_original_date(site_dir: 
     [
         ("RECURRENCE-ID:20270312T010000Z", "RECURRENCE-ID 2027-03-12T01:00 UTC is not an occurrence"),  # a new start
         ("RECURRENCE-ID:20270513T010000Z", "is not an occurrence"),  # cancelled
-        ("RECURRENCE-ID:99991231T235959Z", "is not an occurrence"),
-        ("RECURRENCE-ID;VALUE=DATE:99991231", "is not an occurrence"),
+        ("RECURRENCE-ID:99991231T235959Z", "RECURRENCE-ID 9999-12-31T23:59 UTC is outside the supported years"),
+        ("RECURRENCE-ID;VALUE=DATE:99991231", "RECURRENCE-ID 9999-12-31 is outside the supported years"),
     ],
 )
 def test_what_is_no_occurrence_is_refused_with_the_reason(site_dir: SiteDir, rid: str, why: str) -> None:

@@ -18,13 +18,14 @@ import email.utils
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from email.message import Message
 from typing import Any
 
 from icalendar import Calendar
 
 from ..errors import MeetSchedError
+from ..recurrence import SUPPORTED_YEARS, outside_years
 
 METHODS = ("REPLY", "COUNTER")
 MAX_ANSWERS = 100  # VEVENTs (answers) read from one message; more is refused
@@ -32,10 +33,6 @@ MAX_CALENDAR_BYTES = 256 * 1024  # one text/calendar part or .ics file: a bigger
 MAX_COMPONENTS = 500  # BEGIN: lines (VCALENDAR, VEVENT, VTIMEZONE, VALARM…) of one; more is refused before parsing
 MAX_CALENDAR_PARTS = 10  # text/calendar parts and .ics attachments read from one message
 MAX_MIME_PARTS = 200  # MIME parts walked in one message; more is refused
-MIN_YEAR = 1900  # dates of an answer (DTSTAMP, RECURRENCE-ID, a COUNTER's DTSTART/DTEND) before this year are refused
-MAX_YEAR = (
-    2200  # ... and after this one: nothing the service schedules is that far off, and date arithmetic stays in range
-)
 PARTSTATS = ("NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE", "DELEGATED")
 SINGLE_HEADERS = ("From", "Sender", "Return-Path")  # RFC 5322 3.6: at most one each; two are refused
 
@@ -199,8 +196,10 @@ def _instant(value: object, name: str) -> datetime | date | None:
     moment = getattr(value, "dt", None)
     if not isinstance(moment, datetime | date):
         return None
-    if not MIN_YEAR <= moment.year <= MAX_YEAR:
-        raise Refused(f"{name} {moment.isoformat()} is out of range (years {MIN_YEAR} to {MAX_YEAR})")
+    if outside_years(moment) is not None:  # the years a meeting may have; date arithmetic stays in range
+        shown = moment.replace(tzinfo=None).isoformat(timespec="minutes") if isinstance(moment, datetime) else moment
+        utc = " UTC" if isinstance(moment, datetime) and moment.utcoffset() == timedelta(0) else ""
+        raise Refused(f"{name} {shown}{utc} is outside the supported years {SUPPORTED_YEARS}")
     return moment
 
 
@@ -294,8 +293,8 @@ def _answer(method: str, event: Any) -> ParsedAnswer:
         organizer=None if organizer is None else address(organizer),
         sent_by=None if not sent_by else address(sent_by),
         comment=None if comment is None else str(comment),
-        start=_instant(event.get("DTSTART"), "DTSTART") if method == "COUNTER" else None,
-        end=_instant(event.get("DTEND"), "DTEND") if method == "COUNTER" else None,
+        start=_instant(event.get("DTSTART"), f"{method} DTSTART") if method == "COUNTER" else None,
+        end=_instant(event.get("DTEND"), f"{method} DTEND") if method == "COUNTER" else None,
     )
 
 
