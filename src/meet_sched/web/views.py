@@ -11,9 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from itertools import islice
 from zoneinfo import ZoneInfo
 
+from .. import occurrences
 from ..config.limits import MAX_ALL_DAY_DAYS
 from ..localtimes import all_day_dates, zone_abbreviation
 from ..model import Status, StoredMeeting, utc
@@ -237,8 +237,8 @@ def meeting_view(site: Site, uid: str, now: datetime, week: Workweek, w: PageWor
         return None
     m = stored.meeting
     rules = rules_of(week)
-    starts = islice(m.occurrences(now - m.duration, now + timedelta(days=MEETING_PAGE_DAYS)), MAX_MEETING_OCCURRENCES)
-    shown = [Occurrence(stored, start) for start in starts if start + m.duration > now]
+    ahead = occurrences.upcoming(m, now - m.duration, MAX_MEETING_OCCURRENCES, timedelta(days=MEETING_PAGE_DAYS))
+    shown = [Occurrence(stored, one) for one in ahead if utc(one.end) > utc(now)][:MAX_MEETING_OCCURRENCES]
     answered = turnouts(site, shown, w)  # the same answers as the agenda's cards, names only when public
     items = [replace(item(site, occ, week, rules, w), turnout=answered.get((m.uid, utc(occ.start)))) for occ in shown]
     places = meeting_places(m, rules)
