@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from .. import occurrences
 from ..config.limits import MAX_ALL_DAY_DAYS
-from ..localtimes import all_day_dates, zone_abbreviation
+from ..localtimes import zone_abbreviation
 from ..model import Status, StoredMeeting, utc
 from ..recurrence import FIRST_YEAR, LAST_YEAR
 from ..site import Occurrence, Site
@@ -140,7 +140,7 @@ def _entry(site: Site, occ: Occurrence, zone: ZoneInfo, week: Workweek, w: PageW
         status_text=full.status_text,
         cancelled=full.cancelled,
         cities=" · ".join(f"{t.label} {t.time}" for t in full.times),
-        marks=full.marks,
+        marks=([full.moved_from] if full.moved_from else []) + full.marks,
         holiday=full.holiday,
     )
 
@@ -154,7 +154,7 @@ def _days(
     # An all-day meeting is on its own dates in every zone, each of them; a timed one on the date it starts here.
     for occ in public_occurrences(site, start - timedelta(days=MAX_ALL_DAY_DAYS), end + timedelta(days=1)):
         if occ.meeting.all_day:
-            first_day, last_day = all_day_dates(occ.meeting, occ.start)
+            first_day, last_day = occ.one.dates
             on = first_day
             while on <= last_day:
                 if first <= on <= last:
