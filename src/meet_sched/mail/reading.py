@@ -20,10 +20,30 @@ from ..occurrences import Occurrence
 from .i18n import FALLBACK, Words
 
 MARKS: dict[str, dict[str, str]] = {
-    "en": {"moved_from": "moved from {when}", "cancelled": "cancelled", "skipped": "skipped: {why}"},
-    "ko": {"moved_from": "{when}에서 옮김", "cancelled": "취소됨", "skipped": "건너뜀: {why}"},
-    "zh": {"moved_from": "由{when}改期", "cancelled": "已取消", "skipped": "已跳过：{why}"},
-    "vi": {"moved_from": "dời từ {when}", "cancelled": "đã hủy", "skipped": "bỏ qua: {why}"},
+    "en": {
+        "moved_from": "moved from {when}",
+        "cancelled": "cancelled",
+        "skipped": "skipped: {why}",
+        "label.changed": "Moved or cancelled",
+    },
+    "ko": {
+        "moved_from": "{when}에서 옮김",
+        "cancelled": "취소됨",
+        "skipped": "건너뜀: {why}",
+        "label.changed": "옮기거나 취소된 회의",
+    },
+    "zh": {
+        "moved_from": "由{when}改期",
+        "cancelled": "已取消",
+        "skipped": "已跳过：{why}",
+        "label.changed": "改期或取消的会议",
+    },
+    "vi": {
+        "moved_from": "dời từ {when}",
+        "cancelled": "đã hủy",
+        "skipped": "bỏ qua: {why}",
+        "label.changed": "Buổi họp dời lịch hoặc bị hủy",
+    },
 }
 
 

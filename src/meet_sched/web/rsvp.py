@@ -18,8 +18,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from .. import occurrences
 from ..mail.answer_words import answer_word
 from ..mail.i18n import Words, words
+from ..mail.reading import Reader
 from ..model import utc
 from ..rsvp import CHOICES, Opened, answer, open_link
 from ..site import Site
@@ -59,23 +61,20 @@ class RsvpPages:
         to = opened.attendee
         w = words(to.language)
         m = opened.stored.meeting
-        start = opened.occurrence or m.start
-        mine = start.astimezone(to.timezone)
-        when = f"{w.full_date(mine)} {w.time(mine)} ({to.city or to.timezone.key})"
+        one = occurrences.occurrence(m, opened.occurrence or m.start)
+        reader = Reader(w, to.timezone, self.clock())
         return self.env.get_template("rsvp.html").render(
             lang=w.language,
             css=self.css,
             heading=answer_word(w, "page.title", title=m.title),
-            when=when,
+            when=reader.labelled(one, to.city),  # as the When row of their mails
             current=answer_word(w, "page.current", answer=_said(w, opened.current)),
             done=answer_word(w, "page.done", answer=_said(w, done)) if done is not None else "",
             change=answer_word(w, "page.change"),
             action=f"/rsvp/{token}",
             occurrence=opened.occurrence.isoformat() if opened.series and opened.occurrence else "",
             scope_label=answer_word(w, "page.scope"),
-            scope_occurrence=answer_word(
-                w, "scope.occurrence", when=f"{w.short_date(mine, self.clock())} {w.time(mine)}"
-            ),
+            scope_occurrence=answer_word(w, "scope.occurrence", when=reader.short(one)),
             scope_series=answer_word(w, "scope.series"),
             confirm=answer_word(w, "page.confirm"),
             choices=[(c.value.lower(), answer_word(w, c.value)) for c in CHOICES],
