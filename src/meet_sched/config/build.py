@@ -59,6 +59,7 @@ def build_meeting(
 
     recurrence = None
     expanded: list[Expansion] = []  # the check's expansion of the rule, reused by the meeting
+    first: list[datetime] = []
     if spec.recurrence and not start_outside:
         recurrence = check_rrule(
             spec.recurrence,
@@ -68,7 +69,17 @@ def build_meeting(
             allow_hourly=settings.spec.limits.allow_hourly,
             all_day=all_day,
             expanded=expanded,
+            first=first,
         )
+    if recurrence and first and first[0] != start.replace(tzinfo=None):
+        # RFC 5545 leaves it open: calendar programs show one there, the reminders would not
+        key, shown = ("date", "%Y-%m-%d") if all_day else ("start", "%Y-%m-%dT%H:%M")
+        bad(
+            key if getattr(spec, key, None) is not None else "start",
+            f"{start:{shown}} is not an occurrence of {spec.recurrence!r}; calendar programs would show a meeting "
+            f"there that gets no reminder: start on its first occurrence, {first[0]:{shown}}",
+        )
+        recurrence = None
     exdates: list[datetime] = []
     for i, ex in enumerate(spec.exdates):
         moment = datetime.combine(ex, start.time()) if not isinstance(ex, datetime) else ex

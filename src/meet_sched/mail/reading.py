@@ -76,6 +76,14 @@ class Reader:
         mine = self.local(occ.start)
         return f"{self.w.full_date(mine)} {self.w.time(mine)}"
 
+    def subject(self, occ: Occurrence) -> str:
+        """``tomorrow 10:00 KST``, ``Wed, Mar 3 10:00 KST``: the start in this reader's zone, as a subject
+        says it; all day: ``today``, ``tomorrow`` or the dates, on this reader's own date."""
+        if occ.all_day:
+            return self.w.day_span(*occ.dates, self.local(self.now))
+        mine = self.local(occ.start)
+        return f"{self.w.day(mine, self.now)} {self.w.time(mine)}"
+
     def short(self, occ: Occurrence) -> str:
         """``Wed, Mar 3 10:00 KST``; all day: the dates alone."""
         return self.short_at(occ, occ.start)

@@ -253,7 +253,7 @@ class MailRenderer:
         method = "CANCEL" if cancelled else "REQUEST"
         w = words(to.language)
         start = occurrence if cancelled else instance.start  # a cancellation names the occurrence it cancels
-        when = w.when(start.astimezone(to.timezone), now)
+        when = _when(w, instance, start, to, now)
         zone, city, rid = to.timezone.key, to.city, utc(occurrence)
         before = previous if kind == "update" else None
         again = answer_again and kind == "update"

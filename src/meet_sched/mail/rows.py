@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .. import occurrences
-from ..localtimes import all_day_dates, zone_abbreviation
+from ..localtimes import zone_abbreviation
 from ..model import (
     Attendee,
     Meeting,
@@ -158,9 +158,7 @@ def when_rows(
 
 def _when(w: Words, m: Meeting, start: datetime, to: Recipient, now: datetime) -> str:
     """The subject's ``tomorrow 10:00 KST``, in ``to``'s zone; an all-day meeting's date(s) without a time."""
-    if m.all_day:
-        return w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
-    return w.when(start.astimezone(to.timezone), now)
+    return Reader(w, to.timezone, now).subject(occurrences.occurrence(m, start))
 
 
 def answer_links(w: Words, rsvp: str) -> tuple[_Row, ...]:
