@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from meet_sched.cli import main
 from meet_sched.mail.render import MailRenderer, Recipient
 from meet_sched.site import Site
 
@@ -78,3 +81,21 @@ def test_a_start_off_its_rule_is_refused_with_the_first_occurrence(site_dir: Sit
     (problem,) = site_dir.problems(all_day)
     assert problem.startswith(f"{PLACE}:4: date: 2027-02-01 is not an occurrence of 'FREQ=WEEKLY;BYDAY=TU'")
     assert problem.endswith("start on its first occurrence, 2027-02-02")
+
+
+def test_diff_names_an_all_day_occurrence_by_its_date(site_dir: SiteDir, capsys: pytest.CaptureFixture[str]) -> None:
+    """``diff`` of an all-day series: an occurrence cancelled or changed is a date, never a midnight in a zone."""
+    series = "uid: days\ntitle: Open day\ntimezone: Asia/Seoul\ndate: 2027-03-03\nrecurrence: FREQ=WEEKLY;COUNT=8\n"
+    site_dir.meeting("m.yaml", series)
+    assert main(["sync", "--root", str(site_dir.root)]) == 0
+    site_dir.meeting(
+        "m.yaml",
+        series + "overrides:\n  - { occurrence: 2027-03-10, status: cancelled }\n"
+        "  - { occurrence: 2027-03-17, title: Open day at the library }\n",
+    )
+    capsys.readouterr()
+    main(["diff", "--root", str(site_dir.root)])
+    out = capsys.readouterr().out
+    assert "    occurrence 2027-03-10: 'as the series' → 'cancelled'" in out, out
+    assert "    occurrence 2027-03-17: 'as the series' → 'own title'" in out, out
+    assert "00:00" not in out
