@@ -9,10 +9,8 @@ commands' tables write dates as ISO dates (:class:`TableReader`), with the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from babel.dates import format_date
 
 from ..localtimes import local_times, zone_abbreviation, zone_city
 from ..model import Meeting
@@ -99,14 +97,6 @@ class Reader:
         first, last = occ.dates
         return self.w.dates(first, last, self.now)
 
-    def date(self, occ: Occurrence) -> str:
-        """The full date it starts on here (an all-day one: its first date, the same everywhere)."""
-        return self.w.full_date(self.local(occ.start)) if not occ.all_day else _full(self.w, occ.dates[0])
-
-    def time(self, occ: Occurrence) -> str | None:
-        """``10:00 KST``, or None all day."""
-        return None if occ.all_day else self.w.time(self.local(occ.start))
-
     def moved_from(self, occ: Occurrence) -> str | None:
         if occ.moved_from is None:
             return None
@@ -143,10 +133,6 @@ class Reader:
             for t in local_times(occ.meeting, occ.start)
             if _key(t.moment) != self.zone.key
         ]
-
-
-def _full(w: Words, day: date) -> str:
-    return format_date(day, "full", locale=w.locale)
 
 
 def _key(moment: datetime) -> str:

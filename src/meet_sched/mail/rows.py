@@ -55,18 +55,18 @@ def _changed_rows(
             out.append(row)
 
     if Change.TIME in found:
-        mine = _next_start(old, now).astimezone(to.timezone)
         text = out[0].text
-        old_text = f"{w.full_date(mine)} {w.time(mine)}"
+        old_text = Reader(w, to.timezone, now).when(occurrences.occurrence(old, _next_start(old, now)))
         if not text.startswith(old_text + " ("):
             mark(w("label.when"), old_text)
         if old.duration != new.duration:
             mark(w("label.duration"), w.duration(old.duration))
     if Change.RECURRENCE in found:
         after = utc(_next_start(old, now)) + timedelta(seconds=1)  # as the new "next" row: after the one shown
-        upcoming = [s.astimezone(to.timezone) for s in islice(old.occurrences(after, after + timedelta(days=800)), 5)]
-        old_text = " · ".join(f"{w.short_date(s, now)} {w.time(s)}" for s in upcoming[:4])
-        mark(w("label.next"), (old_text + (" …" if len(upcoming) > 4 else "")) or w("none"))
+        reader = Reader(w, to.timezone, now)
+        upcoming = list(islice(occurrences.starting(old, after, after + timedelta(days=800)), NEXT_SHOWN + 1))
+        old_text = " · ".join(reader.listed(o) for o in upcoming[:NEXT_SHOWN])
+        mark(w("label.next"), (old_text + (" …" if len(upcoming) > NEXT_SHOWN else "")) or w("none"))
     if Change.PLACE in found:
         mark(w("label.where"), one_line(old.location) or w("none"), one_line(new.location) or None)
     if Change.VIDEO in found:
