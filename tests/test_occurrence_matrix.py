@@ -173,6 +173,19 @@ def _shapes() -> list[Shape]:
             "skip_holidays: [KR]\n",
             holiday,
         ),
+        Shape(
+            "off-rule",  # the first Thursday, for a rule of second Thursdays: the series starts on 11 March
+            SEOUL,
+            f"timezone: {SEOUL}\nstart: 2027-03-04T10:00\nduration: 1h\nrecurrence: FREQ=MONTHLY;BYDAY=2TH;COUNT=2\n",
+            _planned(
+                [
+                    d.replace(tzinfo=ZoneInfo(SEOUL))
+                    for d in rrule.rrule(
+                        rrule.MONTHLY, byweekday=rrule.TH(2), dtstart=datetime(2027, 3, 4, 10), count=2
+                    )
+                ]
+            ),
+        ),
         Shape("all-day", SEOUL, f"timezone: {SEOUL}\ndate: 2027-03-10\n", [Expected(visit, visit, "planned", 1)]),
         Shape(
             "all-day-days",

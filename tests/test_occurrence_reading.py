@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -68,19 +69,28 @@ def test_moved_and_cancelled_occurrences_are_told_in_the_attendees_zone(site_dir
     assert "Wed, Mar 31 21:00 EDT (cancelled)" in body
 
 
-def test_a_start_off_its_rule_is_refused_with_the_first_occurrence(site_dir: SiteDir) -> None:
-    """Calendar programs show a meeting at a DTSTART its RRULE does not give; reminders would not: refused."""
-    body = CALL.replace("start: 2027-02-04T10:00", "start: 2027-02-04T10:00\n").replace("BYDAY=1TH", "BYDAY=2TH")
-    body = body.split("overrides:")[0]
-    problems = site_dir.problems(body)
-    assert problems == [
-        f"{PLACE}:4: start: 2027-02-04T10:00 is not an occurrence of 'FREQ=MONTHLY;BYDAY=2TH;COUNT=12'; calendar "
-        "programs would show a meeting there that gets no reminder: start on its first occurrence, 2027-02-11T10:00"
-    ]
-    all_day = "uid: day\ntitle: Day\ntimezone: Asia/Seoul\ndate: 2027-02-01\nrecurrence: FREQ=WEEKLY;BYDAY=TU\n"
-    (problem,) = site_dir.problems(all_day)
-    assert problem.startswith(f"{PLACE}:4: date: 2027-02-01 is not an occurrence of 'FREQ=WEEKLY;BYDAY=TU'")
-    assert problem.endswith("start on its first occurrence, 2027-02-02")
+def test_a_start_off_its_rule_moves_to_the_first_occurrence_with_a_warning(
+    site_dir: SiteDir, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Calendar programs show a meeting at a DTSTART its RRULE does not give, reminders would not: the series
+    starts on its first occurrence (as Google Calendar does), and ``validate`` says so at the line."""
+    body = CALL.split("overrides:")[0].replace("BYDAY=1TH", "BYDAY=2TH")
+    meeting = site_dir.load_one(body)
+    assert meeting.start == datetime(2027, 2, 11, 10, tzinfo=ZoneInfo("Asia/Seoul"))
+    assert meeting.end - meeting.start == timedelta(hours=1)
+    assert main(["validate", "--root", str(site_dir.root)]) == 0
+    out = capsys.readouterr().out
+    assert (
+        f"warning: {PLACE}:4: start: 2027-02-04T10:00 is not an occurrence of 'FREQ=MONTHLY;BYDAY=2TH;COUNT=12': "
+        "the series starts on its first occurrence, 2027-02-11T10:00 (write that to keep this message away)"
+    ) in out, out
+    site_dir.meeting(
+        "m.yaml", "uid: day\ntitle: Day\ntimezone: Asia/Seoul\ndate: 2027-02-01\nrecurrence: FREQ=WEEKLY;BYDAY=TU\n"
+    )
+    assert main(["validate", "--root", str(site_dir.root)]) == 0
+    out = capsys.readouterr().out
+    assert f"warning: {PLACE}:4: date: 2027-02-01 is not an occurrence of 'FREQ=WEEKLY;BYDAY=TU'" in out, out
+    assert "the series starts on its first occurrence, 2027-02-02 (" in out
 
 
 def test_diff_names_an_all_day_occurrence_by_its_date(site_dir: SiteDir, capsys: pytest.CaptureFixture[str]) -> None:
