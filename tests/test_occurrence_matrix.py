@@ -495,8 +495,8 @@ def test_week_and_month_views(shape: Built, person: Person) -> None:
         mine = f"{person.city} {clock(e.start.astimezone(person.tz), person.language)}"
         assert mine in entry.cities  # type: ignore[attr-defined]
         assert entry.cancelled == (e.state == "cancelled")  # type: ignore[attr-defined]
-        marks = " ".join(entry.marks)  # type: ignore[attr-defined]
-        assert (MOVED[person.language] in marks) == (e.state == "moved"), marks
+        moved = entry.moved_from or ""  # type: ignore[attr-defined]
+        assert (MOVED[person.language] in moved) == (e.state == "moved"), moved
 
 
 # -- commands -----------------------------------------------------------------------------------------------

@@ -56,6 +56,7 @@ class Entry:
     cities: str  # Daegu 10:00 · Chengdu 09:00 …
     marks: list[str]
     holiday: bool
+    moved_from: str | None = None  # this occurrence alone was moved: the same mark as the meeting's cards
 
 
 @dataclass(frozen=True)
@@ -140,8 +141,9 @@ def _entry(site: Site, occ: Occurrence, zone: ZoneInfo, week: Workweek, w: PageW
         status_text=full.status_text,
         cancelled=full.cancelled,
         cities=" · ".join(f"{t.label} {t.time}" for t in full.times),
-        marks=([full.moved_from] if full.moved_from else []) + full.marks,
+        marks=full.marks,
         holiday=full.holiday,
+        moved_from=full.moved_from,
     )
 
 
