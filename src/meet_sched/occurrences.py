@@ -13,6 +13,7 @@ import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from itertools import islice
 
 from .localtimes import all_day_dates
@@ -36,11 +37,11 @@ class Occurrence:
     state: State = State.PLANNED
     reason: str | None = None  # skipped: why (``Chuseok (KR)``)
 
-    @property
+    @cached_property
     def override(self) -> Override | None:
         return self.series.override_of(self.original) if self.series.recurrence or self.series.rdates else None
 
-    @property
+    @cached_property
     def meeting(self) -> Meeting:
         """This occurrence's values: a moved or changed one's own title, length, place and attendees."""
         found = self.override
