@@ -30,6 +30,7 @@ FORBIDDEN: dict[str, set[str]] = {
     "model": ABOVE_DOMAIN,
     "localtimes": ABOVE_DOMAIN,
     "occurrences": ABOVE_DOMAIN,
+    "marks": ABOVE_DOMAIN,
     "durations": ABOVE_DOMAIN | {"model", "recurrence", "localtimes"},
     "recurrence": ABOVE_DOMAIN | {"model", "durations", "localtimes"},
     "places": ABOVE_DOMAIN - {"places"} | {"workhours"},

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from .localtimes import zone_city
-from .mail.reading import TableReader
+from .marks import TableReader
 from .model import Status
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import occurrences
 from .config.sources import read_source
-from .mail.reading import TableReader
+from .marks import TableReader
 from .model import Attendee, Meeting, StoredMeeting, utc
 from .occurrences import Occurrence
 from .site import Site

@@ -3,7 +3,7 @@ and "all day", and the marks "moved from …", "cancelled", "skipped".
 
 Mails, pages and commands take these words from here, so an occurrence reads the same on each of
 them (dates and times through the mails' :class:`~meet_sched.mail.i18n.Words`, hence Babel).  The
-commands' tables write dates as ISO dates (:class:`TableReader`), with the same English marks.
+commands' tables write dates as ISO dates (:class:`meet_sched.marks.TableReader`), with the same marks.
 """
 
 from __future__ import annotations
@@ -12,37 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from ..localtimes import local_times, zone_abbreviation, zone_city
+from ..localtimes import local_times, zone_city
+from ..marks import MARKS
 from ..model import Meeting
 from ..occurrences import Occurrence
 from .i18n import FALLBACK, Words
-
-MARKS: dict[str, dict[str, str]] = {
-    "en": {
-        "moved_from": "moved from {when}",
-        "cancelled": "cancelled",
-        "skipped": "skipped: {why}",
-        "label.changed": "Moved or cancelled",
-    },
-    "ko": {
-        "moved_from": "{when}에서 옮김",
-        "cancelled": "취소됨",
-        "skipped": "건너뜀: {why}",
-        "label.changed": "옮기거나 취소된 회의",
-    },
-    "zh": {
-        "moved_from": "由{when}改期",
-        "cancelled": "已取消",
-        "skipped": "已跳过：{why}",
-        "label.changed": "改期或取消的会议",
-    },
-    "vi": {
-        "moved_from": "dời từ {when}",
-        "cancelled": "đã hủy",
-        "skipped": "bỏ qua: {why}",
-        "label.changed": "Buổi họp dời lịch hoặc bị hủy",
-    },
-}
 
 
 def mark_word(w: Words, key: str, **values: str) -> str:
@@ -138,39 +112,3 @@ class Reader:
 def _key(moment: datetime) -> str:
     tz = moment.tzinfo
     return tz.key if isinstance(tz, ZoneInfo) else str(tz)
-
-
-@dataclass(frozen=True)
-class TableReader:
-    """The commands' tables: ``Wed 2027-03-03 10:00 KST``, all-day dates, and the marks in English."""
-
-    zone: ZoneInfo
-
-    def date(self, occ: Occurrence) -> str:
-        return f"{occ.dates[0]:%a %Y-%m-%d}" if occ.all_day else f"{occ.start.astimezone(self.zone):%a %Y-%m-%d}"
-
-    def time(self, moment: datetime) -> str:
-        local = moment.astimezone(self.zone)
-        return f"{local:%H:%M} {zone_abbreviation(local)}"
-
-    def when(self, occ: Occurrence) -> str:
-        """``Wed 2027-03-03 10:00 KST``; all day: ``Wed 2027-04-14 – Fri 2027-04-16 (all day)``."""
-        return self.at(occ, occ.start)
-
-    def at(self, occ: Occurrence, start: datetime) -> str:
-        if occ.all_day:
-            first = start.astimezone(occ.series.timezone).date()
-            last = first + (occ.dates[1] - occ.dates[0])
-            span = f"{first:%a %Y-%m-%d}" + (f" – {last:%a %Y-%m-%d}" if last != first else "")
-            return f"{span} (all day)"
-        return f"{start.astimezone(self.zone):%a %Y-%m-%d} {self.time(start)}"
-
-    def marks(self, occ: Occurrence) -> list[str]:
-        english = MARKS[FALLBACK]
-        if occ.moved_from is not None:
-            return [english["moved_from"].format(when=self.at(occ, occ.moved_from))]
-        if occ.cancelled:
-            return [english["cancelled"]]
-        if occ.skipped and occ.reason:
-            return [english["skipped"].format(why=occ.reason)]
-        return []
