@@ -29,6 +29,8 @@ ABOVE_DOMAIN = {
 FORBIDDEN: dict[str, set[str]] = {
     "model": ABOVE_DOMAIN,
     "localtimes": ABOVE_DOMAIN,
+    "occurrences": ABOVE_DOMAIN,
+    "marks": ABOVE_DOMAIN,
     "durations": ABOVE_DOMAIN | {"model", "recurrence", "localtimes"},
     "recurrence": ABOVE_DOMAIN | {"model", "durations", "localtimes"},
     "places": ABOVE_DOMAIN - {"places"} | {"workhours"},

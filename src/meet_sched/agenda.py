@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from .localtimes import all_day_dates, zone_abbreviation, zone_city
+from .localtimes import zone_city
+from .marks import TableReader
+from .model import Status
 
 if TYPE_CHECKING:
     from .site import Occurrence
@@ -47,23 +49,26 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
     header.append("Meeting")
     rows: list[list[str]] = []
     for occ in occurrences:
-        status = "" if occ.meeting.status.value == "confirmed" else f" [{occ.meeting.status.value}]"
-        if occ.meeting.all_day:  # the same dates in every zone: no times
-            first, last = all_day_dates(occ.meeting, occ.start)
-            cells = [f"{first:%a %Y-%m-%d}", *["all day" for _ in zones]]
+        m = occ.meeting
+        table = TableReader(first_zone)
+        status = "" if m.status.value in ("confirmed", "cancelled") else f" [{m.status.value}]"
+        marks = table.marks(occ.one)
+        if m.status is Status.CANCELLED and not occ.cancelled:
+            marks.append("cancelled")
+        said = status + "".join(f" [{mark}]" if not occ.skipped else f" ({mark})" for mark in marks)
+        if occ.one.all_day:  # the same dates in every zone: no times
+            first, last = occ.one.dates
+            cells = [table.date(occ.one), *["all day" for _ in zones]]
             to = f" (to {last:%a %Y-%m-%d})" if last != first else ""
-            cells.append(occ.meeting.title + to + status)
+            cells.append(m.title + to + said)
             rows.append(cells)
             continue
         ref = occ.start.astimezone(first_zone)
-        cells = [f"{ref:%a %Y-%m-%d}"]
+        cells = [table.date(occ.one)]
         for _, zone in zones:
             local = occ.start.astimezone(zone)
-            cells.append(f"{local:%H:%M} {zone_abbreviation(local)}{day_shift(local, ref)}")
-        if occ.moved_from is not None:
-            status += f" [moved from {occ.moved_from.astimezone(first_zone):%a %Y-%m-%d %H:%M}]"
-        skipped = f" (skipped: {occ.skipped})" if occ.skipped else ""
-        cells.append(occ.meeting.title + status + skipped)
+            cells.append(f"{TableReader(zone).time(local)}{day_shift(local, ref)}")
+        cells.append(m.title + said)
         rows.append(cells)
     note = f"Dates are {first_label}'s; (+1d)/(-1d): the local date there is a day later/earlier."
     return render_table(header, rows) + "\n\n" + note

@@ -12,9 +12,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from . import occurrences
 from .config.sources import read_source
-from .localtimes import zone_abbreviation
+from .marks import TableReader
 from .model import Attendee, Meeting, StoredMeeting, utc
+from .occurrences import Occurrence
 from .recurrence import outside_years
 from .safe_text import neutral
 from .site import Site
@@ -30,6 +32,8 @@ LABELS = {
     PartStat.NEEDS_ACTION: "no answer",
 }
 MAX_OCCURRENCES = 12  # occurrences of one series listed by `attendance`
+DAYS = 90  # `attendance` of every meeting looks this far ahead unless told
+ONE_MEETING_DAYS = 3660  # `attendance UID` lists its next occurrences (MAX_OCCURRENCES) this far ahead
 
 
 @dataclass(frozen=True)
@@ -44,8 +48,12 @@ class Row:
 
 @dataclass(frozen=True)
 class OccurrenceAttendance:
-    start: datetime  # in the meeting's zone
+    one: Occurrence
     rows: list[Row]
+
+    @property
+    def start(self) -> datetime:
+        return self.one.start
 
     def by(self, partstat: PartStat) -> list[Row]:
         return [r for r in self.rows if r.partstat is partstat]
@@ -58,9 +66,12 @@ class MeetingAttendance:
     counters: list[Answer]
 
 
-def report(site: Site, after: datetime, uid: str | None = None, days: int = 90) -> list[MeetingAttendance]:
-    """Every current meeting (or one) with occurrences from ``after`` on (up to MAX_OCCURRENCES, ``days`` ahead)."""
+def report(site: Site, after: datetime, uid: str | None = None, days: int | None = None) -> list[MeetingAttendance]:
+    """Every current meeting (or one) with occurrences from ``after`` on (up to MAX_OCCURRENCES, ``days``
+    ahead; without ``days``, :data:`DAYS` for every meeting and the next occurrences of one), the
+    cancelled ones among them marked so."""
     meetings = [site.meeting(uid)] if uid else [s for s in site.meetings() if not s.removed and not s.meeting.cancelled]
+    horizon = timedelta(days=days if days is not None else DAYS if uid is None else ONE_MEETING_DAYS)
     out: list[MeetingAttendance] = []
     with site.db.transaction() as session:
         answers = store.current_all(session, [s.uid for s in meetings])
@@ -68,20 +79,13 @@ def report(site: Site, after: datetime, uid: str | None = None, days: int = 90) 
     for stored in meetings:
         m = stored.meeting
         state = answers.get(stored.uid, store.Attendance(stored.uid))
-        starts = []
-        for start in m.occurrences(after, after + timedelta(days=days)):
-            starts.append(start)
-            if len(starts) >= MAX_OCCURRENCES or not m.recurrence:
-                break
-        occurrences = [
-            OccurrenceAttendance(
-                start,
-                [Row(a, state.answer(a.email, utc(start) if m.recurrence else None)) for a in m.attendees],
-            )
-            for start in starts
+        found = occurrences.upcoming(m, after, MAX_OCCURRENCES, horizon)[:MAX_OCCURRENCES]
+        listed = [
+            OccurrenceAttendance(one, [Row(a, state.answer(a.email, one.recurrence_id)) for a in one.attendees])
+            for one in found
         ]
-        if occurrences or uid:
-            out.append(MeetingAttendance(stored, occurrences, proposals.get(stored.uid, [])))
+        if listed or uid:
+            out.append(MeetingAttendance(stored, listed, proposals.get(stored.uid, [])))
     return sorted(out, key=lambda r: (utc(r.occurrences[0].start) if r.occurrences else after, r.stored.uid))
 
 
@@ -164,14 +168,16 @@ def render(found: list[MeetingAttendance], root: Path | None = None) -> str:
             lines.append("  no occurrence in this period")
         for occ in item.occurrences:
             counts = ", ".join(f"{len(occ.by(p))} {LABELS[p]}" for p in SHOWN if occ.by(p))
-            lines.append(f"  {occ.start:%a %Y-%m-%d %H:%M} {zone_abbreviation(occ.start)}: {counts}")
+            table = TableReader(m.timezone)
+            marks = "".join(f" [{mark}]" for mark in table.marks(occ.one))
+            lines.append(f"  {table.when(occ.one)}{marks}: {counts}")
             for p in SHOWN:
                 rows = occ.by(p)
                 if rows:
                     lines.append(f"    {LABELS[p]}: " + "; ".join(who(r, m) for r in rows))
         for c in item.counters:
             start = proposed_start(c, m)
-            when = UNREADABLE if start is None else f"{start:%a %Y-%m-%d %H:%M} {zone_abbreviation(start)}"
+            when = UNREADABLE if start is None else f"{start:%a %Y-%m-%d} {TableReader(m.timezone).time(start)}"
             note = f" — {c.comment}" if c.comment else ""
             lines.append(f"  proposed by {c.attendee}: {when}{note}")
         if root is not None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from . import occurrences
 from .config import Config, Settings, load_config, load_settings
 from .errors import MeetSchedError, NotFoundError, UnreadableMeetingError
 from .ics import IcsRenderer, prodid
@@ -78,28 +79,42 @@ class ExportReport:
 
 @dataclass(frozen=True)
 class Occurrence:
+    """One occurrence (:class:`meet_sched.occurrences.Occurrence`) of a stored meeting."""
+
     stored: StoredMeeting
-    start: datetime  # aware, in the meeting's zone
-    cancelled: bool = False  # this occurrence alone is cancelled (shown as such, not left out)
-    skipped: str | None = None  # left out by skip_holidays: why (``Chuseok (KR)``)
+    one: occurrences.Occurrence
+
+    @property
+    def start(self) -> datetime:
+        """Where it is now (aware, in the meeting's zone); a cancelled one: where the series has it."""
+        return self.one.start
+
+    @property
+    def end(self) -> datetime:
+        return self.one.end
+
+    @property
+    def state(self) -> occurrences.State:
+        return self.one.state
+
+    @property
+    def cancelled(self) -> bool:
+        return self.one.cancelled
+
+    @property
+    def skipped(self) -> str | None:
+        """Left out by skip_holidays: why (``Chuseok (KR)``)."""
+        return self.one.reason if self.one.skipped else None
 
     @property
     def meeting(self) -> Meeting:
         """This occurrence's values: a moved or changed one's own title, length, place and attendees."""
-        m = self.stored.meeting
-        if self.cancelled:
-            return m.instance(m.override_of(self.start))
-        return m.at(self.start)
+        return self.one.meeting
 
     @property
     def moved_from(self) -> datetime | None:
         """The start the series gives this occurrence, when it was moved from there."""
-        found = self.stored.meeting.override_at(self.start)
-        return found.occurrence if found is not None and found.moved else None
-
-    @property
-    def end(self) -> datetime:
-        return self.start + self.meeting.duration
+        return self.one.moved_from
 
 
 @dataclass(frozen=True)
@@ -302,22 +317,11 @@ class Site:
             if s.removed:
                 continue
             try:
-                starts = list(s.meeting.occurrences(after - s.meeting.duration, before))
+                found = occurrences.between(s.meeting, after, before, skipped=skipped)
             except Exception as exc:  # one meeting's expansion must not take the agenda down
                 self.report_failure(s, exc)
                 continue
-            out += [Occurrence(s, start) for start in starts if start + s.meeting.at(start).duration > after]
-            out += [
-                Occurrence(s, o.occurrence, cancelled=True)
-                for o in s.meeting.overrides
-                if o.cancelled and o.occurrence < before and o.occurrence + s.meeting.duration > after
-            ]
-            if skipped:
-                out += [
-                    Occurrence(s, k.start, skipped=k.reason)
-                    for k in s.meeting.skipped
-                    if after - s.meeting.duration < k.start < before and k.start + s.meeting.duration > after
-                ]
+            out += [Occurrence(s, one) for one in found]
         return sorted(out, key=lambda o: (utc(o.start), o.meeting.uid))
 
     def planning(

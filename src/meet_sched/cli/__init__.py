@@ -126,7 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("attendance", parents=[common], help="who accepted, declined or did not answer")
     p.add_argument("uid", nargs="?", help="one meeting (the part before @ is enough); default: every meeting")
     p.add_argument("--from", dest="start", type=date_, metavar="DATE", help="occurrences from this date (UTC) on")
-    p.add_argument("--days", type=positive, default=90, help="how far ahead (default 90)")
+    p.add_argument(
+        "--days", type=positive, help="how far ahead (default: 90 days; for one meeting, its next occurrences)"
+    )
     review_args.add_parsers(sub, common)
     return parser
 

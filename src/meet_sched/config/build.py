@@ -41,8 +41,16 @@ def default_uid(shown: str, loc: KeyPath, domain: str) -> str:
 
 
 def build_meeting(
-    spec: MeetingSpec, source: Source, loc: KeyPath, settings: Settings, problems: list[Problem], multi: bool
+    spec: MeetingSpec,
+    source: Source,
+    loc: KeyPath,
+    settings: Settings,
+    problems: list[Problem],
+    multi: bool,
+    notes: list[Problem] | None = None,
 ) -> Meeting | None:
+    """The meeting ``spec`` describes, or None after adding to ``problems``; ``notes`` receives what is
+    not an error but changes what was written (a recurring start off its rule moves to the first occurrence)."""
     before = len(problems)
 
     def bad(key: str | KeyPath, message: str) -> None:
@@ -59,6 +67,7 @@ def build_meeting(
 
     recurrence = None
     expanded: list[Expansion] = []  # the check's expansion of the rule, reused by the meeting
+    first: list[datetime] = []
     if spec.recurrence and not start_outside:
         recurrence = check_rrule(
             spec.recurrence,
@@ -68,7 +77,22 @@ def build_meeting(
             allow_hourly=settings.spec.limits.allow_hourly,
             all_day=all_day,
             expanded=expanded,
+            first=first,
         )
+    if recurrence and first and first[0] != start.replace(tzinfo=None):
+        # RFC 5545 leaves a DTSTART off its rule open (most programs show one there, dateutil does not): the
+        # series starts on its first occurrence, as Google Calendar does, so programs and reminders agree
+        key, shown = ("date", "%Y-%m-%d") if all_day else ("start", "%Y-%m-%dT%H:%M")
+        if notes is not None:
+            notes.append(
+                source.problem(
+                    (*loc, key if getattr(spec, key, None) is not None else "start"),
+                    f"{start:{shown}} is not an occurrence of {spec.recurrence!r}: the series starts on its "
+                    f"first occurrence, {first[0]:{shown}} (write that to keep this message away)",
+                )
+            )
+        start, end = first[0], first[0] + (end - start)
+        expanded.clear()  # expanded from the written start: the rule is expanded again from the first one
     exdates: list[datetime] = []
     for i, ex in enumerate(spec.exdates):
         moment = datetime.combine(ex, start.time()) if not isinstance(ex, datetime) else ex

@@ -13,11 +13,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from ..errors import Problem
 from ..model import Meeting
 from .settings import Settings
 
 CACHE_FILE = "config-cache.json"
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 @functools.cache
@@ -55,6 +56,7 @@ class Cached:
     uid_field: str
     positional: bool = False  # in a ``meetings:`` list without a ``uid``: its UID comes from its place
     lines: dict[str, int] = field(default_factory=dict)  # lines of its keys ("" the meeting's), for warnings
+    notes: tuple[Problem, ...] = ()  # what `validate` says of it that is no error
 
 
 class ConfigCache:
@@ -90,6 +92,7 @@ class ConfigCache:
                     m["uid_field"],
                     bool(m.get("positional", False)),
                     {str(k): int(v) for k, v in (m.get("lines") or {}).items()},
+                    tuple(Problem(shown, n[0], n[1], n[2]) for n in m.get("notes") or ()),
                 )
                 for m in entry["meetings"]
             ]
@@ -110,6 +113,7 @@ class ConfigCache:
                     "uid_field": c.uid_field,
                     "positional": c.positional,
                     "lines": c.lines,
+                    "notes": [[n.line, n.field, n.message] for n in c.notes],
                 }
                 for c in found
             ],

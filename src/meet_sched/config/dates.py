@@ -119,6 +119,7 @@ def check_rrule(
     allow_hourly: bool = False,
     all_day: bool = False,
     expanded: list[Expansion] | None = None,
+    first: list[datetime] | None = None,
 ) -> str | None:
     """The canonical RRULE (UNTIL in UTC) for a meeting starting at wall time ``start``, or None after
     calling ``bad`` with what is wrong: a frequency below daily (hourly only when allowed), COUNT
@@ -130,7 +131,8 @@ def check_rrule(
 
     The check expands the series' first year (a COUNT series: all of it); ``expanded`` receives
     those occurrences (not for an all-day series, whose dates it expands naive), for
-    :meth:`~meet_sched.model.Meeting.reuse_expansion`, so that nothing downstream expands them again."""
+    :meth:`~meet_sched.model.Meeting.reuse_expansion`, so that nothing downstream expands them again.
+    ``first`` receives the rule's first occurrence (naive wall time), which may not be ``start``."""
     recur = vRecur.from_ical(text)  # the syntax was checked by the schema
     freq = str(recur["FREQ"][0]).upper()
     if freq in NEVER_FREQUENCIES or (freq in SETTING_FREQUENCIES and not allow_hourly):
@@ -196,6 +198,8 @@ def check_rrule(
                     "(a meeting may have at most that many a year)"
                 )
                 return None
+            if last is None and first is not None:
+                first.append(occurrence.replace(tzinfo=None))
             last = occurrence
             if occurrence >= year_later and "COUNT" not in recur:
                 through = year_later

@@ -241,12 +241,14 @@ def load_config(
                     dotted((*loc, "uid")),
                     bool(loc) and (*loc, "uid") not in source.lines,
                     _key_lines(source, loc),
+                    notes,
                 )
-                for loc, meeting in _meetings_in(source, settings, problems)
+                for loc, meeting, notes in _meetings_in(source, settings, problems)
             ]
             if store is not None and len(problems) == before:
                 store.put(shown, digest, found)
         for item in found:
+            notes.extend(item.notes)
             if item.positional:
                 notes.append(
                     Problem(
@@ -376,13 +378,15 @@ def check_meeting_file(settings: Settings, path: Path, body: bytes) -> list[Meet
     problems: list[Problem] = []
     shown = path.resolve().relative_to(settings.root.resolve()).as_posix()
     source = read_source(path, shown, problems, body)
-    found = [] if source is None else [m for _, m in _meetings_in(source, settings, problems)]
+    found = [] if source is None else [m for _, m, _ in _meetings_in(source, settings, problems)]
     if problems:
         raise ConfigError(problems)
     return found
 
 
-def _meetings_in(source: Source, settings: Settings, problems: list[Problem]) -> list[tuple[KeyPath, Meeting]]:
+def _meetings_in(
+    source: Source, settings: Settings, problems: list[Problem]
+) -> list[tuple[KeyPath, Meeting, tuple[Problem, ...]]]:
     data = source.data
     if data is None:
         problems.append(source.problem((), "the file is empty"))
@@ -420,7 +424,8 @@ def _meetings_in(source: Source, settings: Settings, problems: list[Problem]) ->
         except ValidationError as exc:
             problems.extend(_problems_from(exc, source, loc))
             continue
-        meeting = build_meeting(spec, source, loc, settings, problems, multi=bool(loc))
+        notes: list[Problem] = []
+        meeting = build_meeting(spec, source, loc, settings, problems, multi=bool(loc), notes=notes)
         if meeting is not None:
-            out.append((loc, meeting))
+            out.append((loc, meeting, tuple(notes)))
     return out

@@ -21,12 +21,11 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.utils import format_datetime
 from functools import cached_property
-from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,7 +34,7 @@ import jinja2
 from ..config import Settings
 from ..config.places import rules as place_rules
 from ..ics import IcsRenderer
-from ..localtimes import all_day_dates, local_times, zone_city
+from ..localtimes import all_day_dates
 from ..model import (
     Attendee,
     Meeting,
@@ -58,9 +57,8 @@ from .rows import (
     _person,
     _Row,
     _when,
-    _zone_key,
     answer_links,
-    local_time_changes,
+    when_rows,
 )
 
 TEMPLATES_KEPT = 1024  # messages differing only in To, Date and Message-ID share one rendering
@@ -260,7 +258,7 @@ class MailRenderer:
         method = "CANCEL" if cancelled else "REQUEST"
         w = words(to.language)
         start = occurrence if cancelled else instance.start  # a cancellation names the occurrence it cancels
-        when = w.when(start.astimezone(to.timezone), now)
+        when = _when(w, instance, start, to, now)
         zone, city, rid = to.timezone.key, to.city, utc(occurrence)
         before = previous if kind == "update" else None
         again = answer_again and kind == "update"
@@ -558,52 +556,8 @@ class MailRenderer:
         series: bool,
         holiday: str | None = None,
     ) -> list[_Row]:
-        """When (in ``to``'s zone) and whether it is their public holiday, the same moment in every other zone,
-        duration, place, link, organizer.
-
-        An all-day meeting is on the same dates for everyone: its dates, and no times or other zones."""
-        if m.all_day:
-            return self._all_day_rows(w, m, start, now, series=series)
-        mine = start.astimezone(to.timezone)
-        times = local_times(m, start)
-        label = next((t.label for t in times if _zone_key(t.moment) == to.timezone.key), None)
-        label = label or to.city or zone_city(to.timezone)
-        rows = [_Row(w("label.when"), f"{w.full_date(mine)} {w.time(mine)} ({label})")]
-        if holiday:
-            rows.append(_Row(w("label.holiday"), holiday))
-        others = [
-            f"{t.label} {w.time(t.moment)}"
-            + (f" ({w.short_date(t.moment, now)})" if t.moment.date() != mine.date() else "")
-            for t in times
-            if _zone_key(t.moment) != to.timezone.key
-        ]
-        if others:
-            rows.append(_Row(w("label.zones"), " · ".join(others)))
-        rows.append(_Row(w("label.duration"), w.duration(m.duration)))
-        if series and m.recurrence:
-            after = utc(start) + timedelta(seconds=1)
-            upcoming = [s.astimezone(to.timezone) for s in islice(m.occurrences(after, after + timedelta(days=800)), 5)]
-            shown = [f"{w.short_date(s, now)} {w.time(s)}" for s in upcoming[:4]]
-            if shown:
-                rows.append(_Row(w("label.next"), " · ".join(shown) + (" …" if len(upcoming) > 4 else "")))
-            shifts = local_time_changes(m, start, to.timezone)
-            if shifts:
-                text = " · ".join(w("shift", date=w.short_date(s, now), time=w.time(s)) for s in shifts)
-                rows.append(_Row(w("label.shift"), text))
-        return rows + self._place_rows(w, m)
-
-    def _all_day_rows(self, w: Words, m: Meeting, start: datetime, now: datetime, *, series: bool) -> list[_Row]:
-        first, last = all_day_dates(m, start)
-        rows = [_Row(w("label.when"), f"{w.dates(first, last, now)} ({w('all_day')})")]
-        if m.days > 1:
-            rows.append(_Row(w("label.duration"), w.duration(timedelta(days=m.days))))
-        if series and m.recurrence:
-            after = utc(start) + timedelta(seconds=1)
-            upcoming = list(islice(m.occurrences(after, after + timedelta(days=3660)), 5))
-            shown = [w.dates(*all_day_dates(m, s), now) for s in upcoming[:4]]
-            if shown:
-                rows.append(_Row(w("label.next"), " · ".join(shown) + (" …" if len(upcoming) > 4 else "")))
-        return rows + self._place_rows(w, m)
+        """When (:func:`.rows.when_rows`), then place, link, organizer."""
+        return when_rows(w, m, to, start, now, series=series, holiday=holiday) + self._place_rows(w, m)
 
     def _place_rows(self, w: Words, m: Meeting) -> list[_Row]:
         rows = []

@@ -9,7 +9,8 @@ from itertools import islice
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ..localtimes import all_day_dates, zone_abbreviation
+from .. import occurrences
+from ..localtimes import zone_abbreviation
 from ..model import (
     Attendee,
     Meeting,
@@ -20,6 +21,7 @@ from .answer_words import CHOICES, answer_word
 from .changes import Change, added
 from .headers import one_line, safe_link
 from .i18n import Words
+from .reading import Reader, mark_word
 
 if TYPE_CHECKING:
     from .render import Recipient
@@ -53,18 +55,18 @@ def _changed_rows(
             out.append(row)
 
     if Change.TIME in found:
-        mine = _next_start(old, now).astimezone(to.timezone)
         text = out[0].text
-        old_text = f"{w.full_date(mine)} {w.time(mine)}"
+        old_text = Reader(w, to.timezone, now).when(occurrences.occurrence(old, _next_start(old, now)))
         if not text.startswith(old_text + " ("):
             mark(w("label.when"), old_text)
         if old.duration != new.duration:
             mark(w("label.duration"), w.duration(old.duration))
     if Change.RECURRENCE in found:
         after = utc(_next_start(old, now)) + timedelta(seconds=1)  # as the new "next" row: after the one shown
-        upcoming = [s.astimezone(to.timezone) for s in islice(old.occurrences(after, after + timedelta(days=800)), 5)]
-        old_text = " · ".join(f"{w.short_date(s, now)} {w.time(s)}" for s in upcoming[:4])
-        mark(w("label.next"), (old_text + (" …" if len(upcoming) > 4 else "")) or w("none"))
+        reader = Reader(w, to.timezone, now)
+        upcoming = list(islice(occurrences.starting(old, after, after + timedelta(days=800)), NEXT_SHOWN + 1))
+        old_text = " · ".join(reader.listed(o) for o in upcoming[:NEXT_SHOWN])
+        mark(w("label.next"), (old_text + (" …" if len(upcoming) > NEXT_SHOWN else "")) or w("none"))
     if Change.PLACE in found:
         mark(w("label.where"), one_line(old.location) or w("none"), one_line(new.location) or None)
     if Change.VIDEO in found:
@@ -88,12 +90,15 @@ def _name(a: Attendee) -> str:
 
 SHIFTS_SHOWN = 3  # changes of an attendee's local time listed in one message
 SHIFT_WINDOW = timedelta(days=366)  # looked for this far after the occurrence a message is about
+NEXT_SHOWN = 4  # occurrences a series' invitation lists after the one it leads with
+CHANGED_SHOWN = 3  # moved or cancelled occurrences listed besides those
 
 
 def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[datetime]:
-    """The occurrences after ``start`` (within a year) at which the series' time of day in ``zone``
+    """The occurrences after ``start`` (within a year) at which the series' own time of day in ``zone``
     changes, as local datetimes in ``zone``: a series kept in Asia/Seoul time moves from 18:00 EST
-    to 19:00 EDT for an attendee in Atlanta when daylight saving time starts there."""
+    to 19:00 EDT for an attendee in Atlanta when daylight saving time starts there.  An occurrence
+    moved alone is no change of the series: it is listed as moved (:func:`when_rows`)."""
 
     def shown(moment: datetime) -> tuple[int, int, str]:
         return moment.hour, moment.minute, zone_abbreviation(moment)
@@ -101,8 +106,10 @@ def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[date
     before = shown(start.astimezone(zone))
     changes: list[datetime] = []
     after = utc(start) + timedelta(seconds=1)
-    for occurrence in m.occurrences(after, after + SHIFT_WINDOW):
-        local = occurrence.astimezone(zone)
+    for one in occurrences.starting(m, after, after + SHIFT_WINDOW):
+        if one.moved:
+            continue
+        local = one.start.astimezone(zone)
         if shown(local) != before:
             changes.append(local)
             before = shown(local)
@@ -111,11 +118,47 @@ def local_time_changes(m: Meeting, start: datetime, zone: ZoneInfo) -> list[date
     return changes
 
 
+def when_rows(
+    w: Words, m: Meeting, to: Recipient, start: datetime, now: datetime, *, series: bool, holiday: str | None
+) -> list[_Row]:
+    """When (in ``to``'s zone, or the dates all day) and whether it is their public holiday, the same
+    moment in every other zone, the duration; for a series, its next occurrences (a moved or cancelled
+    one marked so), the changes of ``to``'s local time and the other occurrences moved or cancelled."""
+    one = occurrences.occurrence(m, start)
+    reader = Reader(w, to.timezone, now)
+    rows = [_Row(w("label.when"), reader.labelled(one, to.city))]
+    if holiday and not one.all_day:
+        rows.append(_Row(w("label.holiday"), holiday))
+    others = [] if one.all_day else reader.other_zones(one)
+    if others:
+        rows.append(_Row(w("label.zones"), " · ".join(others)))
+    if not one.all_day or m.days > 1:
+        rows.append(_Row(w("label.duration"), w.duration(timedelta(days=m.days) if one.all_day else m.duration)))
+    if not (series and m.recurrence):
+        return rows
+    after = utc(start) + timedelta(seconds=1)
+    horizon = timedelta(days=3660 if one.all_day else 800)
+    ahead = occurrences.upcoming(m, after, NEXT_SHOWN + 1, horizon)
+    going = [o for o in ahead if not o.cancelled]
+    listed = ahead[: ahead.index(going[NEXT_SHOWN - 1]) + 1] if len(going) >= NEXT_SHOWN else ahead
+    if listed:
+        more = " …" if len(going) > NEXT_SHOWN else ""
+        rows.append(_Row(w("label.next"), " · ".join(reader.listed(o) for o in listed) + more))
+    if not one.all_day:
+        shifts = local_time_changes(m, start, to.timezone)
+        if shifts:
+            text = " · ".join(w("shift", date=w.short_date(s, now), time=w.time(s)) for s in shifts)
+            rows.append(_Row(w("label.shift"), text))
+    later = after if not listed else utc(listed[-1].start) + timedelta(seconds=1)
+    changed = [o for o in occurrences.between(m, later, after + SHIFT_WINDOW) if o.moved or o.cancelled]
+    if changed:
+        rows.append(_Row(mark_word(w, "label.changed"), " · ".join(reader.listed(o) for o in changed[:CHANGED_SHOWN])))
+    return rows
+
+
 def _when(w: Words, m: Meeting, start: datetime, to: Recipient, now: datetime) -> str:
     """The subject's ``tomorrow 10:00 KST``, in ``to``'s zone; an all-day meeting's date(s) without a time."""
-    if m.all_day:
-        return w.day_span(*all_day_dates(m, start), now.astimezone(to.timezone))
-    return w.when(start.astimezone(to.timezone), now)
+    return Reader(w, to.timezone, now).subject(occurrences.occurrence(m, start))
 
 
 def answer_links(w: Words, rsvp: str) -> tuple[_Row, ...]:

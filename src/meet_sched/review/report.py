@@ -140,7 +140,7 @@ def _occurrence_state(m: Meeting, o: Override | None) -> str:
         return "as the series"
     if o.cancelled:
         return "cancelled"
-    shown = [f"moved to {_wall(o.start)}"] if o.moved else []
+    shown = [f"moved to {_wall(o.start, m.all_day)}"] if o.moved else []
     if o.end - o.start != m.duration:
         shown.append(f"lasts {format_duration(o.end - o.start)}")
     changed = [k for k in ("title", "description", "location", "video_url") if getattr(o, k) is not None]
@@ -160,7 +160,7 @@ def occurrence_changes(old: Meeting, new: Meeting) -> list[FieldChange]:
         o, n = before.get(when), after.get(when)
         if o == n:
             continue
-        label = f"occurrence {_wall(when)}"
+        label = f"occurrence {_wall(when, new.all_day)}"
         if o is None or n is None or o.cancelled != n.cancelled:
             out.append(FieldChange(label, _occurrence_state(old, o), _occurrence_state(new, n)))
             continue
@@ -190,7 +190,10 @@ def _start(m: Meeting) -> str:
     return _wall(m.start)
 
 
-def _wall(moment: datetime) -> str:
+def _wall(moment: datetime, all_day: bool = False) -> str:
+    """``2027-03-09 10:00 Europe/Berlin``; an all-day occurrence: its date alone, the same in every zone."""
+    if all_day:
+        return f"{moment:%Y-%m-%d}"
     return f"{moment:%Y-%m-%d %H:%M} {getattr(moment.tzinfo, 'key', moment.tzinfo)}"
 
 

@@ -24,7 +24,8 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ..config.display import display_zone as site_zone
 from ..config.places import rules as site_rules
 from ..lang import languages
-from ..localtimes import all_day_dates, zone_abbreviation, zone_city
+from ..localtimes import zone_abbreviation, zone_city
+from ..mail.reading import Reader, mark_word
 from ..model import Meeting, Status, StoredMeeting, utc
 from ..places import Place, Rules, verdict
 from ..places.days import Why
@@ -192,13 +193,10 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
     local = occ.start.astimezone(m.timezone)
     places = meeting_places(m, rules)
     cancelled = m.status is Status.CANCELLED
-    moved = None
-    if occ.moved_from is not None:
-        was = occ.moved_from.astimezone(m.timezone)
-        when = w.full_date(was.date()) if m.all_day else f"{w.full_date(was.date())} {w.time(was)}"
-        moved = w("moved_from", when=when)
+    reader = Reader(w.mail, m.timezone, occ.start)  # a year is named when it is not the occurrence's own
+    moved = reader.moved_from(occ.one)
     if m.all_day:  # the same dates for everyone: no times of day, no strip of hours
-        first, last = all_day_dates(m, occ.start)
+        first, last = occ.one.dates
         date = w.full_date(first) + (f" – {w.full_date(last)}" if last != first else "")
         length = w("all_day") if m.days == 1 else w("days_all_day", days=m.days)
         times: list[CityTime] = []
@@ -213,7 +211,11 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
         url=meeting_path(m.uid),
         title=m.title,
         status=m.status.value,
-        status_text=w(f"status.{m.status.value}") if m.status is not Status.CONFIRMED else "",
+        status_text=mark_word(w.mail, "cancelled")
+        if cancelled
+        else w(f"status.{m.status.value}")
+        if m.status is not Status.CONFIRMED
+        else "",
         cancelled=cancelled,
         calendar=site.calendar_title(m.calendar),
         start=occ.start,

@@ -20,8 +20,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
+from .. import occurrences
 from ..mail.answer_words import answer_word
 from ..mail.i18n import Words, words
+from ..mail.reading import Reader
 from ..model import utc
 from ..rsvp import CHOICES, Opened, Scope, answer, open_link
 from ..rsvp.rules import readable
@@ -62,9 +64,9 @@ class RsvpPages:
         to = opened.attendee
         w = words(to.language)
         m = opened.stored.meeting
-        mine = opened.start.astimezone(to.timezone)
-        when = f"{w.full_date(mine)} {w.time(mine)} ({to.city or to.timezone.key})"
-        short = f"{w.short_date(mine, self.clock())} {w.time(mine)}"
+        one = occurrences.of(m, opened.occurrence) if opened.occurrence else occurrences.occurrence(m, opened.start)
+        reader = Reader(w, to.timezone, self.clock())
+        short = reader.short(one)
         thanks = ""
         if done is not None:
             said = _said(w, done)
@@ -78,7 +80,7 @@ class RsvpPages:
             lang=w.language,
             css=self.css,
             heading=answer_word(w, "page.title", title=m.title),
-            when=when,
+            when=reader.labelled(one, to.city),  # as the When row of their mails
             current=answer_word(w, "page.current", answer=_said(w, opened.current)),
             done=thanks,
             change=answer_word(w, "page.change"),

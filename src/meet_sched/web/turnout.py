@@ -86,6 +86,6 @@ def turnouts(site: Site, shown: Iterable[Occurrence], w: PageWords) -> dict[tupl
     for occ in items:
         m = occ.meeting
         state = states.get(occ.stored.uid) or attendance.Attendance(occ.stored.uid)
-        when = utc(occ.start) if (m.recurrence or m.rdates) else None
+        when = occ.one.recurrence_id  # answers name an occurrence by its RECURRENCE-ID, even once moved
         out[(occ.stored.uid, utc(occ.start))] = turnout(m, state, when, public, w)
     return out

@@ -11,11 +11,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from itertools import islice
 from zoneinfo import ZoneInfo
 
+from .. import occurrences
 from ..config.limits import MAX_ALL_DAY_DAYS
-from ..localtimes import all_day_dates, zone_abbreviation
+from ..localtimes import zone_abbreviation
 from ..model import Status, StoredMeeting, utc
 from ..recurrence import FIRST_YEAR, LAST_YEAR
 from ..site import Occurrence, Site
@@ -56,6 +56,7 @@ class Entry:
     cities: str  # Daegu 10:00 · Chengdu 09:00 …
     marks: list[str]
     holiday: bool
+    moved_from: str | None = None  # this occurrence alone was moved: the same mark as the meeting's cards
 
 
 @dataclass(frozen=True)
@@ -142,6 +143,7 @@ def _entry(site: Site, occ: Occurrence, zone: ZoneInfo, week: Workweek, w: PageW
         cities=" · ".join(f"{t.label} {t.time}" for t in full.times),
         marks=full.marks,
         holiday=full.holiday,
+        moved_from=full.moved_from,
     )
 
 
@@ -154,7 +156,7 @@ def _days(
     # An all-day meeting is on its own dates in every zone, each of them; a timed one on the date it starts here.
     for occ in public_occurrences(site, start - timedelta(days=MAX_ALL_DAY_DAYS), end + timedelta(days=1)):
         if occ.meeting.all_day:
-            first_day, last_day = all_day_dates(occ.meeting, occ.start)
+            first_day, last_day = occ.one.dates
             on = first_day
             while on <= last_day:
                 if first <= on <= last:
@@ -238,8 +240,8 @@ def meeting_view(site: Site, uid: str, now: datetime, week: Workweek, w: PageWor
         return None
     m = stored.meeting
     rules = rules_of(week)
-    starts = islice(m.occurrences(now - m.duration, now + timedelta(days=MEETING_PAGE_DAYS)), MAX_MEETING_OCCURRENCES)
-    shown = [Occurrence(stored, start) for start in starts if start + m.duration > now]
+    ahead = occurrences.upcoming(m, now - m.duration, MAX_MEETING_OCCURRENCES, timedelta(days=MEETING_PAGE_DAYS))
+    shown = [Occurrence(stored, one) for one in ahead if utc(one.end) > utc(now)][:MAX_MEETING_OCCURRENCES]
     answered = turnouts(site, shown, w)  # the same answers as the agenda's cards, names only when public
     items = [replace(item(site, occ, week, rules, w), turnout=answered.get((m.uid, utc(occ.start)))) for occ in shown]
     places = meeting_places(m, rules)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from ... import occurrences
 from ...localtimes import all_day_reminder
 from ...model import Attendee, Role, StoredMeeting, utc
 from .. import attendance
@@ -47,13 +48,13 @@ def _plan_reminders(
         offsets = {a.email.lower(): m.reminders_for(a) for a in everyone}
         longest = max((o for offs in offsets.values() for o in offs), default=timedelta(0))
         back = ALL_DAY_LOOKBACK if m.all_day else timedelta(0)
-        for start in m.occurrences(now - back, now + horizon + longest + back):
+        for one in occurrences.starting(m, now - back, now + horizon + longest + back):
+            start = one.start
             if utc(start) <= now and not m.all_day:
                 continue
             # a moved occurrence is reminded of at its new time (and to its own attendees)
-            people = [a for a in m.at(start).attendees if a.role is not Role.NON_PARTICIPANT]
-            moved = m.override_at(start)
-            answered_as = utc(moved.occurrence if moved is not None else start)  # answers name its RECURRENCE-ID
+            people = [a for a in one.attendees if a.role is not Role.NON_PARTICIPANT]
+            answered_as = utc(one.original)  # answers name an occurrence by its RECURRENCE-ID, moved or not
             for a in people:
                 if answers is not None and answers.declined(a.email, answered_as):
                     continue  # they said they will not come: no reminder for it
