@@ -416,7 +416,12 @@ def test_answer_page(shape: Built, person: Person) -> None:
     m = shape.stored.meeting
     series = bool(m.recurrence or m.rdates)
     opened = Opened(
-        shape.stored, shape.attendee(person), utc(e.start) if series else None, PartStat.NEEDS_ACTION, series
+        shape.stored,
+        shape.attendee(person),
+        occurrence=utc(e.original) if series else None,  # its identity, as the link names it
+        start=e.start,
+        current=PartStat.NEEDS_ACTION,
+        series=series,
     )
 
     async def answered(_: frozenset[str]) -> None:
