@@ -418,7 +418,7 @@ def test_replies_import_names_the_occurrence_in_the_organizer_s_zone(
     moved = FIXTURES / "google-moved-occurrence.eml"
     assert main(["replies", "import", str(moved), str(guest), "--root", str(site_dir.root)]) == 0
     out = capsys.readouterr().out
-    assert f"applied: {LI} DECLINED {UID} (Fri 2027-03-12 10:00 KST [moved from Thu 2027-03-11 10:00])" in out
+    assert f"applied: {LI} DECLINED {UID} (Fri 2027-03-12 10:00 KST [moved from Thu 2027-03-11 10:00 KST])" in out
     assert f"applied: {WANG} ACCEPTED {UID} (Thu 2027-04-08 10:00 KST)" in out
     assert "+00:00" not in out
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from .. import occurrences
 from ..errors import MeetSchedError
-from ..localtimes import all_day_dates, zone_abbreviation
-from ..rsvp import rules
+from ..marks import TableReader
 from ..safe_text import neutral
 from ..site import Site
 from .common import now, site
@@ -76,18 +76,9 @@ def answered(s: Site, uid: str, occurrence: datetime) -> str:
         return f"{occurrence:%Y-%m-%d %H:%M} UTC"
     own = next((a for a in m.attendees if a.email.lower() == m.organizer.email.lower()), None)
     named = s.settings.spec.calendar.timezone
-    zone = own.timezone if own else ZoneInfo(named) if named else m.timezone
-    identity = occurrence.astimezone(m.timezone)
-    start = rules.start_of(m, identity)
-    if m.all_day:
-        first, last = all_day_dates(m, start)
-        text = f"{first:%a %Y-%m-%d}" + (f" to {last:%a %Y-%m-%d}" if last != first else "") + ", all day"
-        moved = f"{identity:%a %Y-%m-%d}"
-    else:
-        local = start.astimezone(zone)
-        text = f"{local:%a %Y-%m-%d %H:%M} {zone_abbreviation(local)}"
-        moved = f"{identity.astimezone(zone):%a %Y-%m-%d %H:%M}"
-    return text + (f" [moved from {moved}]" if start != identity else "")
+    table = TableReader(own.timezone if own else ZoneInfo(named) if named else m.timezone)
+    one = occurrences.of(m, occurrence)
+    return " ".join([table.when(one), *(f"[{mark}]" for mark in table.marks(one))])
 
 
 def _say(line: str) -> None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from .. import occurrences
 from ..model import Attendee, StoredMeeting, utc
 from ..site import Site, plan_policy, summary_policy
 from ..store import attendance, rsvp
@@ -72,7 +73,7 @@ def _opened(
         return Opened(stored, in_series, None, m.start, state.partstat(grant.attendee), False)
     wanted = None if grant.occurrence is None else rules.located(m, grant.occurrence, now)
     if wanted is not None and (
-        utc(rules.start_of(m, wanted)) < utc(now) or rules.invited(m, grant.attendee, wanted) is None
+        utc(occurrences.of(m, wanted).start) < utc(now) or rules.invited(m, grant.attendee, wanted) is None
     ):
         wanted = None  # past, or no longer theirs: the next one they are invited to
     if wanted is None:
@@ -84,7 +85,7 @@ def _opened(
     scope = Scope.SERIES if grant.occurrence is None and in_series is not None else Scope.OCCURRENCE
     occurrence = utc(wanted)
     shown = state.partstat(grant.attendee, None if scope is Scope.SERIES else occurrence)
-    start = rules.start_of(m, wanted)
+    start = occurrences.of(m, wanted).start
     return Opened(stored, who, occurrence, start, shown, True, scope, in_series is not None)
 
 
@@ -155,7 +156,7 @@ def answer(
                 stored,
                 opened.attendee,
                 target,
-                rules.start_of(m, identity),
+                occurrences.of(m, identity).start,
                 state.partstat(grant.attendee, target),
                 True,
                 Scope.OCCURRENCE,

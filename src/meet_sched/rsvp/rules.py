@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date, datetime, time, timedelta
 
+from .. import occurrences
 from ..model import Attendee, Meeting, StoredMeeting, utc
 from ..recurrence import outside_years
 
@@ -88,12 +89,6 @@ def _original(m: Meeting, moment: datetime, now: datetime) -> datetime | None:
     return None
 
 
-def of_start(m: Meeting, start: datetime) -> datetime:
-    """The identity of the occurrence that starts at ``start`` now (as :meth:`Meeting.occurrences` gives it)."""
-    override = m.override_at(start)
-    return override.occurrence if override is not None else start
-
-
 def located(m: Meeting, moment: datetime, now: datetime) -> datetime | None:
     """The identity of the occurrence ``moment`` names: its identity, or the start a moved one has now."""
     found = identity(m, moment, now)
@@ -103,17 +98,9 @@ def located(m: Meeting, moment: datetime, now: datetime) -> datetime | None:
     return None if override is None else override.occurrence
 
 
-def start_of(m: Meeting, occurrence: datetime) -> datetime:
-    """Where the occurrence with identity ``occurrence`` is now (its override's start, else the same)."""
-    override = m.override_of(occurrence)
-    return occurrence if override is None else override.start
-
-
 def attendees(m: Meeting, occurrence: datetime | None) -> tuple[Attendee, ...]:
     """Who is invited to the series (``occurrence`` None), or to the occurrence with that identity."""
-    if occurrence is None:
-        return m.attendees
-    return m.instance(m.override_of(occurrence)).attendees
+    return m.attendees if occurrence is None else occurrences.of(m, occurrence).attendees
 
 
 def invited(m: Meeting, email: str, occurrence: datetime | None) -> Attendee | None:
@@ -125,7 +112,6 @@ def invited(m: Meeting, email: str, occurrence: datetime | None) -> Attendee | N
 def ahead(m: Meeting, email: str, after: datetime, now: datetime) -> Iterator[datetime]:
     """Identities of the occurrences from ``after`` on (within :data:`MAX_AHEAD` of now) that ``email``
     is invited to, in order of their start."""
-    for start in m.occurrences(after, utc(now) + MAX_AHEAD):
-        occurrence = of_start(m, start)
-        if invited(m, email, occurrence) is not None:
-            yield occurrence
+    for one in occurrences.starting(m, after, utc(now) + MAX_AHEAD):
+        if invited(m, email, one.original) is not None:
+            yield one.original
