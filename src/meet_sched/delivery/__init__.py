@@ -1,1 +1,1 @@
-"""Sending what the outbox says is due: transports (SMTP, Maildir) and the dispatcher."""
+"""Sending what the outbox says is due: the dispatcher, its pass, job → message, the retry policy, transports."""

@@ -27,6 +27,7 @@ from ..config import Settings
 from ..config.schema import SmtpSection
 from ..errors import MeetSchedError
 from ..mail import Outgoing
+from .retry import pausing_reply, permanent_reply
 
 
 class SendError(Exception):
@@ -244,9 +245,8 @@ class SmtpTransport:
         raise exc
 
     def _refused(self, code: int, message: str, what: str) -> SendError:
-        """A reply code: 421 at any stage means the server is closing the connection (RFC 5321
-        section 3.8): the message is fine, the server is not, so the dispatcher pauses."""
-        if code == 421:
+        """A reply code: one that means the server is unusable pauses the dispatcher (see :mod:`.retry`)."""
+        if pausing_reply(code):
             return SendError(f"{self.name}: {' '.join(f'{code} {message}'.split())}", server_down=True)
         return _reply(code, message, what)
 
@@ -276,6 +276,6 @@ def _tls_error(exc: BaseException) -> ssl.SSLError | None:
 
 
 def _reply(code: int, message: str, what: str) -> SendError:
-    """4xx: try again later; 5xx: this message will never be accepted (RFC 5321 section 4.2.1)."""
+    """A refusal of this message: for good or for now, as :func:`.retry.permanent_reply` says."""
     text = " ".join(f"{code} {message}".split())
-    return SendError(f"{what}: {text}", permanent=500 <= code < 600)
+    return SendError(f"{what}: {text}", permanent=permanent_reply(code))

@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..model import utc
 from .outbox import Kind, Status
-from .outbox.rows import insert_new
+from .outbox.rows import NewRow, insert_new
 from .tables import OutboxRow
 
 SITE_UID = ""  # the meeting_uid of a notice: it belongs to no meeting
@@ -36,7 +35,7 @@ def plan_notices(
     """Plan a REJECTED notice (``problems``: the config was refused) or a FIXED one (None: accepted)
     to each recipient whose last notice says otherwise; returns how many were planned."""
     now = utc(now)
-    rows: list[dict[str, Any]] = []
+    rows: list[NewRow] = []
     for recipient in sorted({r.lower() for r in recipients}):
         last = session.scalar(
             select(OutboxRow.kind)

@@ -34,7 +34,7 @@ from .db import OUTBOX_CHANNEL, notify_at_commit
 from .meetings import ROW_ERRORS, get_meeting
 from .notices import SITE_UID
 from .outbox import Kind, Status
-from .outbox.rows import insert_new
+from .outbox.rows import NewRow, insert_new
 from .tables import AnswerRow, OutboxRow
 
 MAX_WAIT = timedelta(hours=1)  # "each": a summary waits at most this long (or update_quiet) after its first change
@@ -158,7 +158,7 @@ def _plan(
     }
     if waiting:
         session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in waiting])))
-    row = {
+    row: NewRow = {
         "key": key,
         "kind": Kind.SUMMARY.value,
         "meeting_uid": uid,

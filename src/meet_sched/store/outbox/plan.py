@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import and_, delete, or_, select, update
 from sqlalchemy.orm import Session
@@ -19,7 +19,19 @@ from ..tables import MeetingRow, OutboxRow
 from .identity import attendee_data, invitation_version, message_key, occurrence_version
 from .messages import INVITATION_KINDS, Kind, Mail, PlanPolicy, PlanReport
 from .reminders import ALL_DAY_LOOKBACK, _plan_reminders
-from .rows import _MAIL_COLUMNS, _chunks, _Existing, _existing, _last, _new_row, _previous_attendee, _rows, insert_new
+from .rows import (
+    _MAIL_COLUMNS,
+    NewRow,
+    Planned,
+    _chunks,
+    _Existing,
+    _existing,
+    _last,
+    _new_row,
+    _previous_attendee,
+    _rows,
+    insert_new,
+)
 from .shown import _Seen
 
 Troubled = Callable[[Unreadable], None]
@@ -48,7 +60,7 @@ def plan_outbox(
     live = _live_meetings(session, now, current or {}, unreadable if troubled else None, only)
     uids = [s.uid for s in live]
     answers = attendance.current_all(session, uids if only is not None else None)
-    inserts: list[dict[str, Any]] = []
+    inserts: list[NewRow] = []
     drop: list[int] = []
 
     invitation_rows: dict[str, list[_Existing]] = {}
@@ -77,21 +89,20 @@ def plan_outbox(
         reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
 
     for stored in live:
-        mine: list[dict[str, Any]] = []
-        gone: list[int] = []
+        planned = Planned()
         try:
             if policy.invitations:
                 _plan_invitations(
-                    session, stored, invitation_rows.get(stored.uid, []), now, mine, gone, policy.update_quiet
+                    session, stored, invitation_rows.get(stored.uid, []), now, planned, policy.update_quiet
                 )
-            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, mine, gone, answers.get(stored.uid))
+            _plan_reminders(stored, reminder_rows.get(stored.uid, []), now, policy, planned, answers.get(stored.uid))
         except Exception as exc:  # one meeting that cannot be expanded must not stop the others' email
             if troubled is None:
                 raise
             unreadable.append(Unreadable(stored.uid, stored.sequence, stored.last_modified, describe(exc)))
             continue
-        inserts += mine
-        drop += gone
+        inserts += planned.inserts
+        drop += planned.drop
     for found in unreadable:
         assert troubled is not None
         troubled(found)
@@ -178,20 +189,38 @@ def _version(stored: StoredMeeting) -> str:
     return found
 
 
+@dataclass
+class _MeetingPlan:
+    """One meeting's invitations being planned: what the series' step hands the occurrences' step."""
+
+    session: Session
+    stored: StoredMeeting
+    now: datetime
+    quiet: timedelta  # a change to what someone holds waits this long for the edits to settle
+    seen: _Seen
+    out: Planned
+    series_rows: dict[str, list[_Existing]] = field(default_factory=dict)  # about the whole series, by recipient
+    whole: set[str] = field(default_factory=set)  # recipients the series' own REQUEST is about to reach
+
+    @property
+    def active(self) -> bool:
+        """Neither removed from config nor cancelled."""
+        return not (self.stored.removed or self.stored.meeting.cancelled)
+
+
 def _plan_invitations(
     session: Session,
     stored: StoredMeeting,
     rows: list[_Existing],
     now: datetime,
-    inserts: list[dict[str, Any]],
-    drop: list[int],
+    out: Planned,
     quiet: timedelta = timedelta(0),
 ) -> None:
     m = stored.meeting
-    active = not (stored.removed or m.cancelled)
-    seen = _Seen(session, m, now)
+    plan = _MeetingPlan(session, stored, now, quiet, _Seen(session, m, now), out)
+    active, seen, inserts, drop = plan.active, plan.seen, out.inserts, out.drop
     invited = {a.email.lower(): a for a in m.attendees}
-    by_recipient: dict[str, list[_Existing]] = {}
+    by_recipient = plan.series_rows
     single: list[_Existing] = []  # messages about one occurrence
     for row in sorted(rows, key=lambda r: r.id):
         if row.occurrence is None:
@@ -199,7 +228,7 @@ def _plan_invitations(
         else:
             single.append(row)
     version = _version(stored)
-    whole: set[str] = set()  # recipients the series' own REQUEST is about to reach
+    whole = plan.whole
     for recipient in sorted(set(invited) | set(by_recipient)):
         history = by_recipient.get(recipient, [])
         target: tuple[Kind, str] | None = None
@@ -238,22 +267,10 @@ def _plan_invitations(
         )
         if kind.itip_request:
             seen.announced(version)
-    _plan_occurrences(session, stored, seen, by_recipient, whole, single, now, inserts, drop, active, quiet)
+    _plan_occurrences(plan, single)
 
 
-def _plan_occurrences(
-    session: Session,
-    stored: StoredMeeting,
-    seen: _Seen,
-    series_rows: dict[str, list[_Existing]],
-    whole: set[str],
-    rows: list[_Existing],
-    now: datetime,
-    inserts: list[dict[str, Any]],
-    drop: list[int],
-    active: bool,
-    quiet: timedelta = timedelta(0),
-) -> None:
+def _plan_occurrences(plan: _MeetingPlan, rows: list[_Existing]) -> None:
     """Updates and cancellations of single occurrences, to people who hold the series.
 
     Someone holds an occurrence as the series' REQUEST they received last carried it (sent after
@@ -267,6 +284,8 @@ def _plan_occurrences(
     (an invitation), the one removed (a cancellation); the others hold it as it still is for them.
     Like updates of a series, a change to what someone holds waits ``quiet`` for the edits to settle.
     """
+    session, stored, seen, now, quiet = plan.session, plan.stored, plan.seen, plan.now, plan.quiet
+    series_rows, whole, inserts = plan.series_rows, plan.whole, plan.out.inserts
     m = stored.meeting
     mine: dict[tuple[str, datetime], list[_Existing]] = {}
     for row in rows:
@@ -274,7 +293,7 @@ def _plan_occurrences(
         mine.setdefault((row.recipient, row.occurrence), []).append(row)
     wanted: set[str] = set()
     series_people = {a.email.lower(): a for a in m.attendees}
-    for version in stored.instances if active else ():
+    for version in stored.instances if plan.active else ():
         occurrence = version.occurrence
         override = m.override_of(occurrence)
         instance = m.instance(override) if override else m.plain_instance(occurrence)
@@ -341,7 +360,7 @@ def _plan_occurrences(
             )
             if kind.itip_request:  # an update of it says what changed since
                 seen.announced(occurrence_version(m.uid, occurrence, version.digest), instance)
-    drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
+    plan.out.drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
 
 
 def _settled(now: datetime, quiet: timedelta, starts: Iterable[datetime]) -> datetime:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from ... import occurrences
 from ...localtimes import all_day_reminder
@@ -12,7 +11,7 @@ from .. import attendance
 from ..status import Status
 from .identity import attendee_data, message_key
 from .messages import Kind, PlanPolicy
-from .rows import _Existing, _new_row
+from .rows import Planned, _Existing, _new_row
 
 # How long after an all-day occurrence's start (midnight in the meeting's zone) a reminder of it may
 # still be due: the day itself at all_day_at in a zone up to a day behind.
@@ -34,8 +33,7 @@ def _plan_reminders(
     rows: list[_Existing],
     now: datetime,
     policy: PlanPolicy,
-    inserts: list[dict[str, Any]],
-    drop: list[int],
+    out: Planned,
     answers: attendance.Attendance | None = None,
 ) -> None:
     """Reminders of the occurrences ahead: ``offset`` before the start, or for an all-day meeting at
@@ -69,13 +67,13 @@ def _plan_reminders(
     existing = {row.key for row in rows}
     for row in rows:
         if row.status == Status.PENDING and row.key not in wanted:
-            drop.append(row.id)
+            out.drop.append(row.id)
     for key, (start, a, offset, due) in wanted.items():
         if m.all_day and due >= utc(start) + ALL_DAY_LOOKBACK:
             continue
         if key in existing or due < now or due > now + horizon:
             continue
-        inserts.append(
+        out.inserts.append(
             _new_row(
                 key,
                 Kind.REMINDER,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, TypedDict, cast
 
 from sqlalchemy import Row, Table, select
 from sqlalchemy.orm import Session
@@ -26,6 +26,33 @@ class _Existing:
     version: str | None
     occurrence: datetime | None = None  # invitations: set for one occurrence of a series
     finished_at: datetime | None = None
+
+
+class NewRow(TypedDict):
+    """A row planning adds to the outbox: the :class:`OutboxRow` columns it sets."""
+
+    key: str
+    kind: str  # a Kind's value
+    meeting_uid: str
+    recipient: str
+    attendee: dict[str, Any]  # as planned: name, email, timezone, language, city (a notice's or summary's data)
+    sequence: int
+    version: str | None
+    occurrence: datetime | None
+    offset_seconds: int | None
+    due_at: datetime
+    not_before: datetime
+    status: str  # a Status's value: pending
+    attempts: int
+    created_at: datetime
+
+
+@dataclass
+class Planned:
+    """What planning one meeting decides: rows to add, and pending rows to drop (by id)."""
+
+    inserts: list[NewRow] = field(default_factory=list)
+    drop: list[int] = field(default_factory=list)
 
 
 def _rows(session: Session, uids: Sequence[str], where: Any) -> Iterable[Any]:
@@ -80,7 +107,7 @@ def _new_row(
     occurrence: datetime | None = None,
     offset: timedelta | None = None,
     sequence: int | None = None,
-) -> dict[str, Any]:
+) -> NewRow:
     return {
         "key": key,
         "kind": kind.value,
@@ -109,7 +136,7 @@ _MAIL_COLUMNS = (
 )
 
 
-def insert_new(session: Session, rows: list[dict[str, Any]]) -> list[Mail]:
+def insert_new(session: Session, rows: Sequence[NewRow]) -> list[Mail]:
     """Insert, skipping keys another process planned meanwhile (ON CONFLICT DO NOTHING)."""
     dialect = session.get_bind().dialect.name
     table = cast(Table, OutboxRow.__table__)
