@@ -143,20 +143,24 @@ def _answer(row: Any) -> Answer:
     )
 
 
+def _keep(series: dict[str, Answer], occurrences: dict[tuple[str, datetime], Answer], answer: Answer) -> None:
+    """One step of the fold: ``answer`` takes its place (the series, or its occurrence) if it outranks
+    the answer there."""
+    if answer.occurrence is None:
+        if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
+            series[answer.attendee] = answer
+    else:
+        key = (answer.attendee, answer.occurrence)
+        if key not in occurrences or occurrences[key].rank < answer.rank:
+            occurrences[key] = answer
+
+
 def _fold(rows: Iterable[Any], meeting_uid: str) -> Attendance:
     series: dict[str, Answer] = {}
     occurrences: dict[tuple[str, datetime], Answer] = {}
     for row in rows:
-        if row.stale or row.kind != Kind.REPLY:
-            continue
-        answer = _answer(row)
-        if answer.occurrence is None:
-            if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
-                series[answer.attendee] = answer
-        else:
-            key = (answer.attendee, answer.occurrence)
-            if key not in occurrences or occurrences[key].rank < answer.rank:
-                occurrences[key] = answer
+        if not row.stale and row.kind == Kind.REPLY:
+            _keep(series, occurrences, _answer(row))
     return Attendance(meeting_uid, series, occurrences)
 
 
@@ -243,13 +247,7 @@ def record(
 def _with(state: Attendance, answer: Answer) -> Attendance:
     """``state`` with one more (applied) answer: what :func:`current` would now read."""
     series, occurrences = dict(state.series), dict(state.occurrences)
-    if answer.occurrence is None:
-        if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
-            series[answer.attendee] = answer
-    else:
-        key = (answer.attendee, answer.occurrence)
-        if key not in occurrences or occurrences[key].rank < answer.rank:
-            occurrences[key] = answer
+    _keep(series, occurrences, answer)
     return Attendance(state.meeting_uid, series, occurrences)
 
 
