@@ -23,10 +23,10 @@ from ..places.skip import holiday_skips
 from ..recurrence import SUPPORTED_YEARS, outside_years
 from .dates import check_rrule, wall_problem
 from .limits import MAX_ALL_DAY_DAYS, MAX_MEETING_DURATION
+from .meeting_spec import AttendeeSpec, MeetingSpec
 from .overrides import build_overrides
 from .places import resolve_place
 from .places import rules as place_rules
-from .schema import AttendeeSpec, MeetingSpec
 from .settings import MEETINGS_DIR, Settings
 from .sources import KeyPath, Source
 
