@@ -19,7 +19,7 @@ from icalendar.timezone.tzid import tzid_from_tzinfo
 from meet_sched.config import Settings, load_config, load_settings
 from meet_sched.errors import ConfigError
 from meet_sched.ics import IcsRenderer
-from meet_sched.model import Attendee, Meeting, Person, Role, Status, StoredMeeting
+from meet_sched.model import Attendee, Meeting, MeetingStatus, Person, Role, StoredMeeting
 
 from .ics_helpers import names, parse_both, unfolded
 
@@ -100,7 +100,7 @@ def meetings(draw: st.DrawFn) -> Case:
         timezone=zone,
         organizer=Person(draw(ANY_TEXT), "organizer@x.example"),
         recurrence=draw(st.sampled_from([None, "FREQ=WEEKLY;COUNT=5", "FREQ=DAILY;INTERVAL=2;COUNT=3"])),
-        status=draw(st.sampled_from(list(Status))),
+        status=draw(st.sampled_from(list(MeetingStatus))),
         attendees=attendees,
         reminders=tuple(
             sorted(

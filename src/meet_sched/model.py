@@ -52,7 +52,7 @@ def _check_verbatim(what: str, value: str | None) -> None:
         raise ValueError(f"{what} {value!r} is empty or contains spaces, line breaks, quotes or <>")
 
 
-class Status(enum.StrEnum):
+class MeetingStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     TENTATIVE = "tentative"
     CANCELLED = "cancelled"
@@ -245,7 +245,7 @@ class Meeting:
     recurrence: str | None = None  # an RFC 5545 RRULE value, without "RRULE:"
     exdates: tuple[datetime, ...] = ()  # aware, in ``timezone``
     rdates: tuple[datetime, ...] = ()  # aware, in ``timezone``: occurrences besides the rule's (RDATE)
-    status: Status = Status.CONFIRMED
+    status: MeetingStatus = MeetingStatus.CONFIRMED
     attendees: tuple[Attendee, ...] = ()
     reminders: tuple[timedelta, ...] = ()
     overrides: tuple[Override, ...] = ()  # by occurrence: single occurrences changed or cancelled
@@ -292,7 +292,7 @@ class Meeting:
 
     @property
     def cancelled(self) -> bool:
-        return self.status is Status.CANCELLED
+        return self.status is MeetingStatus.CANCELLED
 
     def reminders_for(self, attendee: Attendee) -> tuple[timedelta, ...]:
         return self.reminders if attendee.reminders is None else attendee.reminders
@@ -362,7 +362,7 @@ class Meeting:
             location=self.location if override.location is None else override.location,
             video_url=self.video_url if override.video_url is None else override.video_url,
             attendees=self.attendees if override.attendees is None else override.attendees,
-            status=Status.CANCELLED if override.cancelled else self.status,
+            status=MeetingStatus.CANCELLED if override.cancelled else self.status,
             recurrence=None,
             exdates=(),
             rdates=(),
@@ -564,7 +564,7 @@ class Meeting:
             recurrence=data["recurrence"],
             exdates=tuple(wall(e) for e in data["exdates"]),
             rdates=tuple(wall(r) for r in data.get("rdates", ())),
-            status=Status(data["status"]),
+            status=MeetingStatus(data["status"]),
             all_day=bool(data.get("all_day", False)),
             related_to=data.get("related_to"),
             skip_holidays=_skip_value(data.get("skip_holidays", False)),

@@ -15,9 +15,9 @@ from ..model import (
     Attendee,
     Expansion,
     Meeting,
+    MeetingStatus,
     Person,
     Role,
-    Status,
 )
 from ..places.skip import holiday_skips
 from ..recurrence import SUPPORTED_YEARS, outside_years
@@ -135,7 +135,7 @@ def build_meeting(
         recurrence=recurrence,
         exdates=tuple(exdates),
         rdates=tuple(sorted(set(rdates))),
-        status=Status(spec.status),
+        status=MeetingStatus(spec.status),
         attendees=tuple(attendees),
         reminders=_offsets(reminders),
         source=f"{source.path}:{source.line(loc) or 1}",

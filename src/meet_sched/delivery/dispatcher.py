@@ -48,7 +48,7 @@ from ..site import Site, calendar_answers, webcal_url
 from ..store import attendance, outbox
 from ..store import rsvp as rsvp_store
 from ..store.db import listen, listens
-from ..store.outbox import Job, Kind, Outcome, Status
+from ..store.outbox import Job, MessageKind, OutboxStatus, SendOutcome
 from .transport import DeliveryError, SendError, Transport, make_transport
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def system_clock() -> datetime:
 class Event:
     """One thing the dispatcher did to one message (what the log line says)."""
 
-    status: Status  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING (retry) / released
+    status: OutboxStatus  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING (retry) / released
     kind: str
     recipient: str
     meeting_uid: str
@@ -94,12 +94,12 @@ class DispatchReport:
     events: list[Event] = field(default_factory=list)
     released: int = 0  # claimed but not tried (paused or stopping)
 
-    def count(self, status: Status) -> int:
+    def count(self, status: OutboxStatus) -> int:
         return sum(1 for e in self.events if e.status is status)
 
     @property
     def sent(self) -> int:
-        return self.count(Status.SENT)
+        return self.count(OutboxStatus.SENT)
 
     def summary(self) -> str:
         counts = Counter(e.status.value for e in self.events)
@@ -147,7 +147,7 @@ class Dispatcher:
         self._links: dict[int, str] = {}  # claimed message id → its answer token (only in memory and the message)
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
-        self._unrecorded: list[tuple[Job, Outcome]] = []
+        self._unrecorded: list[tuple[Job, SendOutcome]] = []
         self._db_failures = 0
         self._paused_until: datetime | None = None
         self._pause_failures = 0
@@ -178,7 +178,7 @@ class Dispatcher:
             return report
         meetings: dict[str, StoredMeeting] = {}
         queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=self.batch_size)
-        outcomes: list[tuple[Job, Outcome]] = []
+        outcomes: list[tuple[Job, SendOutcome]] = []
         wake_recorder = asyncio.Event()
         full = asyncio.Event()
         finished_workers = 0
@@ -219,7 +219,7 @@ class Dispatcher:
             try:
                 while (job := await queue.get()) is not None:
                     if halted():
-                        outcome = Outcome(job.id, Status.PENDING, "", self.clock(), attempted=False)
+                        outcome = SendOutcome(job.id, OutboxStatus.PENDING, "", self.clock(), attempted=False)
                     else:
                         outcome = await self._attempt(job, meetings.get(job.meeting_uid))
                     outcomes.append((job, outcome))
@@ -336,9 +336,9 @@ class Dispatcher:
             self._previous.update(outbox.previously_shown(session, jobs))
             if self._rsvp_base is not None:
                 for j in jobs:
-                    if j.kind is not Kind.CANCEL and not j.kind.self_contained and j.id not in self._links:
+                    if j.kind is not MessageKind.CANCEL and not j.kind.self_contained and j.id not in self._links:
                         self._links[j.id] = rsvp_store.mint(session, j.meeting_uid, j.recipient, j.occurrence, now)
-            asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER and not j.kind.self_contained}
+            asking = {j.meeting_uid for j in jobs if j.kind is not MessageKind.REMINDER and not j.kind.self_contained}
             if asking:  # invitations carry the answers given so far; an update after a new time asks again
                 self._answers.update({uid: attendance.Attendance(uid) for uid in asking})
                 self._answers.update(attendance.current_all(session, asking))
@@ -347,7 +347,7 @@ class Dispatcher:
             self._notify()
         return jobs, found
 
-    def _finish(self, outcomes: Sequence[Outcome]) -> int:
+    def _finish(self, outcomes: Sequence[SendOutcome]) -> int:
         with self._session() as session:
             return outbox.finish(session, outcomes, worker=self.worker)
 
@@ -381,26 +381,28 @@ class Dispatcher:
 
     # -- one message ---------------------------------------------------------------------
 
-    async def _attempt(self, job: Job, stored: StoredMeeting | None) -> Outcome:
+    async def _attempt(self, job: Job, stored: StoredMeeting | None) -> SendOutcome:
         now = self.clock()
         if stored is None and not job.kind.self_contained:
-            return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
-        if job.kind is Kind.SUMMARY and self.settings.spec.replies.summary == "off":
-            return Outcome(job.id, Status.SKIPPED, "not sent: [replies] summary is off", now, attempted=False)
+            return SendOutcome(job.id, OutboxStatus.FAILED, "not sent: the meeting is no longer in the database", now)
+        if job.kind is MessageKind.SUMMARY and self.settings.spec.replies.summary == "off":
+            return SendOutcome(job.id, OutboxStatus.SKIPPED, "not sent: [replies] summary is off", now, attempted=False)
         late = job.occurrence is not None and outbox.reminder_too_late(job.occurrence, job.due_at, utc(now))
-        if job.kind is Kind.REMINDER and job.occurrence is not None and late:
+        if job.kind is MessageKind.REMINDER and job.occurrence is not None and late:
             why = "the meeting had started" if utc(job.due_at) < utc(job.occurrence) else "too late on the day"
-            return Outcome(job.id, Status.EXPIRED, f"not sent: {why}", now, attempted=False)
-        if job.kind is not Kind.REMINDER and _occurrence_ended(stored, job.occurrence, now):
-            return Outcome(job.id, Status.EXPIRED, "not sent: the occurrence had ended", now, attempted=False)
+            return SendOutcome(job.id, OutboxStatus.EXPIRED, f"not sent: {why}", now, attempted=False)
+        if job.kind is not MessageKind.REMINDER and _occurrence_ended(stored, job.occurrence, now):
+            return SendOutcome(job.id, OutboxStatus.EXPIRED, "not sent: the occurrence had ended", now, attempted=False)
         try:
             feed = await self._feed_link(job, now)
             message = self._render(job, stored, now, feed)
         except MailError as exc:
-            return Outcome(job.id, Status.FAILED, f"not sent: {exc}", now)
+            return SendOutcome(job.id, OutboxStatus.FAILED, f"not sent: {exc}", now)
         except Exception as exc:  # a bug must not stop the other messages
             log.exception("event=render-failed key=%s", _q(job.key))
-            return Outcome(job.id, Status.FAILED, f"not sent: could not render ({type(exc).__name__}: {exc})", now)
+            return SendOutcome(
+                job.id, OutboxStatus.FAILED, f"not sent: could not render ({type(exc).__name__}: {exc})", now
+            )
         try:
             reply = await self.transport.send(message)
         except SendError as error:
@@ -409,7 +411,7 @@ class Dispatcher:
         done = self.clock()
         if self.metrics is not None:
             self.metrics.dispatch_lateness.observe(max(0.0, (done - job.due_at).total_seconds()))
-        return Outcome(job.id, Status.SENT, reply, done)
+        return SendOutcome(job.id, OutboxStatus.SENT, reply, done)
 
     def _prepare(self, jobs: Sequence[Job], meetings: dict[str, StoredMeeting], now: datetime) -> None:
         """Render one message per distinct text among ``jobs``, so the workers find it ready."""
@@ -430,7 +432,7 @@ class Dispatcher:
         """``[invitations] feed_link``: (https, webcal) of a new personal feed for a first invitation to
         someone without one.  Issued here, just before the send: the token is never stored in the clear."""
         spec = self.settings.spec
-        if job.kind is not Kind.REQUEST or not spec.invitations.feed_link or not self.site.base_url_known:
+        if job.kind is not MessageKind.REQUEST or not spec.invitations.feed_link or not self.site.base_url_known:
             return None
         retry_since = utc(job.due_at) if job.attempts else None
         link = await self._db(self.site.feed_link_for_invitation, job.recipient, now, retry_since)
@@ -440,20 +442,20 @@ class Dispatcher:
         self, job: Job, stored: StoredMeeting | None, now: datetime, feed: tuple[str, str] | None = None
     ) -> Outgoing:
         mid = outbox.message_id(job.key, self.domain)
-        if job.kind is Kind.SUMMARY:
+        if job.kind is MessageKind.SUMMARY:
             return summary_message(self.mail, job.attendee, job.recipient, message_id=mid, now=now)
         if job.kind.notice:
             data = job.attendee
             problems = [str(p) for p in data.get("problems") or ()]
             language = str(data.get("language") or "en")
             more = int(data.get("more") or 0)
-            fixed = job.kind is Kind.FIXED
+            fixed = job.kind is MessageKind.FIXED
             return self.mail.notice(job.recipient, language, problems, more, fixed=fixed, message_id=mid, now=now)
         assert stored is not None
         to = _recipient(self.mail, stored, job)
         token = self._links.get(job.id)
         rsvp = None if token is None or self._rsvp_base is None else self._rsvp_base + token
-        if job.kind is Kind.REMINDER:
+        if job.kind is MessageKind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now, rsvp=rsvp)
         state = self._answers.get(job.meeting_uid)
@@ -467,14 +469,14 @@ class Dispatcher:
                 previous=self._previous.get(job.id),
                 answer_again=state is not None and attendance.must_answer(state, to.email, utc(job.occurrence)),
                 rsvp=rsvp,
-                first=job.kind is Kind.REQUEST,
+                first=job.kind is MessageKind.REQUEST,
             )
         return self.mail.invitation(
             stored,
             to,
             message_id=mid,
             now=now,
-            update=job.kind is Kind.UPDATE,
+            update=job.kind is MessageKind.UPDATE,
             previous=self._previous.get(job.id),
             feed=feed,
             answers=None if state is None else calendar_answers(state),
@@ -482,20 +484,20 @@ class Dispatcher:
             rsvp=rsvp,
         )
 
-    def _failed(self, job: Job, error: SendError) -> Outcome:
+    def _failed(self, job: Job, error: SendError) -> SendOutcome:
         now = self.clock()
         if error.permanent:
-            return Outcome(job.id, Status.FAILED, error.reply, now)
+            return SendOutcome(job.id, OutboxStatus.FAILED, error.reply, now)
         if error.server_down:
             self._pause(now, error)
         delivery = self.settings.spec.delivery
         attempt = job.attempts + 1
         retry_at = now + self._backoff(attempt)
-        if job.kind is Kind.REMINDER and job.occurrence is not None and retry_at >= utc(job.occurrence):
-            return Outcome(job.id, Status.EXPIRED, f"not sent before the meeting started: {error.reply}", now)
-        if job.kind is not Kind.REMINDER and retry_at > job.due_at + delivery.give_up_after:
-            return Outcome(job.id, Status.FAILED, f"gave up after {attempt} attempts: {error.reply}", now)
-        return Outcome(job.id, Status.PENDING, error.reply, now, retry_at=retry_at)
+        if job.kind is MessageKind.REMINDER and job.occurrence is not None and retry_at >= utc(job.occurrence):
+            return SendOutcome(job.id, OutboxStatus.EXPIRED, f"not sent before the meeting started: {error.reply}", now)
+        if job.kind is not MessageKind.REMINDER and retry_at > job.due_at + delivery.give_up_after:
+            return SendOutcome(job.id, OutboxStatus.FAILED, f"gave up after {attempt} attempts: {error.reply}", now)
+        return SendOutcome(job.id, OutboxStatus.PENDING, error.reply, now, retry_at=retry_at)
 
     def _backoff(self, attempt: int) -> timedelta:
         """Exponential, capped, with jitter (half to all of the step), so retries do not arrive in step."""
@@ -518,16 +520,16 @@ class Dispatcher:
     def _is_paused(self) -> bool:
         return self._paused_until is not None and self.clock() < self._paused_until
 
-    def _after(self, report: DispatchReport, job: Job, outcome: Outcome) -> None:
+    def _after(self, report: DispatchReport, job: Job, outcome: SendOutcome) -> None:
         self._previous.pop(job.id, None)
         detail = outcome.detail
-        if outcome.status is Status.PENDING and outcome.retry_at is not None:
+        if outcome.status is OutboxStatus.PENDING and outcome.retry_at is not None:
             detail = f"{detail} (next attempt {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)"
-        if outcome.status is Status.PENDING and not outcome.attempted:
+        if outcome.status is OutboxStatus.PENDING and not outcome.attempted:
             report.released += 1
             return
         extra = {}
-        if outcome.status is Status.SENT and log.isEnabledFor(logging.INFO):
+        if outcome.status is OutboxStatus.SENT and log.isEnabledFor(logging.INFO):
             extra = {
                 "message_id": outbox.message_id(job.key, self.domain),
                 "lateness": f"{max(0.0, (outcome.at - job.due_at).total_seconds()):.3f}s",
@@ -538,14 +540,14 @@ class Dispatcher:
 
     def _event(self, report: DispatchReport, event: Event, **extra: str) -> None:
         report.events.append(event)
-        name = "retry" if event.status is Status.PENDING else event.status.value
+        name = "retry" if event.status is OutboxStatus.PENDING else event.status.value
         if self.metrics is not None:
             self.metrics.messages.labels(status=name).inc()
-        level = logging.INFO if event.status in (Status.SENT, Status.SKIPPED) else logging.WARNING
+        level = logging.INFO if event.status in (OutboxStatus.SENT, OutboxStatus.SKIPPED) else logging.WARNING
         if not log.isEnabledFor(level):
             return
         fields = {"kind": event.kind, "to": event.recipient, "meeting": event.meeting_uid, **extra}
-        fields["reply" if event.status is Status.SENT else "reason"] = event.detail
+        fields["reply" if event.status is OutboxStatus.SENT else "reason"] = event.detail
         line = " ".join(f"{k}={_q(v)}" for k, v in fields.items() if v)
         log.log(level, "event=%s %s", name, line)
 
@@ -703,7 +705,7 @@ class Dispatcher:
         service = self._service
         service.health.last_dispatch_at = now
         if counts:
-            service.metrics.outbox_pending.set(counts.get(Status.PENDING.value, 0))
+            service.metrics.outbox_pending.set(counts.get(OutboxStatus.PENDING.value, 0))
         wake = now + SAFETY_RECHECK
         if due is not None:
             wake = min(wake, due)

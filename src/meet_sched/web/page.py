@@ -25,7 +25,7 @@ from ..config.display import display_zone as site_zone
 from ..config.places import rules as site_rules
 from ..lang import languages
 from ..localtimes import all_day_dates, zone_abbreviation, zone_city
-from ..model import Meeting, Status, StoredMeeting, utc
+from ..model import Meeting, MeetingStatus, StoredMeeting, utc
 from ..places import Place, Rules, verdict
 from ..places.days import Why
 from ..places.rules import participants
@@ -191,7 +191,7 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
     m = occ.meeting
     local = occ.start.astimezone(m.timezone)
     places = meeting_places(m, rules)
-    cancelled = m.status is Status.CANCELLED
+    cancelled = m.status is MeetingStatus.CANCELLED
     moved = None
     if occ.moved_from is not None:
         was = occ.moved_from.astimezone(m.timezone)
@@ -213,7 +213,7 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
         url=meeting_path(m.uid),
         title=m.title,
         status=m.status.value,
-        status_text=w(f"status.{m.status.value}") if m.status is not Status.CONFIRMED else "",
+        status_text=w(f"status.{m.status.value}") if m.status is not MeetingStatus.CONFIRMED else "",
         cancelled=cancelled,
         calendar=site.calendar_title(m.calendar),
         start=occ.start,
@@ -332,7 +332,7 @@ def build_model(site: Site, now: datetime, base_url: str, week: Workweek, w: Pag
             (o.start, o.end, o.meeting.title)
             for o in shown
             if o.start.astimezone(home).date() == today
-            and o.meeting.status is not Status.CANCELLED
+            and o.meeting.status is not MeetingStatus.CANCELLED
             and not o.meeting.all_day
         ]
         overview = strip(zones, today, home, everyone, todays, now=now)
