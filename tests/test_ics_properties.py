@@ -26,7 +26,10 @@ from .ics_helpers import names, parse_both, unfolded
 ZONES = sorted(available_timezones() - {"localtime", "Factory"})
 # RFC 5545 CONTROL: no calendar can carry these (the config refuses them with a message).
 CONTROL = [chr(c) for c in range(0x20) if chr(c) not in "\t\n\r"] + ["\x7f"]
-TEXT = st.text(st.characters(codec="utf-8", exclude_characters=CONTROL), max_size=120)
+# What a Meeting refuses besides, as config files do: C1 controls and bidirectional controls.
+C1 = [chr(c) for c in range(0x80, 0xA0)]
+BIDI = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
+TEXT = st.text(st.characters(codec="utf-8", exclude_characters=[*CONTROL, *C1, *BIDI]), max_size=120)
 # Hand-picked troublemakers, so that every run meets them, not only lucky ones.
 NASTY = st.sampled_from(
     [
@@ -295,9 +298,6 @@ def test_the_model_refuses_what_the_config_refuses_in_the_same_words() -> None:
 
 # -- the same through config files ----------------------------------------------------------------------------
 
-# What config files may not hold besides: C1 controls and bidirectional controls (README "Rules").
-C1 = [chr(c) for c in range(0x80, 0xA0)]
-BIDI = [chr(c) for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]]
 LINE = st.text(
     st.characters(codec="utf-8", exclude_characters=[*CONTROL, *C1, *BIDI, "\r", "\n", "\x85", "\u2028", "\u2029"]),
     min_size=1,
