@@ -17,6 +17,7 @@ from meet_sched.store.db import Database
 from meet_sched.store.meetings import sync_meetings
 from meet_sched.store.outbox import (
     MessageKind,
+    OutboxStatus,
     PlanPolicy,
     SendOutcome,
     claim,
@@ -28,7 +29,6 @@ from meet_sched.store.outbox import (
     release,
     retire_due,
 )
-from meet_sched.store.outbox import OutboxStatus as Out
 from meet_sched.store.tables import OutboxRow
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -100,7 +100,7 @@ def test_a_moved_meeting_replans_its_reminders_and_keeps_history(db: Database) -
     with db.transaction(write=True) as session:
         jobs = claim(session, due, worker="w", lease=LEASE, limit=50)
         (mine,) = [j for j in jobs if j.key == sent_key]
-        finish(session, [SendOutcome(mine.id, Out.SENT, "250 OK", due)], worker="w")
+        finish(session, [SendOutcome(mine.id, OutboxStatus.SENT, "250 OK", due)], worker="w")
         release(session, worker="w")
     moved = meeting(start=datetime(2026, 12, 11, 10, 0, tzinfo=SEOUL))
     # Two unsent invitations and three unsent reminders are replaced; nobody had an invitation, so no update.
@@ -175,8 +175,8 @@ def test_claims_take_due_rows_once_and_a_lapsed_lease_is_retaken(db: Database) -
     assert sorted(j.id for j in retaken) == sorted(j.id for j in jobs)
     # "a" comes back and reports: its claim is gone, so nothing is overwritten.
     with db.transaction(write=True) as session:
-        assert finish(session, [SendOutcome(jobs[0].id, Out.SENT, "250", NOW)], worker="a") == 0
-        assert finish(session, [SendOutcome(jobs[0].id, Out.SENT, "250", NOW)], worker="b") == 1
+        assert finish(session, [SendOutcome(jobs[0].id, OutboxStatus.SENT, "250", NOW)], worker="a") == 0
+        assert finish(session, [SendOutcome(jobs[0].id, OutboxStatus.SENT, "250", NOW)], worker="b") == 1
         assert release(session, worker="b") == 1
         assert counts(session) == {"sent": 1, "pending": 5}
 
@@ -187,7 +187,7 @@ def test_retry_release_and_expiry(db: Database) -> None:
     with db.transaction(write=True) as session:
         (invite,) = claim(session, NOW, worker="a", lease=LEASE, limit=10)
         retry_at = NOW + timedelta(minutes=1)
-        finish(session, [SendOutcome(invite.id, Out.PENDING, "451 later", NOW, retry_at=retry_at)], worker="a")
+        finish(session, [SendOutcome(invite.id, OutboxStatus.PENDING, "451 later", NOW, retry_at=retry_at)], worker="a")
     with db.transaction(write=True) as session:
         assert claim(session, NOW + timedelta(seconds=59), worker="a", lease=LEASE, limit=10) == []
         (again,) = claim(session, retry_at, worker="a", lease=LEASE, limit=10)
