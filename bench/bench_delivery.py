@@ -46,7 +46,7 @@ from sqlalchemy import create_engine, text
 from meet_sched.delivery.dispatcher import Dispatcher, responsive_loop
 from meet_sched.mail import MailRenderer, Recipient
 from meet_sched.site import Site
-from meet_sched.store.outbox import Kind, message_id, message_key
+from meet_sched.store.outbox import MessageKind, message_id, message_key
 
 SEOUL = ZoneInfo("Asia/Seoul")
 PEOPLE = [  # (language, zone, city): the attendees of a meeting cycle through these
@@ -230,7 +230,9 @@ def throughput_round(sink: Sink, connections: int, admin: str | None, n: int) ->
         messages = []
         for stored in site.meetings():
             for a in stored.meeting.attendees:
-                key = message_key(Kind.REMINDER, stored.uid, a.email, occurrence=stored.meeting.start, offset=86400)
+                key = message_key(
+                    MessageKind.REMINDER, stored.uid, a.email, occurrence=stored.meeting.start, offset=86400
+                )
                 out = renderer.reminder(
                     stored,
                     Recipient.of(a),

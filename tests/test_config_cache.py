@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from meet_sched.config import Config, load_config
+from meet_sched.config.cache import code_files
 from meet_sched.config.loader import CACHE_FILE
 from meet_sched.errors import ConfigError
 
@@ -121,3 +124,16 @@ def test_an_unwritable_var_only_costs_speed(site: SiteDir) -> None:
     var: Path = site.root / "var"
     var.write_text("a file where the folder should be", encoding="utf-8")
     _same(_load(site, cache=False), _load(site))
+
+
+def test_the_cache_is_keyed_by_every_module_validation_runs() -> None:
+    """A rule moved out of config/ (the characters text may hold) must still make a stale cache miss."""
+    probe = (
+        "import sys, json\n"
+        "from meet_sched.config import load_config\n"
+        "import meet_sched.config.notes, meet_sched.config.json_schema, meet_sched.places.zones\n"
+        "print(json.dumps(sorted(m.__file__ for n, m in sys.modules.items() if n.startswith('meet_sched'))))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120)
+    loaded = {Path(f).resolve() for f in json.loads(out.stdout)}
+    assert loaded - {f.resolve() for f in code_files()} == set()

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from meet_sched.config import load_config
-from meet_sched.config.schema import AttendeeSpec, MeetingSpec
+from meet_sched.config.meeting_spec import AttendeeSpec, MeetingSpec
 from meet_sched.errors import ConfigError
 
 from .conftest import SiteDir

@@ -17,7 +17,7 @@ import pytest
 from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher, DispatchReport
 from meet_sched.site import Site
-from meet_sched.store.outbox import Kind, Status, message_id, message_key
+from meet_sched.store.outbox import MessageKind, OutboxStatus, message_id, message_key
 
 from .conftest import SiteDir
 from .mail_helpers import Clock, attachment, calendar_of, calendar_part, html_body, smtp_settings, text_body
@@ -107,7 +107,9 @@ def test_invitation_update_and_cancellation(site_dir: SiteDir, smtp_server: Smtp
             (event,) = cal.events()
             assert str(event["UID"]) == UID and int(event["SEQUENCE"]) == 0
             assert attachment(msg, "invite.ics").get_payload(decode=True) == part.get_payload(decode=True)
-            assert msg["Message-ID"] == message_id(message_key(Kind.REQUEST, UID, to, sequence=0), "test.example")
+            assert msg["Message-ID"] == message_id(
+                message_key(MessageKind.REQUEST, UID, to, sequence=0), "test.example"
+            )
             assert msg["Auto-Submitted"] == "auto-generated"
             assert msg["Reply-To"].addresses[0].addr_spec == "intl@daegu.example"
         assert str(first[KIM].message["Subject"]).startswith("초대: Daegu–Chengdu–Bac Ninh working call — ")
@@ -225,7 +227,8 @@ def test_reminders_exactly_once_per_occurrence_recipient_and_offset(
     starts = [datetime(2026, 12, day, 0, 0, tzinfo=UTC) for day in (2, 3, 4)]  # 09:00 KST
     due = {
         message_id(
-            message_key(Kind.REMINDER, "daily@test.example", who, occurrence=start, offset=offset), "test.example"
+            message_key(MessageKind.REMINDER, "daily@test.example", who, occurrence=start, offset=offset),
+            "test.example",
         ): start - timedelta(seconds=offset)
         for start in starts
         for who, offsets in (("a@daegu.example", (86400, 3600)), ("b@chengdu.example", (1800,)))
@@ -337,7 +340,7 @@ def test_smtp_outage_then_everything_is_delivered(site_dir: SiteDir, smtp_server
         report = await sync_and_send(s, d, clock)
         assert report.sent == 0
         # One attempt fails with "connection refused"; the others are not hammered against a dead server.
-        assert report.count(Status.PENDING) >= 1
+        assert report.count(OutboxStatus.PENDING) >= 1
         assert "cannot connect" in report.events[0].detail
         _, counts = s.outbox()
         assert counts == {"pending": 6}  # 3 invitations, 3 reminders
@@ -365,17 +368,17 @@ def test_a_5xx_fails_only_that_message_and_a_4xx_is_retried(site_dir: SiteDir, s
 
     async def body(s: Site, d: Dispatcher) -> None:
         report = await sync_and_send(s, d, clock)
-        assert [e.recipient for e in report.events if e.status is Status.SENT] == [KIM]
-        (failed,) = [e for e in report.events if e.status is Status.FAILED]
+        assert [e.recipient for e in report.events if e.status is OutboxStatus.SENT] == [KIM]
+        (failed,) = [e for e in report.events if e.status is OutboxStatus.FAILED]
         assert failed.recipient == LI and "550 5.1.1" in failed.detail and "mailbox unavailable" in failed.detail
-        (retry,) = [e for e in report.events if e.status is Status.PENDING]
+        (retry,) = [e for e in report.events if e.status is OutboxStatus.PENDING]
         assert retry.recipient == HA and "451 4.3.0" in retry.detail
 
         del smtp_server.replies[HA]
         clock.advance(minutes=1)  # the first retry waits 30 to 60 s (1m with jitter)
         report = await d.deliver_due()
-        assert [e.recipient for e in report.events if e.status is Status.SENT] == [HA]
-        entries, counts = s.outbox(Status.FAILED)
+        assert [e.recipient for e in report.events if e.status is OutboxStatus.SENT] == [HA]
+        entries, counts = s.outbox(OutboxStatus.FAILED)
         assert [e.recipient for e in entries] == [LI] and counts["failed"] == 1
         # The refusal is history: a later sync does not plan it again.
         assert (await sync_and_send(s, d, clock)).events == []
@@ -394,7 +397,7 @@ def test_a_retried_message_keeps_its_message_id(site_dir: SiteDir, smtp_server: 
         s.sync(clock())
         clock.set(datetime(2026, 12, 9, 1, 0, tzinfo=UTC))
         first = await d.deliver_due()
-        assert first.sent == 2 and first.count(Status.PENDING) == 1
+        assert first.sent == 2 and first.count(OutboxStatus.PENDING) == 1
         clock.advance(minutes=5)
         assert (await d.deliver_due()).sent == 1
 
@@ -419,7 +422,7 @@ def test_a_reminder_is_never_sent_after_the_meeting_started(site_dir: SiteDir, s
         clock.set(start + timedelta(minutes=5))
         report = await d.deliver_due()
         assert report.sent == 0
-        assert [e.status for e in report.events] == [Status.EXPIRED] * 3
+        assert [e.status for e in report.events] == [OutboxStatus.EXPIRED] * 3
         assert all("started" in e.detail for e in report.events)
         _, counts = s.outbox()
         assert counts == {"sent": 3, "expired": 3}
@@ -461,7 +464,7 @@ def test_after_downtime_only_the_latest_due_reminder_is_sent(site_dir: SiteDir, 
         s.sync(clock())
         clock.set(start - timedelta(minutes=30))  # both the 1d and the 1h reminders are overdue
         report = await d.deliver_due()
-        assert report.sent == 3 and report.count(Status.SKIPPED) == 3
+        assert report.sent == 3 and report.count(OutboxStatus.SKIPPED) == 3
 
     scenario(site_dir, clock, body)
     got = by_recipient(smtp_server.received)

@@ -13,7 +13,7 @@ from pathlib import Path
 from meet_sched.config import load_settings
 from meet_sched.delivery.dispatcher import Dispatcher
 from meet_sched.site import Site
-from meet_sched.store.outbox import Status, message_id
+from meet_sched.store.outbox import OutboxStatus, message_id
 
 from .conftest import SiteDir
 from .db_helpers import query
@@ -77,7 +77,7 @@ def test_a_jump_forward_of_an_hour_sends_only_what_the_rules_allow(site_dir: Sit
         assert (await d.deliver_due()).events == []
         clock.advance(hours=1)  # resumed at START - 5m: the 1h and 30m reminders both due, the early call begun
         report = await d.deliver_due()
-        assert report.sent == 2 and report.count(Status.SKIPPED) == 2 and report.count(Status.EXPIRED) == 2
+        assert report.sent == 2 and report.count(OutboxStatus.SKIPPED) == 2 and report.count(OutboxStatus.EXPIRED) == 2
         assert (await d.deliver_due()).events == []  # and again: nothing more
 
     run(site_dir, clock, body)
@@ -124,7 +124,7 @@ def test_a_jump_back_of_an_hour_sends_nothing_twice_and_nothing_early(site_dir: 
         s.sync(clock())
         clock.set(START - timedelta(hours=1))
         report = await d.deliver_due()  # the 2h reminders were due an hour ago: skipped for the 1h ones
-        assert report.sent == 2 and report.count(Status.SKIPPED) == 2
+        assert report.sent == 2 and report.count(OutboxStatus.SKIPPED) == 2
         clock.advance(hours=-1, minutes=-30)  # corrected back to START - 2h30m
         s.sync(clock())  # a sync at the earlier time plans nothing again
         assert (await d.deliver_due()).events == []

@@ -13,7 +13,7 @@ import pytest
 
 from meet_sched.delivery.dispatcher import Dispatcher
 from meet_sched.site import Site
-from meet_sched.store.outbox import Status, message_id
+from meet_sched.store.outbox import OutboxStatus, message_id
 
 from .conftest import SiteDir
 from .db_helpers import query
@@ -159,7 +159,7 @@ def test_a_421_at_rcpt_pauses_instead_of_trying_every_recipient(site_dir: SiteDi
         s.sync(clock())
         clock.set(DUE)
         report = await d.deliver_due()
-        assert report.count(Status.PENDING) == 1 and report.released == len(people) - 1
+        assert report.count(OutboxStatus.PENDING) == 1 and report.released == len(people) - 1
         assert "421 4.7.0 Too many connections" in report.events[0].detail
         assert_no_claim_left(site_dir.root)
         smtp_server.replies.clear()
@@ -188,7 +188,7 @@ def test_a_server_that_never_greets_times_out_and_the_claim_is_released(site_dir
         report = await asyncio.wait_for(d.deliver_due(), 10)
         assert loop.time() - started < 5  # bounded by [smtp] timeout, not by the server
         (event,) = report.events
-        assert event.status is Status.PENDING and "timed out" in event.detail, event
+        assert event.status is OutboxStatus.PENDING and "timed out" in event.detail, event
         status, _, attempts, _ = outbox_rows(site_dir.root)[person]
         assert (status, attempts) == ("pending", 1)
 
@@ -219,7 +219,7 @@ def test_a_server_that_stalls_after_data_times_out_and_the_retry_has_the_same_me
         clock.set(DUE)
         report = await asyncio.wait_for(d.deliver_due(), 10)
         (event,) = report.events
-        assert event.status is Status.PENDING and "timed out" in event.detail, event
+        assert event.status is OutboxStatus.PENDING and "timed out" in event.detail, event
         assert_no_claim_left(site_dir.root)
         smtp_server.stall_data = False
         clock.advance(minutes=5)
@@ -253,7 +253,7 @@ def test_an_untrusted_certificate_is_named_and_nothing_goes_out_in_plain_text(
             s.sync(clock())
             clock.set(DUE)
             (event,) = (await d.deliver_due()).events
-            assert event.status is Status.PENDING
+            assert event.status is OutboxStatus.PENDING
             assert event.detail.startswith(
                 f"127.0.0.1:{sink.port} ({shown}): TLS certificate not trusted: self-signed certificate (next attempt"
             ), event.detail

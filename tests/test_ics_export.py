@@ -504,7 +504,7 @@ def test_a_variant_of_one_version_is_not_served_from_the_cache(sample_site: Site
     """A CANCEL for one removed attendee shares UID, SEQUENCE and LAST-MODIFIED with the meeting: its own bytes."""
     import dataclasses
 
-    from meet_sched.model import Status
+    from meet_sched.model import MeetingStatus
 
     sample_site.run("sync", check=True)
     site = Site(sample_site.root)
@@ -513,7 +513,9 @@ def test_a_variant_of_one_version_is_not_served_from_the_cache(sample_site: Site
     request = icalendar.Calendar.from_ical(first)
     variant = dataclasses.replace(
         stored,
-        meeting=dataclasses.replace(stored.meeting, status=Status.CANCELLED, attendees=stored.meeting.attendees[:1]),
+        meeting=dataclasses.replace(
+            stored.meeting, status=MeetingStatus.CANCELLED, attendees=stored.meeting.attendees[:1]
+        ),
     )
     cancel = icalendar.Calendar.from_ical(site.renderer.invitation(variant))
     assert str(request["METHOD"]) == "REQUEST" and str(cancel["METHOD"]) == "CANCEL"

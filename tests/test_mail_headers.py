@@ -73,7 +73,13 @@ HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "X-A
     ],
 )
 def test_line_breaks_in_a_title_never_make_a_header(renderer: MailRenderer, title: str) -> None:
-    s = stored(title)
+    if "\x85" in title:  # NEL is a C1 control, which a Meeting refuses as config files do; forced in, no header either
+        with pytest.raises(ValueError, match=r"title contains the control character U\+0085"):
+            stored(title)
+        s = stored()
+        object.__setattr__(s.meeting, "title", title)
+    else:
+        s = stored(title)
     to = Recipient.of(s.meeting.attendees[0])
     for out in (
         renderer.reminder(s, to, s.meeting.start, message_id=MID, now=NOW),

@@ -12,13 +12,14 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from meet_sched.model import Attendee, Meeting, Person, Role, Status
+from meet_sched.model import Attendee, Meeting, MeetingStatus, Person, Role
 from meet_sched.store.db import Database
 from meet_sched.store.meetings import sync_meetings
 from meet_sched.store.outbox import (
-    Kind,
-    Outcome,
+    MessageKind,
+    OutboxStatus,
     PlanPolicy,
+    SendOutcome,
     claim,
     counts,
     finish,
@@ -28,7 +29,6 @@ from meet_sched.store.outbox import (
     release,
     retire_due,
 )
-from meet_sched.store.outbox import Status as Out
 from meet_sched.store.tables import OutboxRow
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -92,13 +92,15 @@ def test_planning_is_idempotent_and_keys_are_unique(db: Database) -> None:
 def test_a_moved_meeting_replans_its_reminders_and_keeps_history(db: Database) -> None:
     apply(db, [meeting()])
     first_start = datetime(2026, 12, 10, 1, 0, tzinfo=UTC)
-    sent_key = message_key(Kind.REMINDER, "m@test.example", "p0@test.example", occurrence=first_start, offset=86400)
+    sent_key = message_key(
+        MessageKind.REMINDER, "m@test.example", "p0@test.example", occurrence=first_start, offset=86400
+    )
     # The 1d reminders come due; p0's is sent, the rest stays pending.
     due = first_start - timedelta(days=1)
     with db.transaction(write=True) as session:
         jobs = claim(session, due, worker="w", lease=LEASE, limit=50)
         (mine,) = [j for j in jobs if j.key == sent_key]
-        finish(session, [Outcome(mine.id, Out.SENT, "250 OK", due)], worker="w")
+        finish(session, [SendOutcome(mine.id, OutboxStatus.SENT, "250 OK", due)], worker="w")
         release(session, worker="w")
     moved = meeting(start=datetime(2026, 12, 11, 10, 0, tzinfo=SEOUL))
     # Two unsent invitations and three unsent reminders are replaced; nobody had an invitation, so no update.
@@ -115,10 +117,10 @@ def test_removed_attendees_offsets_and_cancelled_meetings_drop_their_reminders(d
     apply(db, [fewer])
     reminders = sorted(k for k in keys(db, "pending") if k.startswith("reminder/"))
     assert reminders == [
-        message_key(Kind.REMINDER, "m@test.example", f"p{i}@test.example", occurrence=fewer.start, offset=86400)
+        message_key(MessageKind.REMINDER, "m@test.example", f"p{i}@test.example", occurrence=fewer.start, offset=86400)
         for i in range(2)
     ]
-    apply(db, [meeting(attendees=2, status=Status.CANCELLED)])
+    apply(db, [meeting(attendees=2, status=MeetingStatus.CANCELLED)])
     assert not [k for k in keys(db, "pending") if k.startswith("reminder/")]
     # nothing was sent, so nobody needs a cancellation either
     assert keys(db, "pending") == set()
@@ -153,7 +155,7 @@ def test_an_rdate_gets_its_reminders_like_the_rules_occurrences(db: Database) ->
     apply(db, [series])
     starts = [datetime(2026, 12, 10, 10, 0, tzinfo=SEOUL), extra, datetime(2026, 12, 17, 10, 0, tzinfo=SEOUL)]
     expected = {
-        message_key(Kind.REMINDER, series.uid, "p0@test.example", occurrence=s, offset=timedelta(hours=1))
+        message_key(MessageKind.REMINDER, series.uid, "p0@test.example", occurrence=s, offset=timedelta(hours=1))
         for s in starts
     }
     assert {k for k in keys(db) if k.startswith("reminder/")} == expected
@@ -173,8 +175,8 @@ def test_claims_take_due_rows_once_and_a_lapsed_lease_is_retaken(db: Database) -
     assert sorted(j.id for j in retaken) == sorted(j.id for j in jobs)
     # "a" comes back and reports: its claim is gone, so nothing is overwritten.
     with db.transaction(write=True) as session:
-        assert finish(session, [Outcome(jobs[0].id, Out.SENT, "250", NOW)], worker="a") == 0
-        assert finish(session, [Outcome(jobs[0].id, Out.SENT, "250", NOW)], worker="b") == 1
+        assert finish(session, [SendOutcome(jobs[0].id, OutboxStatus.SENT, "250", NOW)], worker="a") == 0
+        assert finish(session, [SendOutcome(jobs[0].id, OutboxStatus.SENT, "250", NOW)], worker="b") == 1
         assert release(session, worker="b") == 1
         assert counts(session) == {"sent": 1, "pending": 5}
 
@@ -185,7 +187,7 @@ def test_retry_release_and_expiry(db: Database) -> None:
     with db.transaction(write=True) as session:
         (invite,) = claim(session, NOW, worker="a", lease=LEASE, limit=10)
         retry_at = NOW + timedelta(minutes=1)
-        finish(session, [Outcome(invite.id, Out.PENDING, "451 later", NOW, retry_at=retry_at)], worker="a")
+        finish(session, [SendOutcome(invite.id, OutboxStatus.PENDING, "451 later", NOW, retry_at=retry_at)], worker="a")
     with db.transaction(write=True) as session:
         assert claim(session, NOW + timedelta(seconds=59), worker="a", lease=LEASE, limit=10) == []
         (again,) = claim(session, retry_at, worker="a", lease=LEASE, limit=10)

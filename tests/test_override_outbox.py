@@ -13,7 +13,7 @@ from sqlalchemy import select
 from meet_sched.model import Attendee, Meeting, Override, Person, Role
 from meet_sched.store.db import Database
 from meet_sched.store.meetings import get_meeting, sync_meetings
-from meet_sched.store.outbox import Kind, PlanPolicy, assume_sent, message_key, plan_outbox
+from meet_sched.store.outbox import MessageKind, PlanPolicy, assume_sent, message_key, plan_outbox
 from meet_sched.store.tables import OutboxRow
 
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -70,7 +70,8 @@ def test_a_moved_occurrence_sends_one_update_of_it_alone_and_moves_its_reminders
     assert [k for k, *_ in apply(db, series(), NOW)] == ["request", "request"]
     before = pending_reminders(db)
     old = {
-        message_key(Kind.REMINDER, "m@test.example", p, occurrence=SECOND, offset=timedelta(hours=1)) for p in PEOPLE
+        message_key(MessageKind.REMINDER, "m@test.example", p, occurrence=SECOND, offset=timedelta(hours=1))
+        for p in PEOPLE
     }
     assert old <= before
 
@@ -85,7 +86,8 @@ def test_a_moved_occurrence_sends_one_update_of_it_alone_and_moves_its_reminders
 
     new_start = SECOND + timedelta(days=1, hours=5)
     new = {
-        message_key(Kind.REMINDER, "m@test.example", p, occurrence=new_start, offset=timedelta(hours=1)) for p in PEOPLE
+        message_key(MessageKind.REMINDER, "m@test.example", p, occurrence=new_start, offset=timedelta(hours=1))
+        for p in PEOPLE
     }
     after = pending_reminders(db)
     assert new <= after and not (old & after)
@@ -148,7 +150,7 @@ def test_someone_invited_to_one_occurrence_gets_a_cancel_of_it_when_no_longer_in
 def test_adding_someone_to_one_occurrence_invites_them_alone(db: Database) -> None:
     apply(db, series(), NOW)
     planned = apply(db, series(with_guest()), NOW + timedelta(hours=1))
-    assert planned == [("request", GUEST, SECOND.astimezone(UTC), 1)]  # the others hold it as it is for them
+    assert planned == [("request", GUEST, SECOND.astimezone(UTC), 1)]  # the others hold it is for them
     # A real change of that occurrence afterwards reaches all three.
     changed = dataclasses.replace(with_guest(), description="Agenda attached")
     planned = apply(db, series(changed), NOW + timedelta(hours=2))

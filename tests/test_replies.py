@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import ReplyOutcome
 from meet_sched.replies.intake import Intake, Tally
 from meet_sched.replies.maildir import QUARANTINE_HEADER, MaildirInbox
 from meet_sched.site import Site
@@ -53,7 +53,7 @@ def test_the_four_clients_replies_are_applied_and_the_feed_shows_them(site_dir: 
         site, "google-accepted.eml", "outlook-declined.eml", "apple-tentative.eml", "thunderbird-accepted.eml"
     )
     tally = take(site)
-    assert tally.counts == {Outcome.APPLIED: 4}
+    assert tally.counts == {ReplyOutcome.APPLIED: 4}
     assert tally.changed == {UID}
     now_in_force = state(site)
     assert now_in_force.partstat("li.ming@chengdu.example") is PartStat.ACCEPTED  # Google
@@ -102,7 +102,7 @@ def test_a_decliner_gets_no_reminders_and_gets_them_back_after_accepting(site_di
 def test_an_occurrence_reply_applies_to_that_occurrence_only(site_dir: SiteDir) -> None:
     site = make_site(site_dir)
     deliver(site, "google-accepted.eml", "google-declined-occurrence.eml")
-    assert take(site).counts == {Outcome.APPLIED: 2}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 2}
     now_in_force = state(site)
     assert now_in_force.partstat("li.ming@chengdu.example", DEC_10) is PartStat.ACCEPTED
     assert now_in_force.declined("li.ming@chengdu.example", JAN_14)
@@ -134,7 +134,7 @@ def test_untrusted_or_malformed_messages_are_quarantined_with_the_reason(
     site = make_site(site_dir)
     deliver(site, name)
     tally = take(site)
-    assert tally.counts == {Outcome.QUARANTINED: 1} and not tally.changed
+    assert tally.counts == {ReplyOutcome.QUARANTINED: 1} and not tally.changed
     (held,) = (site.settings.inbox_dir / ".quarantine" / "new").iterdir()
     message = email.message_from_bytes(held.read_bytes(), policy=email.policy.default)
     assert reason in str(message[QUARANTINE_HEADER])
@@ -149,7 +149,7 @@ def test_an_oversized_message_is_quarantined_unread(site_dir: SiteDir) -> None:
     big = (Path(__file__).parent / "data" / "replies" / "google-accepted.eml").read_bytes()
     big = big.replace(b"Li Ming has accepted this invitation.", b"x" * 5_000_000)
     deliver(site, data=big)
-    assert take(site).counts == {Outcome.QUARANTINED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1}
     (held,) = (site.settings.inbox_dir / ".quarantine" / "new").iterdir()
     assert f"{QUARANTINE_HEADER}: larger than 1000000 bytes".encode() in held.read_bytes()[:200]
     assert state(site).partstat("li.ming@chengdu.example") is PartStat.NEEDS_ACTION
@@ -160,7 +160,7 @@ def test_a_later_dtstamp_wins_and_an_earlier_one_is_stale(site_dir: SiteDir) -> 
     deliver(site, data=reply("DECLINED", stamp="20261201T150000Z"))
     take(site)
     deliver(site, data=reply("ACCEPTED", stamp="20261201T140000Z"))  # written earlier, arrived later
-    assert take(site).counts == {Outcome.STALE: 1}
+    assert take(site).counts == {ReplyOutcome.STALE: 1}
     assert state(site).declined("ellis@atlanta.example")
     with site.db.transaction() as session:
         assert [a.stale for a in attendance.history(session, UID)] == [False, True]
@@ -180,17 +180,17 @@ def test_a_new_time_resets_answers_and_a_reply_to_the_old_sequence_is_stale(site
         JAN_14 + timedelta(hours=1),
     ]
     deliver(site, "google-accepted.eml")  # SEQUENCE:0, answering the old time
-    assert take(site, NOW + timedelta(hours=3)).counts == {Outcome.STALE: 1}
+    assert take(site, NOW + timedelta(hours=3)).counts == {ReplyOutcome.STALE: 1}
     assert state(site).partstat("li.ming@chengdu.example") is PartStat.NEEDS_ACTION
     deliver(site, data=reply("ACCEPTED", who="li.ming@chengdu.example", seq=1, stamp="20261201T160000Z"))
-    assert take(site, NOW + timedelta(hours=4)).counts == {Outcome.APPLIED: 1}
+    assert take(site, NOW + timedelta(hours=4)).counts == {ReplyOutcome.APPLIED: 1}
     assert state(site).partstat("li.ming@chengdu.example") is PartStat.ACCEPTED
 
 
 def test_counter_is_recorded_never_applied_and_delegation_is_recorded(site_dir: SiteDir) -> None:
     site = make_site(site_dir)
     deliver(site, "counter.eml", "delegated.eml")
-    assert take(site).counts == {Outcome.COUNTER: 1, Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.COUNTER: 1, ReplyOutcome.APPLIED: 1}
     with site.db.transaction() as session:
         (proposal,) = attendance.counters(session, UID)
         current = attendance.current(session, UID)

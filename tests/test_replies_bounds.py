@@ -8,7 +8,7 @@ import tracemalloc
 
 import pytest
 
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import ReplyOutcome
 from meet_sched.replies.intake import Intake
 from meet_sched.replies.maildir import MaildirInbox
 from meet_sched.replies.parse import MAX_ANSWERS, MAX_CALENDAR_BYTES, MAX_COMPONENTS, Refused, read_ics, read_message
@@ -55,7 +55,9 @@ def test_a_20_mb_reply_of_140000_vevents_is_refused_before_it_is_parsed(site_dir
     site = make_site(site_dir)
     deliver(site, data=big)
     start = time.perf_counter()
-    assert MaildirInbox(Intake(site), site.settings.inbox_dir).run_once(lambda: NOW).counts == {Outcome.QUARANTINED: 1}
+    assert MaildirInbox(Intake(site), site.settings.inbox_dir).run_once(lambda: NOW).counts == {
+        ReplyOutcome.QUARANTINED: 1
+    }
     assert time.perf_counter() - start < 15
 
 

@@ -16,7 +16,7 @@ import pytest
 
 from meet_sched.cli import main
 from meet_sched.replies import maildir
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import ReplyOutcome
 from meet_sched.replies.intake import Intake, Tally
 from meet_sched.replies.maildir import ASIDE, QUARANTINE_HEADER, InboxError, MaildirInbox
 from meet_sched.site import Site
@@ -66,7 +66,7 @@ def test_a_link_in_the_quarantines_tmp_is_never_written_through(site_dir: SiteDi
     q_tmp = site.settings.inbox_dir / ".quarantine" / "tmp"
     q_tmp.mkdir(parents=True)
     (q_tmp / held.name.split(":")[0]).symlink_to(victim)  # the name the message would be written under
-    assert take(site).counts == {Outcome.QUARANTINED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1}
     assert victim.read_bytes() == b"precious = true\n"
     (kept,) = (site.settings.inbox_dir / ".quarantine" / "new").iterdir()
     assert kept.read_bytes().startswith(QUARANTINE_HEADER.encode())
@@ -79,7 +79,7 @@ def test_a_link_in_new_to_a_file_outside_is_set_aside_unread(site_dir: SiteDir, 
     first(site).symlink_to(secret)
     deliver(site, "google-accepted.eml")
     tally = take(site)
-    assert tally.counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}  # the good one behind it is taken
+    assert tally.counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}  # the good one behind it is taken
     assert li_ming(site) is PartStat.ACCEPTED
     assert not any(SECRET in body for body in everything_under(site.root))
     aside = site.settings.inbox_dir / ".quarantine" / ASIDE
@@ -94,7 +94,7 @@ def test_folders_planted_under_the_names_messages_are_moved_to_do_not_block_them
     inbox = site.settings.inbox_dir
     (inbox / ".processed" / "cur" / f"{good.name}:2,S" / "x").mkdir(parents=True)
     (inbox / ".quarantine" / "new" / spoofed.name / "x").mkdir(parents=True)
-    assert take(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
     assert not any((inbox / "new").iterdir())
     assert len(list((inbox / ".processed" / "cur").iterdir())) == 2
     assert len(list((inbox / ".quarantine" / "new").iterdir())) == 2
@@ -124,7 +124,7 @@ def test_what_is_not_a_message_is_set_aside_and_the_next_taken(
     worker.start()
     worker.join(60)
     assert not worker.is_alive(), "the pass hangs on it"
-    assert done[0].counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+    assert done[0].counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
     assert li_ming(site) is PartStat.ACCEPTED
     assert not any((site.settings.inbox_dir / "new").iterdir())
     assert [p.name for p in (site.settings.inbox_dir / ".quarantine" / ASIDE).iterdir()] == ["new-1764700000.M0P1.evil"]
@@ -163,7 +163,7 @@ def test_an_entry_that_cannot_be_read_is_set_aside_and_the_next_taken(
 
     monkeypatch.setattr(maildir, "open_regular", open_regular)
     monkeypatch.setattr(maildir, "read_at_most", read_at_most)
-    assert take(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
     assert li_ming(site) is PartStat.ACCEPTED
     assert [p.name for p in (site.settings.inbox_dir / ".quarantine" / ASIDE).iterdir()] == ["new-1764700000.M0P1.evil"]
 
@@ -175,7 +175,7 @@ def test_a_file_the_service_may_not_read_is_set_aside_and_the_next_taken(site_di
     locked.write_bytes((FIXTURES / "outlook-declined.eml").read_bytes())
     locked.chmod(0)
     deliver(site, "google-accepted.eml")
-    assert take(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
     assert li_ming(site) is PartStat.ACCEPTED
     assert [p.name for p in (site.settings.inbox_dir / ".quarantine" / ASIDE).iterdir()] == ["new-1764700000.M0P1.evil"]
 

@@ -16,7 +16,7 @@ import icalendar
 import pytest
 
 from meet_sched.errors import MeetSchedError
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import ReplyOutcome
 from meet_sched.replies.imap import ImapInbox
 from meet_sched.replies.intake import Intake
 from meet_sched.replies.maildir import QUARANTINE_HEADER
@@ -82,7 +82,7 @@ def test_replies_are_read_over_verified_tls_and_moved(
     dovecot.append(accepted)
     dovecot.append((FIXTURES / "spoofed-from.eml").read_bytes())
     tally = run_once(site)
-    assert tally.counts == {Outcome.APPLIED: 1, Outcome.QUARANTINED: 1}  # type: ignore[attr-defined]
+    assert tally.counts == {ReplyOutcome.APPLIED: 1, ReplyOutcome.QUARANTINED: 1}  # type: ignore[attr-defined]
     with site.db.transaction() as session:
         assert attendance.current(session, UID).partstat("li.ming@chengdu.example") is PartStat.ACCEPTED
     assert dovecot.count("INBOX") == 0

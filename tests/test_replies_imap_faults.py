@@ -14,7 +14,7 @@ import pytest
 
 from meet_sched.cli import main
 from meet_sched.replies import imap
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import ReplyOutcome
 from meet_sched.replies.imap import ImapInbox
 from meet_sched.replies.intake import Intake, Tally
 from meet_sched.site import Site
@@ -64,7 +64,7 @@ def test_a_poison_message_in_the_inbox_is_quarantined_and_the_next_taken(
         site = make_site(site_dir)
         server.append(POISONS["rid-utc-9999"])
         server.append(GOOD)
-        assert run_once(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+        assert run_once(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
         assert li_ming(site) is PartStat.ACCEPTED
         assert server.count("INBOX") == 0
         (held,) = server.messages("meet-sched-quarantine")
@@ -183,7 +183,7 @@ def test_a_connection_lost_mid_fetch_gives_one_line_and_the_next_pass_takes_the_
         err[0],
     ), err
     assert li_ming(site) is PartStat.NEEDS_ACTION and dropping.inbox == [1]
-    assert run_once(site).counts == {Outcome.APPLIED: 1}  # the next pass, on a new connection
+    assert run_once(site).counts == {ReplyOutcome.APPLIED: 1}  # the next pass, on a new connection
     assert li_ming(site) is PartStat.ACCEPTED
     assert dropping.moved == {"meet-sched-processed": [1]}
 
@@ -195,6 +195,6 @@ def test_a_message_the_server_will_not_return_is_moved_unread_and_the_next_taken
         monkeypatch.setenv("MEET_SCHED_IMAP_PASSWORD", imap_server.PASSWORD)
         site_dir.settings(settings(server.port, server.ca_file))
         site = make_site(site_dir)
-        assert run_once(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+        assert run_once(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
         assert server.moved == {"meet-sched-quarantine": [1], "meet-sched-processed": [2]}
         assert li_ming(site) is PartStat.ACCEPTED

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from meet_sched.cli import main
 from meet_sched.errors import DatabaseError
 from meet_sched.replies import intake as intake_module
-from meet_sched.replies.apply import Outcome, Result, apply
+from meet_sched.replies.apply import ReplyOutcome, Result, apply
 from meet_sched.replies.intake import Intake, Tally
 from meet_sched.replies.maildir import QUARANTINE_HEADER, MaildirInbox
 from meet_sched.replies.parse import Incoming
@@ -98,7 +98,7 @@ def test_a_reply_with_a_date_out_of_range_is_quarantined_and_the_next_taken(site
     site = make_site(site_dir)
     first(site, POISONS[name])
     deliver(site, "google-accepted.eml")
-    assert take(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 1}
     assert answers(site) == {LI: PartStat.ACCEPTED, ELLIS: PartStat.NEEDS_ACTION}
     (reason,) = quarantined(site)
     assert re.fullmatch(
@@ -156,7 +156,7 @@ def test_whatever_fails_on_one_message_quarantines_it_alone_and_undoes_its_write
     site = make_site(site_dir)
     deliver(site, "google-accepted.eml", "outlook-declined.eml", "apple-tentative.eml")
     monkeypatch.setattr(intake_module, "apply", _fails_after_writing(error))
-    assert take(site).counts == {Outcome.QUARANTINED: 1, Outcome.APPLIED: 2}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1, ReplyOutcome.APPLIED: 2}
     assert answers(site) == {LI: PartStat.ACCEPTED, ELLIS: PartStat.NEEDS_ACTION}  # Ellis's write undone
     with site.db.transaction() as session:
         assert ELLIS not in {a.attendee for a in attendance.history(session, UID)}
@@ -178,7 +178,7 @@ def test_a_database_failure_leaves_every_message_to_be_taken_again(
     assert not (site.settings.inbox_dir / ".quarantine" / "new").exists() or not quarantined(site)
     assert answers(site) == {LI: PartStat.NEEDS_ACTION, ELLIS: PartStat.NEEDS_ACTION}
     monkeypatch.undo()
-    assert take(site).counts == {Outcome.APPLIED: 2}  # back: taken
+    assert take(site).counts == {ReplyOutcome.APPLIED: 2}  # back: taken
 
 
 @pytest.mark.postgres

@@ -21,7 +21,7 @@ from meet_sched.cli import main
 from meet_sched.ics import IcsRenderer
 from meet_sched.mail import MailRenderer
 from meet_sched.mail.summary import summary_message
-from meet_sched.replies.apply import MAX_CLOCK_SKEW, Outcome
+from meet_sched.replies.apply import MAX_CLOCK_SKEW, ReplyOutcome
 from meet_sched.replies.intake import Intake, Tally
 from meet_sched.replies.maildir import QUARANTINE_HEADER, MaildirInbox
 from meet_sched.site import Site
@@ -152,7 +152,7 @@ def message(
 
 def refused(site: Site, data: bytes, reason: str) -> None:
     deliver(site, data=data)
-    assert take(site).counts == {Outcome.QUARANTINED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1}
     assert reason in quarantine_reason(site)
     assert history(site) == []  # nothing of it recorded
 
@@ -163,7 +163,7 @@ def refused(site: Site, data: bytes, reason: str) -> None:
 def test_google_answers_a_moved_occurrence_by_its_original_start_in_utc(site_dir: SiteDir) -> None:
     site = site_with(site_dir)
     deliver(site, "google-moved-occurrence.eml")  # RECURRENCE-ID:20270311T010000Z, through calendar-server
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     now_in_force = state(site)
     assert now_in_force.declined(LI, MAR_11)  # the occurrence, named by its identity
     assert now_in_force.partstat(LI) is PartStat.NEEDS_ACTION  # not the series
@@ -182,7 +182,7 @@ def test_google_answers_a_moved_occurrence_by_its_original_start_in_utc(site_dir
 def test_apple_answers_a_berlin_occurrence_moved_across_the_dst_change_with_its_tzid(site_dir: SiteDir) -> None:
     site = site_with(site_dir, extra={"berlin-sync.yaml": BERLIN_SYNC})
     deliver(site, "apple-moved-occurrence.eml")  # RECURRENCE-ID;TZID=Europe/Berlin:20270325T100000 (CET)
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     original = datetime(2027, 3, 25, 10, 0, tzinfo=BERLIN)  # 09:00 UTC; it is now 29 March 10:00 CEST
     now_in_force = state(site, "berlin-sync@test.example")
     assert now_in_force.partstat(HA, original.astimezone(UTC)) is PartStat.ACCEPTED
@@ -193,7 +193,7 @@ def test_an_all_day_occurrence_moved_is_answered_by_its_original_date(site_dir: 
     site = site_with(site_dir, extra={"visit.yaml": VISIT})
     data = message(ELLIS, "RECURRENCE-ID;VALUE=DATE:20270421", "SEQUENCE:0", uid="visit@test.example")
     deliver(site, data=data)
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     original = datetime(2027, 4, 21, tzinfo=SEOUL).astimezone(UTC)
     assert state(site, "visit@test.example").partstat(ELLIS, original) is PartStat.ACCEPTED
 
@@ -219,12 +219,12 @@ def test_an_override_s_attendees_answer_that_occurrence_and_no_one_else(site_dir
     site = site_with(site_dir)
     guest = message(WANG, "RECURRENCE-ID;TZID=Asia/Seoul:20270408T100000", "SEQUENCE:0")
     deliver(site, data=guest)
-    assert take(site).counts == {Outcome.APPLIED: 1}  # the guest of that occurrence alone
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}  # the guest of that occurrence alone
     assert state(site).partstat(WANG, APR_08) is PartStat.ACCEPTED
     before = len(history(site))
     outsider = message(ELLIS, "RECURRENCE-ID:20270408T010000Z", "SEQUENCE:0")  # not on that occurrence
     deliver(site, data=outsider)
-    assert take(site).counts == {Outcome.QUARANTINED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1}
     assert f"ATTENDEE {ELLIS} is not invited to the occurrence 2027-04-08T01:00 UTC" in quarantine_reason(site)
     assert len(history(site)) == before
 
@@ -242,7 +242,7 @@ def test_a_reply_to_a_cancelled_meeting_is_refused(site_dir: SiteDir) -> None:
     site_dir.meeting("working-call.yaml", MEETING.format(start="2026-12-10T10:00") + OVERRIDES + "status: cancelled\n")
     site.sync(NOW + timedelta(hours=1))
     deliver(site, "google-accepted.eml")
-    assert take(site, NOW + timedelta(hours=2)).counts == {Outcome.QUARANTINED: 1}
+    assert take(site, NOW + timedelta(hours=2)).counts == {ReplyOutcome.QUARANTINED: 1}
     assert f"meeting {UID} is cancelled" in quarantine_reason(site)
     assert [a.via.value for a in history(site)] == []
 
@@ -253,7 +253,7 @@ def test_a_reply_to_a_cancelled_meeting_is_refused(site_dir: SiteDir) -> None:
 def test_a_sequence_above_the_one_sent_does_not_survive_the_reset_after_a_new_time(site_dir: SiteDir) -> None:
     site = site_with(site_dir)
     deliver(site, data=message(ELLIS, "SEQUENCE:2147483647"))
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     (first,) = history(site)
     assert first.sequence == 0  # what was sent to him
     site_dir.meeting("working-call.yaml", MEETING.format(start="2026-12-10T11:00") + OVERRIDES)
@@ -264,20 +264,20 @@ def test_a_sequence_above_the_one_sent_does_not_survive_the_reset_after_a_new_ti
 def test_a_dtstamp_from_the_future_does_not_make_later_answers_stale(site_dir: SiteDir) -> None:
     site = site_with(site_dir)
     deliver(site, data=message(ELLIS, "SEQUENCE:0", stamp="21991231T000000Z"))
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     (first,) = history(site)
     assert first.dtstamp.replace(tzinfo=UTC) == NOW  # taken as the time it came
     later = NOW + timedelta(hours=1)
     no = message(ELLIS, "SEQUENCE:0", attendee=f"ATTENDEE;PARTSTAT=DECLINED:mailto:{ELLIS}", stamp="20261201T124500Z")
     deliver(site, data=no)
-    assert take(site, later).counts == {Outcome.APPLIED: 1}
+    assert take(site, later).counts == {ReplyOutcome.APPLIED: 1}
     assert state(site).declined(ELLIS)
 
 
 def test_a_dtstamp_within_the_skew_is_kept(site_dir: SiteDir) -> None:
     site = site_with(site_dir)
     deliver(site, data=message(ELLIS, "SEQUENCE:0", stamp="20261201T180000Z"))  # 6 h ahead: a clock off
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     (first,) = history(site)
     assert first.dtstamp.replace(tzinfo=UTC) == datetime(2026, 12, 1, 18, 0, tzinfo=UTC)
 
@@ -318,7 +318,7 @@ def test_attendance_and_the_summary_read_a_stored_absurd_proposal_without_crashi
     assert "Thu 2026-12-10 10:00 KST" in shown
     # the organizer's summary that the next real answer plans keeps both
     deliver(site, "google-accepted.eml")
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     with site.db.transaction() as session:
         (row,) = session.scalars(select(OutboxRow).where(OutboxRow.kind == "answer-summary"))
         data, recipient = row.attendee, row.recipient
@@ -335,7 +335,7 @@ def test_attendance_and_the_summary_read_a_stored_absurd_proposal_without_crashi
 def test_google_s_replies_come_with_its_own_envelope_sender_and_are_applied(site_dir: SiteDir) -> None:
     site = site_with(site_dir)
     deliver(site, "google-calendar-server.eml")  # Return-Path …@calendar-server.bounces.google.com
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     assert state(site).partstat(LI) is PartStat.ACCEPTED
 
 
@@ -365,11 +365,11 @@ def test_sent_by_the_organizer_is_trusted_and_by_anyone_else_not(site_dir: SiteD
     office = "office@test.example"
     for_him = f'ATTENDEE;PARTSTAT=DECLINED;SENT-BY="mailto:{office}":mailto:{ELLIS}'
     deliver(site, data=message(ELLIS, "SEQUENCE:0", attendee=for_him, headers=f"From: <{office}>\r\n"))
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     assert state(site).declined(ELLIS)
     by_li = f'ATTENDEE;PARTSTAT=ACCEPTED;SENT-BY="mailto:{LI}":mailto:{ELLIS}'
     deliver(site, data=message(ELLIS, "SEQUENCE:0", attendee=by_li, headers=f"From: <{LI}>\r\n"))
-    assert take(site).counts == {Outcome.QUARANTINED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1}
     assert state(site).declined(ELLIS)
 
 
@@ -397,10 +397,10 @@ def test_a_delegation_back_to_the_delegator_is_refused(site_dir: SiteDir) -> Non
     site = site_with(site_dir)
     to_kim = f'ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO="mailto:{KIM}":mailto:{LI}'
     deliver(site, data=message(LI, "SEQUENCE:0", attendee=to_kim))
-    assert take(site).counts == {Outcome.APPLIED: 1}
+    assert take(site).counts == {ReplyOutcome.APPLIED: 1}
     back = f'ATTENDEE;PARTSTAT=DELEGATED;DELEGATED-TO="mailto:{LI}":mailto:{KIM}'
     deliver(site, data=message(KIM, "SEQUENCE:0", attendee=back))
-    assert take(site).counts == {Outcome.QUARANTINED: 1}
+    assert take(site).counts == {ReplyOutcome.QUARANTINED: 1}
     assert f"delegation loop: {LI} delegated to {KIM}" in quarantine_reason(site)
     assert state(site).partstat(KIM) is PartStat.NEEDS_ACTION
 
@@ -440,7 +440,7 @@ def test_declining_a_moved_occurrence_drops_its_reminders(site_dir: SiteDir) -> 
     site.plan(march)
     assert MAR_12 in pending_reminders(site, LI)  # reminded where it is now
     deliver(site, "google-moved-occurrence.eml")
-    assert take(site, march).counts == {Outcome.APPLIED: 1}
+    assert take(site, march).counts == {ReplyOutcome.APPLIED: 1}
     assert MAR_12 not in pending_reminders(site, LI) and APR_08 in pending_reminders(site, LI)
 
 
@@ -498,7 +498,7 @@ def test_any_reply_gets_an_outcome_and_never_outranks_what_was_sent(
         stamp=stamp,
     )
     result = Intake(site).take(data, NOW)
-    assert result.outcome in set(Outcome)
+    assert result.outcome in set(ReplyOutcome)
     for a in history(site):
         assert a.sequence <= 0 and a.dtstamp.replace(tzinfo=UTC) <= NOW + MAX_CLOCK_SKEW
 

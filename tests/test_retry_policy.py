@@ -10,7 +10,7 @@ import pytest
 
 from meet_sched.delivery import retry
 from meet_sched.model import Meeting, Person, StoredMeeting
-from meet_sched.store.outbox import Job, Kind, Status
+from meet_sched.store.outbox import Job, MessageKind, OutboxStatus
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 SEOUL = ZoneInfo("Asia/Seoul")
@@ -20,7 +20,11 @@ GIVE_UP = timedelta(days=2)
 
 
 def job(
-    kind: Kind = Kind.REQUEST, *, attempts: int = 0, occurrence: datetime | None = None, due: datetime = NOW
+    kind: MessageKind = MessageKind.REQUEST,
+    *,
+    attempts: int = 0,
+    occurrence: datetime | None = None,
+    due: datetime = NOW,
 ) -> Job:
     return Job(7, "key", kind, "m@test.example", "p@test.example", {}, occurrence, None, due, attempts)
 
@@ -84,51 +88,51 @@ def test_a_failed_database_is_tried_again_after_one_second_doubling_up_to_thirty
 def test_a_failure_for_now_is_retried_at_the_given_moment() -> None:
     at = NOW + timedelta(minutes=5)
     outcome = retry.after_failure(job(), "451 busy", now=NOW, retry_at=at, give_up_after=GIVE_UP)
-    assert (outcome.status, outcome.detail, outcome.retry_at, outcome.id) == (Status.PENDING, "451 busy", at, 7)
+    assert (outcome.status, outcome.detail, outcome.retry_at, outcome.id) == (OutboxStatus.PENDING, "451 busy", at, 7)
 
 
 def test_an_invitation_is_given_up_once_a_retry_would_fall_past_give_up_after() -> None:
     at = NOW + GIVE_UP + timedelta(seconds=1)
     outcome = retry.after_failure(job(attempts=4), "451 busy", now=NOW, retry_at=at, give_up_after=GIVE_UP)
-    assert (outcome.status, outcome.detail) == (Status.FAILED, "gave up after 5 attempts: 451 busy")
+    assert (outcome.status, outcome.detail) == (OutboxStatus.FAILED, "gave up after 5 attempts: 451 busy")
     exactly = retry.after_failure(job(), "451 busy", now=NOW, retry_at=NOW + GIVE_UP, give_up_after=GIVE_UP)
-    assert exactly.status is Status.PENDING
+    assert exactly.status is OutboxStatus.PENDING
 
 
 def test_a_reminder_expires_when_its_retry_would_come_once_the_meeting_started() -> None:
     start = NOW + timedelta(minutes=10)
-    reminder = job(Kind.REMINDER, occurrence=start)
+    reminder = job(MessageKind.REMINDER, occurrence=start)
     late = retry.after_failure(reminder, "451 busy", now=NOW, retry_at=start, give_up_after=GIVE_UP)
-    assert (late.status, late.detail) == (Status.EXPIRED, "not sent before the meeting started: 451 busy")
+    assert (late.status, late.detail) == (OutboxStatus.EXPIRED, "not sent before the meeting started: 451 busy")
     early = retry.after_failure(
         reminder, "451 busy", now=NOW, retry_at=start - timedelta(seconds=1), give_up_after=GIVE_UP
     )
-    assert early.status is Status.PENDING
+    assert early.status is OutboxStatus.PENDING
     # a reminder is never given up by give_up_after: only its meeting's start ends it
     far = retry.after_failure(
-        job(Kind.REMINDER, occurrence=NOW + GIVE_UP * 3),
+        job(MessageKind.REMINDER, occurrence=NOW + GIVE_UP * 3),
         "451",
         now=NOW,
         retry_at=NOW + GIVE_UP * 2,
         give_up_after=GIVE_UP,
     )
-    assert far.status is Status.PENDING
+    assert far.status is OutboxStatus.PENDING
 
 
 def test_before_send_refuses_what_is_no_longer_worth_sending() -> None:
     meeting = stored(NOW + timedelta(days=1))
     assert retry.before_send(job(), meeting, NOW, summaries=True) is None
     gone = retry.before_send(job(), None, NOW, summaries=True)
-    assert gone is not None and (gone.status, gone.attempted) == (Status.FAILED, True)
-    off = retry.before_send(job(Kind.SUMMARY), None, NOW, summaries=False)
-    assert off is not None and (off.status, off.attempted) == (Status.SKIPPED, False)
-    assert retry.before_send(job(Kind.SUMMARY), None, NOW, summaries=True) is None
+    assert gone is not None and (gone.status, gone.attempted) == (OutboxStatus.FAILED, True)
+    off = retry.before_send(job(MessageKind.SUMMARY), None, NOW, summaries=False)
+    assert off is not None and (off.status, off.attempted) == (OutboxStatus.SKIPPED, False)
+    assert retry.before_send(job(MessageKind.SUMMARY), None, NOW, summaries=True) is None
     started = meeting.meeting.start
-    reminder = job(Kind.REMINDER, occurrence=started, due=started - timedelta(hours=1))
+    reminder = job(MessageKind.REMINDER, occurrence=started, due=started - timedelta(hours=1))
     assert retry.before_send(reminder, meeting, started - timedelta(seconds=1), summaries=True) is None
     expired = retry.before_send(reminder, meeting, started, summaries=True)
     assert expired is not None and (expired.status, expired.detail, expired.attempted) == (
-        Status.EXPIRED,
+        OutboxStatus.EXPIRED,
         "not sent: the meeting had started",
         False,
     )
@@ -141,9 +145,9 @@ def test_a_message_about_an_occurrence_that_ended_expires() -> None:
     assert not retry.occurrence_ended(meeting, start, start + timedelta(minutes=59))
     assert not retry.occurrence_ended(meeting, None, NOW)  # about the whole meeting
     assert not retry.occurrence_ended(None, start, NOW)
-    update = retry.before_send(job(Kind.UPDATE, occurrence=start), meeting, NOW, summaries=True)
+    update = retry.before_send(job(MessageKind.UPDATE, occurrence=start), meeting, NOW, summaries=True)
     assert update is not None and (update.status, update.detail) == (
-        Status.EXPIRED,
+        OutboxStatus.EXPIRED,
         "not sent: the occurrence had ended",
     )
 

@@ -10,7 +10,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 
 from meet_sched.mail import MailRenderer, Outgoing, Recipient
-from meet_sched.model import Attendee, Override, Status
+from meet_sched.model import Attendee, MeetingStatus, Override
 
 from .mail_helpers import html_body, text_body
 from .test_mail_headers import MID, NOW, renderer, stored
@@ -51,7 +51,7 @@ def test_each_recipient_gets_their_own_links_and_no_links_without(renderer: Mail
 
 
 def test_no_links_in_a_cancellation_or_to_a_url_that_is_not_http(renderer: MailRenderer) -> None:
-    s = stored(status=Status.CANCELLED)
+    s = stored(status=MeetingStatus.CANCELLED)
     to = Recipient.of(s.meeting.attendees[0])
     cancelled = parsed(renderer.invitation(s, to, message_id=MID, now=NOW, rsvp=BASE + "token"))
     assert "/rsvp/" not in text_body(cancelled) and "/rsvp/" not in html_body(cancelled)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from meet_sched.replies.apply import Outcome
+from meet_sched.replies.apply import ReplyOutcome
 from meet_sched.replies.intake import Intake
 from meet_sched.service import Service
 from meet_sched.site import Site
@@ -177,7 +177,7 @@ def test_after_a_reply_stamped_ahead_of_the_clock_the_page_s_thanks_and_state_ag
     ahead = message(
         ELLIS, "SEQUENCE:0", attendee=f"ATTENDEE;PARTSTAT=DECLINED:mailto:{ELLIS}", stamp="20261201T180000Z"
     )
-    assert Intake(app.site).take(ahead, NOW).outcome is Outcome.APPLIED  # 6 h ahead: within the skew, kept
+    assert Intake(app.site).take(ahead, NOW).outcome is ReplyOutcome.APPLIED  # 6 h ahead: within the skew, kept
     token = app.token(ELLIS)
     done = app.post(token, answer="accepted", scope="series")
     assert "your answer is recorded (Accept)" in done.text and "Your answer so far: Accept" in done.text

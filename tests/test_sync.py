@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, event, text
 from sqlalchemy.exc import IntegrityError
 
 from meet_sched.config import Config, load_settings
-from meet_sched.model import Status
+from meet_sched.model import MeetingStatus
 from meet_sched.site import Site
 from meet_sched.store.meetings import ChangeKind
 
@@ -150,7 +150,7 @@ def test_cancelled_in_config_is_not_removed(site_dir: SiteDir, site: Site) -> No
     site_dir.meeting("mayors.yaml", MAYORS_CALL + "status: cancelled\n")
     site.sync(T0)
     stored = site.meeting(MAYORS)
-    assert (stored.meeting.status, stored.removed, stored.sequence) == (Status.CANCELLED, False, 0)
+    assert (stored.meeting.status, stored.removed, stored.sequence) == (MeetingStatus.CANCELLED, False, 0)
     (site_dir.root / "config" / "meetings" / "mayors.yaml").unlink()
     assert _kinds(site.sync(T1).changes) == [("removed", MAYORS, 1)]
 

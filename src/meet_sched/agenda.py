@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from .localtimes import zone_city
 from .marks import TableReader
-from .model import Status
+from .model import MeetingStatus
 
 if TYPE_CHECKING:
     from .site import Occurrence
@@ -53,7 +53,7 @@ def render_agenda(occurrences: Sequence[Occurrence], zones: Sequence[tuple[str, 
         table = TableReader(first_zone)
         status = "" if m.status.value in ("confirmed", "cancelled") else f" [{m.status.value}]"
         marks = table.marks(occ.one)
-        if m.status is Status.CANCELLED and not occ.cancelled:
+        if m.status is MeetingStatus.CANCELLED and not occ.cancelled:
             marks.append("cancelled")
         said = status + "".join(f" [{mark}]" if not occ.skipped else f" ({mark})" for mark in marks)
         if occ.one.all_day:  # the same dates in every zone: no times

@@ -26,7 +26,7 @@ from .config import Settings
 from .model import (
     Attendee,
     Meeting,
-    Status,
+    MeetingStatus,
     StoredMeeting,
     utc,
 )
@@ -272,7 +272,7 @@ class IcsRenderer:
         """The iTIP object for one meeting: REQUEST (a series with its overrides), or CANCEL once it is
         cancelled (RFC 5546); ``answers``: the PARTSTAT each attendee has given (an answer never changes
         SEQUENCE)."""
-        method = "CANCEL" if stored.meeting.status is Status.CANCELLED else "REQUEST"
+        method = "CANCEL" if stored.meeting.status is MeetingStatus.CANCELLED else "REQUEST"
         return self._assemble(method, None, [(stored, ())], answers=None if answers is None else {stored.uid: answers})
 
     def occurrence_invitation(self, stored: StoredMeeting, occurrence: datetime) -> bytes:

@@ -31,18 +31,20 @@ from .recurrence import (
     outside_years,
     recurrence_problem,
 )
+from .safe_text import refusal
 
-# RFC 5545 CONTROL characters (line breaks and HTAB aside): no calendar can carry them.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What a URI or an address may not contain when it is written verbatim into a content line.
 _UNSAFE_VERBATIM = re.compile(r"[\s\x00-\x1f\x7f<>\"]")
-CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# A calendar's name: a feed's file name and a segment of its URL (the config's `calendar:` too).
+CALENDAR_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+CALENDAR_NAME = re.compile(CALENDAR_NAME_PATTERN)
+CALENDAR_NAME_WORDS = "lower-case letters, digits, - and _"
 UID_MAX_LENGTH = 255  # the width of the database columns that hold a UID
 
 
 def _check_text(what: str, value: str | None) -> None:
-    if value and _CONTROL.search(value):
-        raise ValueError(f"{what} contains a control character")
+    if value and (why := refusal(value, one_line=what != "description")) is not None:
+        raise ValueError(f"{what} {why}")
 
 
 def _check_verbatim(what: str, value: str | None) -> None:
@@ -50,7 +52,7 @@ def _check_verbatim(what: str, value: str | None) -> None:
         raise ValueError(f"{what} {value!r} is empty or contains spaces, line breaks, quotes or <>")
 
 
-class Status(enum.StrEnum):
+class MeetingStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     TENTATIVE = "tentative"
     CANCELLED = "cancelled"
@@ -243,7 +245,7 @@ class Meeting:
     recurrence: str | None = None  # an RFC 5545 RRULE value, without "RRULE:"
     exdates: tuple[datetime, ...] = ()  # aware, in ``timezone``
     rdates: tuple[datetime, ...] = ()  # aware, in ``timezone``: occurrences besides the rule's (RDATE)
-    status: Status = Status.CONFIRMED
+    status: MeetingStatus = MeetingStatus.CONFIRMED
     attendees: tuple[Attendee, ...] = ()
     reminders: tuple[timedelta, ...] = ()
     overrides: tuple[Override, ...] = ()  # by occurrence: single occurrences changed or cancelled
@@ -277,7 +279,7 @@ class Meeting:
             _check_text(what, getattr(self, what))
         _check_verbatim("video_url", self.video_url)
         if not CALENDAR_NAME.match(self.calendar):
-            raise ValueError(f"calendar {self.calendar!r} must be lower-case letters, digits, - and _")
+            raise ValueError(f"calendar {self.calendar!r} must be {CALENDAR_NAME_WORDS}")
 
     @property
     def duration(self) -> timedelta:
@@ -290,7 +292,7 @@ class Meeting:
 
     @property
     def cancelled(self) -> bool:
-        return self.status is Status.CANCELLED
+        return self.status is MeetingStatus.CANCELLED
 
     def reminders_for(self, attendee: Attendee) -> tuple[timedelta, ...]:
         return self.reminders if attendee.reminders is None else attendee.reminders
@@ -360,7 +362,7 @@ class Meeting:
             location=self.location if override.location is None else override.location,
             video_url=self.video_url if override.video_url is None else override.video_url,
             attendees=self.attendees if override.attendees is None else override.attendees,
-            status=Status.CANCELLED if override.cancelled else self.status,
+            status=MeetingStatus.CANCELLED if override.cancelled else self.status,
             recurrence=None,
             exdates=(),
             rdates=(),
@@ -562,7 +564,7 @@ class Meeting:
             recurrence=data["recurrence"],
             exdates=tuple(wall(e) for e in data["exdates"]),
             rdates=tuple(wall(r) for r in data.get("rdates", ())),
-            status=Status(data["status"]),
+            status=MeetingStatus(data["status"]),
             all_day=bool(data.get("all_day", False)),
             related_to=data.get("related_to"),
             skip_holidays=_skip_value(data.get("skip_holidays", False)),

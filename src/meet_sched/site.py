@@ -30,8 +30,8 @@ from .store import feeds as feed_store
 from .store.db import CHANGES_CHANNEL, Database, notify_at_commit
 from .store.meetings import (
     ROW_ERRORS,
-    Change,
     ChangeKind,
+    SyncChange,
     Unreadable,
     all_meetings,
     describe,
@@ -42,9 +42,7 @@ from .store.meetings import (
 )
 from .store.meetings import calendars as calendar_names
 from .store.notices import plan_notices
-from .store.outbox import Entry as OutboxEntry
-from .store.outbox import PlanPolicy, PlanReport, plan_outbox
-from .store.outbox import Status as OutboxStatus
+from .store.outbox import OutboxEntry, OutboxStatus, PlanPolicy, PlanReport, plan_outbox
 from .store.outbox import counts as outbox_counts
 from .store.outbox import entries as outbox_entries
 from .store.summaries import SummaryPolicy
@@ -56,7 +54,7 @@ Progress = Callable[[Iterable[Path]], Iterable[Path]]
 
 @dataclass(frozen=True)
 class SyncReport:
-    changes: list[Change]
+    changes: list[SyncChange]
     meetings: int
     files: int
     outbox: PlanReport = field(default_factory=PlanReport)  # emails planned or dropped in the same transaction

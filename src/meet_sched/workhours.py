@@ -111,7 +111,7 @@ class Tick:
 
 
 @dataclass(frozen=True)
-class Row:
+class StripRow:
     label: str
     zone: ZoneInfo
     work: list[tuple[float, float]]  # fractions of the window
@@ -136,7 +136,7 @@ class Strip:
 
     start: datetime  # UTC
     end: datetime
-    rows: list[Row]
+    rows: list[StripRow]
     overlap: list[tuple[float, float]]
     overlap_spans: list[Span]
     marks: list[Mark]
@@ -176,7 +176,7 @@ def strip(
     def frac(moment: datetime) -> float:
         return min(1.0, max(0.0, (moment.astimezone(UTC) - start).total_seconds() / length))
 
-    rows: list[Row] = []
+    rows: list[StripRow] = []
     all_spans: list[list[Span]] = []
     for label, zone in cities:
         spans = week.spans(zone, start, end)
@@ -186,7 +186,7 @@ def strip(
         plan = day_plan(place, middle)
         off = plan.holiday.name.split(";")[0].strip() if plan.holiday else f"{middle:%A}" if plan.weekend else None
         rows.append(
-            Row(
+            StripRow(
                 label=label,
                 zone=zone,
                 work=[(frac(lo), frac(hi)) for lo, hi in spans],

@@ -21,7 +21,7 @@ from datetime import timedelta
 from .. import __version__
 from ..errors import MeetSchedError
 from ..safe_text import neutral
-from ..store.status import Status as OutboxStatus
+from ..store.status import OutboxStatus
 from . import review_args
 from .args import date_, duration, grid, limit, months, names, positive, zone
 from .common import Command

@@ -75,7 +75,7 @@ def date_(value: str) -> date:
 
 
 def zone(value: str) -> str:
-    from ..config.schema import check_zone  # imported when the argument is given
+    from ..config.fields import check_zone  # imported when the argument is given
 
     try:
         return check_zone(value)

@@ -18,7 +18,7 @@ from ..config.people import people_notes
 from ..config.places import rules as place_rules
 from ..places.report import render_skipped, render_text, skipped_in, skipped_json, summary, to_json
 from ..places.warnings import MeetingWarnings, Window, check_meetings
-from ..store.status import Status as OutboxStatus
+from ..store.status import OutboxStatus
 from .common import left_out, now, progress, quiet_troubles, site, site_root
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from ..config.display import display_zone, local
 from ..durations import format_duration
 from ..errors import MeetSchedError
-from ..store.status import Status as OutboxStatus
+from ..store.status import OutboxStatus
 from .common import now, site
 
 

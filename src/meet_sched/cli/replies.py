@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 def cmd_replies(args: argparse.Namespace) -> int:
     """``replies import FILE…`` (.eml and .ics) or ``replies run`` (one pass over the inbox)."""
-    from ..replies.apply import Outcome
+    from ..replies.apply import ReplyOutcome
     from ..replies.files import NotRegular, read_file
     from ..replies.intake import Intake, Tally
 
@@ -54,7 +54,7 @@ def cmd_replies(args: argparse.Namespace) -> int:
             continue
         result = intake.take(data, now(), ics=path.suffix.lower() == ".ics", name=str(path))
         tally.add(result)
-        if result.outcome is Outcome.QUARANTINED:
+        if result.outcome is ReplyOutcome.QUARANTINED:
             bad += 1
             _say(f"{path}: refused: {result.reason}")
             continue

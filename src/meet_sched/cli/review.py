@@ -15,9 +15,9 @@ import yaml
 from ..config import Config, json_schema, load_config, load_settings
 from ..config import people as people_of
 from ..config.loader import check_meeting_file, not_read
+from ..config.meeting_spec import attendee_from_text
 from ..config.notes import no_public_calendar
 from ..config.places import rules as place_rules
-from ..config.schema import attendee_from_text
 from ..durations import format_duration
 from ..errors import ConfigError, MeetSchedError
 from ..places import plan as places

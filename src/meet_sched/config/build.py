@@ -15,18 +15,18 @@ from ..model import (
     Attendee,
     Expansion,
     Meeting,
+    MeetingStatus,
     Person,
     Role,
-    Status,
 )
 from ..places.skip import holiday_skips
 from ..recurrence import SUPPORTED_YEARS, outside_years
 from .dates import check_rrule, wall_problem
 from .limits import MAX_ALL_DAY_DAYS, MAX_MEETING_DURATION
+from .meeting_spec import AttendeeSpec, MeetingSpec
 from .overrides import build_overrides
 from .places import resolve_place
 from .places import rules as place_rules
-from .schema import AttendeeSpec, MeetingSpec
 from .settings import MEETINGS_DIR, Settings
 from .sources import KeyPath, Source
 
@@ -159,7 +159,7 @@ def build_meeting(
         recurrence=recurrence,
         exdates=tuple(exdates),
         rdates=tuple(sorted(set(rdates))),
-        status=Status(spec.status),
+        status=MeetingStatus(spec.status),
         attendees=tuple(attendees),
         reminders=_offsets(reminders),
         source=f"{source.path}:{source.line(loc) or 1}",

@@ -21,14 +21,19 @@ CACHE_FILE = "config-cache.json"
 _CACHE_FORMAT = 3
 
 
+def code_files() -> list[Path]:
+    """The modules validation runs: config/, places/ and the domain modules they import."""
+    package = Path(__file__).resolve().parent.parent
+    code = [*package.joinpath("config").glob("*.py"), *package.joinpath("places").glob("*.py")]
+    shared = ("__init__.py", "model.py", "durations.py", "recurrence.py", "localtimes.py", "errors.py", "safe_text.py")
+    return sorted([*code, *(package / name for name in shared)])
+
+
 @functools.cache
 def _code_digest() -> str:
     """What validation depends on besides the files: this code, its libraries, the time zone data."""
     digest = hashlib.sha256(f"{_CACHE_FORMAT}".encode())
-    package = Path(__file__).resolve().parent.parent
-    code = [*package.joinpath("config").glob("*.py"), *package.joinpath("places").glob("*.py")]
-    domain = [package / name for name in ("model.py", "durations.py", "recurrence.py", "localtimes.py", "errors.py")]
-    for source in sorted([*code, *domain]):
+    for source in code_files():
         digest.update(source.name.encode() + b"\0" + source.read_bytes())
     libraries = ("pydantic", "pydantic-core", "email-validator", "icalendar", "python-dateutil", "PyYAML", "tzdata")
     for dist in (*libraries, "holidays"):

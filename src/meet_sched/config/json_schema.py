@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from . import limits
-from .schema import MeetingSpec, SettingsSpec
+from .meeting_spec import MeetingSpec
+from .settings_spec import SettingsSpec
 
 KINDS = ("meeting", "settings")
 SHIPPED = Path(__file__).with_name("schemas")

@@ -21,14 +21,16 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from ..errors import ConfigError, Problem
-from ..model import Meeting
+from ..model import CALENDAR_NAME_WORDS, Meeting
 from .build import build_meeting
 from .cache import CACHE_FILE, Cached, ConfigCache, settings_digest
+from .fields import UnknownZone
 from .limits import MAX_MEETING_FILES, MAX_MEETINGS_PER_FILE
+from .meeting_spec import MeetingSpec
 from .notes import Located
-from .schema import MeetingSpec, SettingsSpec, UnknownZone
 from .series import series_problems
 from .settings import DEFAULT_DATABASE, MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
+from .settings_spec import SettingsSpec
 from .sources import KeyPath, Source, dotted, read_bytes, read_source
 
 __all__ = ["CACHE_FILE", "Config", "Settings", "load_config", "load_settings", "meeting_files", "not_read"]
@@ -101,7 +103,7 @@ def _inner_model(annotation: Any) -> Any:
 def _pattern_help(loc: KeyPath) -> str:
     last = loc[-1] if loc else ""
     return {
-        "calendar": "lower-case letters, digits, - and _",
+        "calendar": CALENDAR_NAME_WORDS,
         "language": "a language code such as ko, zh, vi, en or pt-BR",
         "domain": "a domain name such as intl.daegu.example",
         "listen": "host:port such as 127.0.0.1:8080",

@@ -13,7 +13,7 @@ from difflib import get_close_matches
 from pathlib import Path
 
 from ..errors import Problem
-from ..model import Meeting, Status
+from ..model import Meeting, MeetingStatus
 from .limits import MAX_SCANNED_ENTRIES
 from .settings import MEETING_SUFFIXES, MEETINGS_DIR, SETTINGS_FILE, Settings
 
@@ -94,7 +94,7 @@ def past_notes(items: Iterable[Located], reference: datetime, *, given: bool) ->
     warnings, records = [], []
     for item in items:
         m = item.meeting
-        if m.recurrence or m.rdates or m.status is Status.CANCELLED or m.start >= reference:
+        if m.recurrence or m.rdates or m.status is MeetingStatus.CANCELLED or m.start >= reference:
             continue
         when = f"{m.start:%Y-%m-%d %H:%M} {m.timezone.key}"
         if reference - m.start > PAST_START_QUIET:

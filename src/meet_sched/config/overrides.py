@@ -18,7 +18,7 @@ from ..model import Attendee, Meeting, Override
 from ..recurrence import outside_years
 from .dates import wall_problem
 from .limits import MAX_MEETING_DURATION, MAX_OVERRIDE_SUGGESTIONS
-from .schema import AttendeeSpec, OverrideSpec
+from .meeting_spec import AttendeeSpec, OverrideSpec
 from .sources import KeyPath
 
 Bad = Callable[[KeyPath, str], None]

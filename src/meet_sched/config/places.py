@@ -7,7 +7,8 @@ from difflib import get_close_matches
 from zoneinfo import ZoneInfo
 
 from ..places import DEFAULT_LUNCH, Place, Rules, WorkingHours, country_of, parse_weekend
-from .schema import AttendeeSpec, PlaceSection, SettingsSpec
+from .meeting_spec import AttendeeSpec
+from .settings_spec import PlaceSection, SettingsSpec
 
 
 def _lunch(text: str) -> WorkingHours | None:

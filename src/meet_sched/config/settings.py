@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Person
-from .schema import SettingsSpec
+from .settings_spec import SettingsSpec
 
 SETTINGS_FILE = "config/meet-sched.toml"
 MEETINGS_DIR = "config/meetings"

@@ -20,7 +20,7 @@ from ..mail.summary import summary_message
 from ..model import Meeting, StoredMeeting, utc
 from ..site import calendar_answers
 from ..store import attendance, outbox
-from ..store.outbox import Job, Kind
+from ..store.outbox import Job, MessageKind
 
 
 class Composer:
@@ -56,20 +56,20 @@ class Composer:
     ) -> Outgoing:
         """The message ``job`` stands for; ``feed`` is a new personal feed's (https, webcal) links."""
         mid = outbox.message_id(job.key, self.domain)
-        if job.kind is Kind.SUMMARY:
+        if job.kind is MessageKind.SUMMARY:
             return summary_message(self.mail, job.attendee, job.recipient, message_id=mid, now=now)
         if job.kind.notice:
             data = job.attendee
             problems = [str(p) for p in data.get("problems") or ()]
             language = str(data.get("language") or "en")
             more = int(data.get("more") or 0)
-            fixed = job.kind is Kind.FIXED
+            fixed = job.kind is MessageKind.FIXED
             return self.mail.notice(job.recipient, language, problems, more, fixed=fixed, message_id=mid, now=now)
         assert stored is not None
         to = recipient(self.mail, stored, job)
         token = self.links.get(job.id)
         rsvp = None if token is None or self.rsvp_base is None else self.rsvp_base + token
-        if job.kind is Kind.REMINDER:
+        if job.kind is MessageKind.REMINDER:
             assert job.occurrence is not None
             return self.mail.reminder(stored, to, job.occurrence, message_id=mid, now=now, rsvp=rsvp)
         state = self.answers.get(job.meeting_uid)
@@ -83,14 +83,14 @@ class Composer:
                 previous=self.previous.get(job.id),
                 answer_again=state is not None and attendance.must_answer(state, to.email, utc(job.occurrence)),
                 rsvp=rsvp,
-                first=job.kind is Kind.REQUEST,
+                first=job.kind is MessageKind.REQUEST,
             )
         return self.mail.invitation(
             stored,
             to,
             message_id=mid,
             now=now,
-            update=job.kind is Kind.UPDATE,
+            update=job.kind is MessageKind.UPDATE,
             previous=self.previous.get(job.id),
             feed=feed,
             answers=None if state is None else calendar_answers(state),

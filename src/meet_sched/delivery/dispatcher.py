@@ -50,7 +50,7 @@ from ..site import Site
 from ..store import attendance, outbox
 from ..store import rsvp as rsvp_store
 from ..store.db import listen, listens
-from ..store.outbox import Job, Kind, Outcome, Status
+from ..store.outbox import Job, MessageKind, OutboxStatus, SendOutcome
 from . import retry
 from .compose import Composer
 from .one_pass import DispatchReport, Event, SendingPass, note_outcome
@@ -112,7 +112,7 @@ class Dispatcher:
         self.compose = Composer(self.mail, self.domain, f"{base.rstrip('/')}/rsvp/" if base else None)
         # Outcomes the database did not take (it failed mid-pass): written before anything else next
         # time, so a message sent just before the failure is recorded as sent, never released and sent again.
-        self._unrecorded: list[tuple[Job, Outcome]] = []
+        self._unrecorded: list[tuple[Job, SendOutcome]] = []
         self._db_failures = 0
         self.pause = retry.Pause()  # after failures that mean the mail server is unusable
         self._stopping = False
@@ -147,7 +147,7 @@ class Dispatcher:
             self._recorded(report, job, outcome)
         log.info("event=recorded count=%d after=database-failure", len(batch))
 
-    def _recorded(self, report: DispatchReport | None, job: Job, outcome: Outcome) -> None:
+    def _recorded(self, report: DispatchReport | None, job: Job, outcome: SendOutcome) -> None:
         """``job``'s outcome is written: it is no longer ours; into ``report`` with it, if there is one."""
         self._held.discard(job.id)
         self.compose.links.pop(job.id, None)
@@ -197,9 +197,9 @@ class Dispatcher:
             compose.previous.update(outbox.previously_shown(session, jobs))
             if compose.rsvp_base is not None:
                 for j in jobs:
-                    if j.kind is not Kind.CANCEL and not j.kind.self_contained and j.id not in compose.links:
+                    if j.kind is not MessageKind.CANCEL and not j.kind.self_contained and j.id not in compose.links:
                         compose.links[j.id] = rsvp_store.mint(session, j.meeting_uid, j.recipient, j.occurrence, now)
-            asking = {j.meeting_uid for j in jobs if j.kind is not Kind.REMINDER and not j.kind.self_contained}
+            asking = {j.meeting_uid for j in jobs if j.kind is not MessageKind.REMINDER and not j.kind.self_contained}
             if asking:  # invitations carry the answers given so far; an update after a new time asks again
                 compose.answers.update({uid: attendance.Attendance(uid) for uid in asking})
                 compose.answers.update(attendance.current_all(session, asking))
@@ -208,7 +208,7 @@ class Dispatcher:
             self._notify()
         return jobs, found
 
-    def _finish(self, outcomes: Sequence[Outcome]) -> int:
+    def _finish(self, outcomes: Sequence[SendOutcome]) -> int:
         with self._session() as session:
             return outbox.finish(session, outcomes, worker=self.worker)
 
@@ -394,7 +394,7 @@ class Dispatcher:
         service = self._service
         service.health.last_dispatch_at = now
         if counts:
-            service.metrics.outbox_pending.set(counts.get(Status.PENDING.value, 0))
+            service.metrics.outbox_pending.set(counts.get(OutboxStatus.PENDING.value, 0))
         wake = now + SAFETY_RECHECK
         if due is not None:
             wake = min(wake, due)

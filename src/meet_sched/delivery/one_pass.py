@@ -25,7 +25,7 @@ from ..metrics import Metrics
 from ..model import StoredMeeting, utc
 from ..site import webcal_url
 from ..store import outbox
-from ..store.outbox import Job, Kind, Outcome, Status
+from ..store.outbox import Job, MessageKind, OutboxStatus, SendOutcome
 from . import retry
 from .transport import SendError
 
@@ -44,7 +44,7 @@ RECORD_BATCH = 100  # …or as soon as this many are waiting (a crash repeats at
 class Event:
     """One thing the dispatcher did to one message (what the log line says)."""
 
-    status: Status  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING (retry) / released
+    status: OutboxStatus  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING (retry) / released
     kind: str
     recipient: str
     meeting_uid: str
@@ -57,12 +57,12 @@ class DispatchReport:
     events: list[Event] = field(default_factory=list)
     released: int = 0  # claimed but not tried (paused or stopping)
 
-    def count(self, status: Status) -> int:
+    def count(self, status: OutboxStatus) -> int:
         return sum(1 for e in self.events if e.status is status)
 
     @property
     def sent(self) -> int:
-        return self.count(Status.SENT)
+        return self.count(OutboxStatus.SENT)
 
     def summary(self) -> str:
         counts = Counter(e.status.value for e in self.events)
@@ -76,28 +76,28 @@ class DispatchReport:
 def note(report: DispatchReport, event: Event, metrics: Metrics | None, **extra: str) -> None:
     """Add ``event`` to ``report``, count it and log it."""
     report.events.append(event)
-    name = "retry" if event.status is Status.PENDING else event.status.value
+    name = "retry" if event.status is OutboxStatus.PENDING else event.status.value
     if metrics is not None:
         metrics.messages.labels(status=name).inc()
-    level = logging.INFO if event.status in (Status.SENT, Status.SKIPPED) else logging.WARNING
+    level = logging.INFO if event.status in (OutboxStatus.SENT, OutboxStatus.SKIPPED) else logging.WARNING
     if not log.isEnabledFor(level):
         return
     fields = {"kind": event.kind, "to": event.recipient, "meeting": event.meeting_uid, **extra}
-    fields["reply" if event.status is Status.SENT else "reason"] = event.detail
+    fields["reply" if event.status is OutboxStatus.SENT else "reason"] = event.detail
     line = " ".join(f"{k}={_q(v)}" for k, v in fields.items() if v)
     log.log(level, "event=%s %s", name, line)
 
 
-def note_outcome(report: DispatchReport, job: Job, outcome: Outcome, domain: str, metrics: Metrics | None) -> None:
+def note_outcome(report: DispatchReport, job: Job, outcome: SendOutcome, domain: str, metrics: Metrics | None) -> None:
     """Report a recorded outcome: an event, or one more released claim (not tried)."""
     detail = outcome.detail
-    if outcome.status is Status.PENDING and outcome.retry_at is not None:
+    if outcome.status is OutboxStatus.PENDING and outcome.retry_at is not None:
         detail = f"{detail} (next attempt {outcome.retry_at:%Y-%m-%d %H:%M:%S} UTC)"
-    if outcome.status is Status.PENDING and not outcome.attempted:
+    if outcome.status is OutboxStatus.PENDING and not outcome.attempted:
         report.released += 1
         return
     extra = {}
-    if outcome.status is Status.SENT and log.isEnabledFor(logging.INFO):
+    if outcome.status is OutboxStatus.SENT and log.isEnabledFor(logging.INFO):
         extra = {
             "message_id": outbox.message_id(job.key, domain),
             "lateness": f"{max(0.0, (outcome.at - job.due_at).total_seconds()):.3f}s",
@@ -114,7 +114,7 @@ class SendingPass:
         self.report = DispatchReport()
         self.meetings: dict[str, StoredMeeting] = {}
         self.queue: asyncio.Queue[Job | None] = asyncio.Queue(maxsize=dispatcher.batch_size)
-        self.outcomes: list[tuple[Job, Outcome]] = []  # tried, not yet written
+        self.outcomes: list[tuple[Job, SendOutcome]] = []  # tried, not yet written
         self.wake_recorder = asyncio.Event()
         self.full = asyncio.Event()
         self.finished_workers = 0
@@ -187,7 +187,7 @@ class SendingPass:
         try:
             while (job := await self.queue.get()) is not None:
                 if self.halted():
-                    outcome = Outcome(job.id, Status.PENDING, "", self.d.clock(), attempted=False)
+                    outcome = SendOutcome(job.id, OutboxStatus.PENDING, "", self.d.clock(), attempted=False)
                 else:
                     outcome = await self.attempt(job, self.meetings.get(job.meeting_uid))
                 self.outcomes.append((job, outcome))
@@ -228,7 +228,7 @@ class SendingPass:
 
     # -- one message ---------------------------------------------------------------------
 
-    async def attempt(self, job: Job, stored: StoredMeeting | None) -> Outcome:
+    async def attempt(self, job: Job, stored: StoredMeeting | None) -> SendOutcome:
         """Render and send one message; its outcome (nothing raised)."""
         d = self.d
         now = d.clock()
@@ -239,10 +239,12 @@ class SendingPass:
             feed = await self.feed_link(job, now)
             message = d.compose.render(job, stored, now, feed)
         except MailError as exc:
-            return Outcome(job.id, Status.FAILED, f"not sent: {exc}", now)
+            return SendOutcome(job.id, OutboxStatus.FAILED, f"not sent: {exc}", now)
         except Exception as exc:  # a bug must not stop the other messages
             log.exception("event=render-failed key=%s", _q(job.key))
-            return Outcome(job.id, Status.FAILED, f"not sent: could not render ({type(exc).__name__}: {exc})", now)
+            return SendOutcome(
+                job.id, OutboxStatus.FAILED, f"not sent: could not render ({type(exc).__name__}: {exc})", now
+            )
         try:
             reply = await d.transport.send(message)
         except SendError as error:
@@ -251,14 +253,14 @@ class SendingPass:
         done = d.clock()
         if d.metrics is not None:
             d.metrics.dispatch_lateness.observe(max(0.0, (done - job.due_at).total_seconds()))
-        return Outcome(job.id, Status.SENT, reply, done)
+        return SendOutcome(job.id, OutboxStatus.SENT, reply, done)
 
-    def failure(self, job: Job, error: SendError) -> Outcome:
+    def failure(self, job: Job, error: SendError) -> SendOutcome:
         """The outcome of a failed send; a server that is down pauses the dispatcher."""
         d = self.d
         now = d.clock()
         if error.permanent:
-            return Outcome(job.id, Status.FAILED, error.reply, now)
+            return SendOutcome(job.id, OutboxStatus.FAILED, error.reply, now)
         delivery = d.settings.spec.delivery
         if error.server_down:
             until = d.pause.failed(now, delivery.retry_base, delivery.retry_max, d._rng)
@@ -277,7 +279,7 @@ class SendingPass:
         someone without one.  Issued here, just before the send: the token is never stored in the clear."""
         d = self.d
         spec = d.settings.spec
-        if job.kind is not Kind.REQUEST or not spec.invitations.feed_link or not d.site.base_url_known:
+        if job.kind is not MessageKind.REQUEST or not spec.invitations.feed_link or not d.site.base_url_known:
             return None
         retry_since = utc(job.due_at) if job.attempts else None
         link = await d._db(d.site.feed_link_for_invitation, job.recipient, now, retry_since)

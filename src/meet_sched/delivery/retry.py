@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 
 from ..model import StoredMeeting, utc
 from ..store import outbox
-from ..store.outbox import Job, Kind, Outcome, Status
+from ..store.outbox import Job, MessageKind, OutboxStatus, SendOutcome
 
 DATABASE_RETRY_BASE = timedelta(seconds=1)  # a pass the database failed is tried again this soon, doubling…
 DATABASE_RETRY_MAX = timedelta(seconds=30)  # …up to this (a restarting server is back within seconds)
@@ -57,32 +57,32 @@ def occurrence_ended(stored: StoredMeeting | None, occurrence: datetime | None, 
     return utc(instance.end) <= utc(now)
 
 
-def before_send(job: Job, stored: StoredMeeting | None, now: datetime, *, summaries: bool) -> Outcome | None:
+def before_send(job: Job, stored: StoredMeeting | None, now: datetime, *, summaries: bool) -> SendOutcome | None:
     """Why ``job`` is not to be sent at all any more (its outcome), or None to send it."""
     if stored is None and not job.kind.self_contained:
-        return Outcome(job.id, Status.FAILED, "not sent: the meeting is no longer in the database", now)
-    if job.kind is Kind.SUMMARY and not summaries:
-        return Outcome(job.id, Status.SKIPPED, "not sent: [replies] summary is off", now, attempted=False)
+        return SendOutcome(job.id, OutboxStatus.FAILED, "not sent: the meeting is no longer in the database", now)
+    if job.kind is MessageKind.SUMMARY and not summaries:
+        return SendOutcome(job.id, OutboxStatus.SKIPPED, "not sent: [replies] summary is off", now, attempted=False)
     late = job.occurrence is not None and outbox.reminder_too_late(job.occurrence, job.due_at, utc(now))
-    if job.kind is Kind.REMINDER and job.occurrence is not None and late:
+    if job.kind is MessageKind.REMINDER and job.occurrence is not None and late:
         why = "the meeting had started" if utc(job.due_at) < utc(job.occurrence) else "too late on the day"
-        return Outcome(job.id, Status.EXPIRED, f"not sent: {why}", now, attempted=False)
-    if job.kind is not Kind.REMINDER and occurrence_ended(stored, job.occurrence, now):
-        return Outcome(job.id, Status.EXPIRED, "not sent: the occurrence had ended", now, attempted=False)
+        return SendOutcome(job.id, OutboxStatus.EXPIRED, f"not sent: {why}", now, attempted=False)
+    if job.kind is not MessageKind.REMINDER and occurrence_ended(stored, job.occurrence, now):
+        return SendOutcome(job.id, OutboxStatus.EXPIRED, "not sent: the occurrence had ended", now, attempted=False)
     return None
 
 
-def after_failure(job: Job, reply: str, *, now: datetime, retry_at: datetime, give_up_after: timedelta) -> Outcome:
+def after_failure(job: Job, reply: str, *, now: datetime, retry_at: datetime, give_up_after: timedelta) -> SendOutcome:
     """The outcome of an attempt at ``job`` that failed for now, to be tried again at ``retry_at`` if at all.
 
     A reminder that could only be retried once its meeting started expires; any other message is
     given up ``give_up_after`` its due time.  (A permanent failure fails for good at once.)
     """
-    if job.kind is Kind.REMINDER and job.occurrence is not None and retry_at >= utc(job.occurrence):
-        return Outcome(job.id, Status.EXPIRED, f"not sent before the meeting started: {reply}", now)
-    if job.kind is not Kind.REMINDER and retry_at > job.due_at + give_up_after:
-        return Outcome(job.id, Status.FAILED, f"gave up after {job.attempts + 1} attempts: {reply}", now)
-    return Outcome(job.id, Status.PENDING, reply, now, retry_at=retry_at)
+    if job.kind is MessageKind.REMINDER and job.occurrence is not None and retry_at >= utc(job.occurrence):
+        return SendOutcome(job.id, OutboxStatus.EXPIRED, f"not sent before the meeting started: {reply}", now)
+    if job.kind is not MessageKind.REMINDER and retry_at > job.due_at + give_up_after:
+        return SendOutcome(job.id, OutboxStatus.FAILED, f"gave up after {job.attempts + 1} attempts: {reply}", now)
+    return SendOutcome(job.id, OutboxStatus.PENDING, reply, now, retry_at=retry_at)
 
 
 @dataclass

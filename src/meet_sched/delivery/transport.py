@@ -24,7 +24,7 @@ from typing import Protocol
 import aiosmtplib
 
 from ..config import Settings
-from ..config.schema import SmtpSection
+from ..config.settings_spec import SmtpSection
 from ..errors import MeetSchedError
 from ..mail import Outgoing
 from .retry import pausing_reply, permanent_reply

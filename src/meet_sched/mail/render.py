@@ -38,8 +38,8 @@ from ..localtimes import all_day_dates
 from ..model import (
     Attendee,
     Meeting,
+    MeetingStatus,
     Override,
-    Status,
     StoredMeeting,
     utc,
 )
@@ -178,7 +178,7 @@ class MailRenderer:
         one-click answer URL (links to it are added, and the text is then ``to``'s own)."""
         m = stored.meeting
         invited = self.attendee(stored, to.email) is not None
-        cancelled = stored.removed or m.status is Status.CANCELLED
+        cancelled = stored.removed or m.status is MeetingStatus.CANCELLED
         kind = "cancel" if cancelled or not invited else "update" if update else "request"
         method = "CANCEL" if kind == "cancel" else "REQUEST"
         w = words(to.language)
@@ -571,6 +571,6 @@ class MailRenderer:
 
 def _uninvite(settings: Settings, stored: StoredMeeting, to: Recipient) -> bytes:
     """METHOD:CANCEL for one attendee removed from a meeting that goes on (RFC 5546 section 3.2.5)."""
-    meeting = dataclasses.replace(stored.meeting, status=Status.CANCELLED, attendees=(to.as_attendee(),))
+    meeting = dataclasses.replace(stored.meeting, status=MeetingStatus.CANCELLED, attendees=(to.as_attendee(),))
     variant = dataclasses.replace(stored, meeting=meeting)
     return IcsRenderer(settings).invitation(variant)

@@ -44,7 +44,7 @@ from ..store.tables import MeetingRow
 from .parse import Incoming, ParsedAnswer, Refused
 
 
-class Outcome(enum.StrEnum):
+class ReplyOutcome(enum.StrEnum):
     APPLIED = "applied"  # at least one answer applied
     STALE = "stale"  # every answer lost to a newer one: recorded, nothing changed
     COUNTER = "counter"  # a proposed new time: recorded for the organizer
@@ -57,12 +57,12 @@ class Applied:
     attendee: str
     partstat: str
     occurrence: datetime | None
-    outcome: Outcome
+    outcome: ReplyOutcome
 
 
 @dataclass(frozen=True)
 class Result:
-    outcome: Outcome
+    outcome: ReplyOutcome
     reason: str | None = None  # why it was quarantined
     answers: tuple[Applied, ...] = ()
     changed: frozenset[str] = field(default_factory=frozenset)  # meetings whose answers in force changed
@@ -70,7 +70,7 @@ class Result:
 
 
 def quarantined(reason: str) -> Result:
-    return Result(Outcome.QUARANTINED, reason)
+    return Result(ReplyOutcome.QUARANTINED, reason)
 
 
 @dataclass(frozen=True)
@@ -147,7 +147,7 @@ def apply(session: Session, incoming: Incoming, now: datetime, meetings: Meeting
                 occurrence=item.occurrence,
                 comment=a.comment,
             )
-            results.append(Applied(stored.uid, a.attendee, a.partstat, item.occurrence, Outcome.COUNTER))
+            results.append(Applied(stored.uid, a.attendee, a.partstat, item.occurrence, ReplyOutcome.COUNTER))
             proposed.add(stored.uid)
             continue
         done = attendance.record(
@@ -168,16 +168,20 @@ def apply(session: Session, incoming: Incoming, now: datetime, meetings: Meeting
             changed.add(stored.uid)
         results.append(
             Applied(
-                stored.uid, a.attendee, a.partstat, item.occurrence, Outcome.APPLIED if done.applied else Outcome.STALE
+                stored.uid,
+                a.attendee,
+                a.partstat,
+                item.occurrence,
+                ReplyOutcome.APPLIED if done.applied else ReplyOutcome.STALE,
             )
         )
     outcomes = {r.outcome for r in results}
     outcome = (
-        Outcome.APPLIED
-        if Outcome.APPLIED in outcomes
-        else Outcome.COUNTER
-        if Outcome.COUNTER in outcomes
-        else Outcome.STALE
+        ReplyOutcome.APPLIED
+        if ReplyOutcome.APPLIED in outcomes
+        else ReplyOutcome.COUNTER
+        if ReplyOutcome.COUNTER in outcomes
+        else ReplyOutcome.STALE
     )
     return Result(outcome, None, tuple(results), frozenset(changed), frozenset(proposed))
 

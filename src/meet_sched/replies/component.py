@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..errors import MeetSchedError
 from ..logfmt import quote as _q
 from ..site import Site
-from .apply import Outcome
+from .apply import ReplyOutcome
 from .imap import ImapInbox
 from .intake import Intake, Tally
 from .maildir import MaildirInbox
@@ -45,7 +45,7 @@ class RepliesComponent:
         intake = Intake(
             self.site, counted=lambda outcome: metrics.replies.labels(outcome=outcome.value, via="imip").inc()
         )
-        for outcome in Outcome:  # every series exists from the start, at 0
+        for outcome in ReplyOutcome:  # every series exists from the start, at 0
             metrics.replies.labels(outcome=outcome.value, via="imip")
         if spec.imap is not None:
             self._imap = ImapInbox(intake, self.site.settings)  # raises now if the password is missing

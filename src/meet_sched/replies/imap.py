@@ -25,7 +25,7 @@ from aioimaplib import IMAP4, IMAP4_SSL, AioImapException, CommandTimeout
 from ..config import Settings
 from ..errors import MeetSchedError
 from ..logfmt import quote as _q
-from .apply import Outcome, Result
+from .apply import ReplyOutcome, Result
 from .intake import Intake, Tally
 from .maildir import BATCH, QUARANTINE_HEADER, header_value
 
@@ -193,7 +193,7 @@ class ImapInbox:
         if data is None:
             return await self._set_aside(client, uid, f"larger than {self.intake.max_bytes} bytes")
         result = await asyncio.to_thread(self.intake.take, data, clock(), name=name)
-        if result.outcome is Outcome.QUARANTINED:
+        if result.outcome is ReplyOutcome.QUARANTINED:
             await self._quarantine(client, uid, data, result.reason or "refused")
         else:
             await self._move(client, uid, self.spec.processed_folder)

@@ -22,7 +22,7 @@ from ..site import Site, plan_policy, summary_policy
 from ..store.db import transient
 from ..store.outbox import plan_outbox
 from ..store.summaries import plan_summaries
-from .apply import Meetings, Outcome, Result, apply, quarantined
+from .apply import Meetings, ReplyOutcome, Result, apply, quarantined
 from .parse import Incoming, Refused, read_ics, read_message
 
 log = logging.getLogger("meet_sched.replies")
@@ -35,7 +35,7 @@ class Tally:
     """What a batch did, by outcome; ``changed``: meetings whose answers in force changed;
     ``proposed``: meetings someone proposed a new time for (COUNTER)."""
 
-    counts: dict[Outcome, int] = field(default_factory=dict)
+    counts: dict[ReplyOutcome, int] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)
     proposed: set[str] = field(default_factory=set)
 
@@ -51,7 +51,7 @@ class Tally:
 class Intake:
     """Answers into the database of one site."""
 
-    def __init__(self, site: Site, *, counted: Callable[[Outcome], None] | None = None) -> None:
+    def __init__(self, site: Site, *, counted: Callable[[ReplyOutcome], None] | None = None) -> None:
         self.site = site
         self.max_bytes = site.settings.spec.replies.max_bytes
         self.counted = counted
@@ -117,7 +117,7 @@ class Intake:
             return quarantined(f"cannot be applied ({_failure(exc)})")
 
     def _log(self, result: Result, name: str) -> None:
-        if result.outcome is Outcome.QUARANTINED:
+        if result.outcome is ReplyOutcome.QUARANTINED:
             log.warning("event=reply-quarantined message=%s reason=%s", _q(name or "-"), _q(result.reason or ""))
             return
         for a in result.answers:

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ..errors import MeetSchedError
 from ..logfmt import quote as _q
-from .apply import Outcome, Result
+from .apply import ReplyOutcome, Result
 from .files import NotRegular, create_new, folder, open_regular, read_at_most
 from .intake import Intake, Tally
 
@@ -186,7 +186,7 @@ class MaildirInbox:
 
     def _move(self, folders: _Folders, item: _Read, result: Result) -> bool:
         try:
-            if result.outcome is Outcome.QUARANTINED:
+            if result.outcome is ReplyOutcome.QUARANTINED:
                 self._quarantine(folders, item, result.reason or "refused")
             else:
                 _rename(item.name, folders.waiting[item.sub], _base(item.name), ":2,S", folders.processed)  # S: read

@@ -12,7 +12,7 @@ from ..durations import format_duration
 from ..localtimes import zone_abbreviation
 from ..model import Meeting, Override, StoredMeeting
 from ..site import SyncReport
-from ..store.meetings import Change, ChangeKind
+from ..store.meetings import ChangeKind, SyncChange
 from ..store.outbox import Mail
 
 SHOWN_RECIPIENTS = 20  # recipients listed by address per kind of email in the text; more are counted
@@ -26,7 +26,7 @@ class FieldChange:
 
 
 @dataclass(frozen=True)
-class LocalTime:
+class MovedStart:
     """A change of start as someone sees it (the meeting itself, or one attendee)."""
 
     who: str  # "meeting" or an attendee's address
@@ -47,7 +47,7 @@ class MeetingDiff:
     sequence: int | None  # the SEQUENCE it would get (None: unchanged)
     source: str
     fields: list[FieldChange] = field(default_factory=list)
-    times: list[LocalTime] = field(default_factory=list)
+    times: list[MovedStart] = field(default_factory=list)
     planned: list[Mail] = field(default_factory=list)
     dropped: list[Mail] = field(default_factory=list)
 
@@ -86,7 +86,7 @@ def _entry(by_uid: dict[str, MeetingDiff], mail: Mail, report: SyncReport) -> Me
     return found
 
 
-def _kind(change: Change) -> str:
+def _kind(change: SyncChange) -> str:
     if change.kind is ChangeKind.UPDATED:
         assert change.before is not None
         if change.after.meeting.cancelled and not change.before.meeting.cancelled:
@@ -95,7 +95,7 @@ def _kind(change: Change) -> str:
     return change.kind.value
 
 
-def _meeting(change: Change) -> MeetingDiff:
+def _meeting(change: SyncChange) -> MeetingDiff:
     after = change.after
     diff = MeetingDiff(after.uid, after.meeting.title, _kind(change), after.sequence, after.meeting.source)
     if change.before is not None and change.kind is not ChangeKind.REMOVED:
@@ -171,15 +171,15 @@ def occurrence_changes(old: Meeting, new: Meeting) -> list[FieldChange]:
     return out
 
 
-def local_times(before: StoredMeeting, after: StoredMeeting) -> list[LocalTime]:
+def local_times(before: StoredMeeting, after: StoredMeeting) -> list[MovedStart]:
     """The start's change in the meeting's zone and in every attendee's (empty if it did not move)."""
     old, new = before.meeting, after.meeting
     if (old.start == new.start and old.timezone == new.timezone) or (old.all_day and new.all_day):
         return []  # all day: the same dates in every zone, shown by the start field
-    out = [LocalTime("meeting", new.timezone.key, old.start.astimezone(new.timezone), new.start)]
+    out = [MovedStart("meeting", new.timezone.key, old.start.astimezone(new.timezone), new.start)]
     for a in new.attendees:
         zone: ZoneInfo = a.timezone
-        out.append(LocalTime(a.email, zone.key, old.start.astimezone(zone), new.start.astimezone(zone)))
+        out.append(MovedStart(a.email, zone.key, old.start.astimezone(zone), new.start.astimezone(zone)))
     return out
 
 

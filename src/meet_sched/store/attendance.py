@@ -50,7 +50,7 @@ class Via(enum.StrEnum):
     CONFIG = "config"  # meet-sched itself: reset to NEEDS-ACTION after a change of time
 
 
-class Kind(enum.StrEnum):
+class AnswerKind(enum.StrEnum):
     REPLY = "reply"
     COUNTER = "counter"
 
@@ -67,7 +67,7 @@ class Answer:
     meeting_uid: str
     occurrence: datetime | None  # None: the whole series
     attendee: str  # lower-cased address
-    kind: Kind
+    kind: AnswerKind
     partstat: PartStat
     via: Via
     sequence: int
@@ -130,7 +130,7 @@ def _answer(row: Any) -> Answer:
         meeting_uid=row.meeting_uid,
         occurrence=row.occurrence,
         attendee=row.attendee,
-        kind=Kind(row.kind),
+        kind=AnswerKind(row.kind),
         partstat=PartStat(row.partstat),
         via=Via(row.via),
         sequence=row.sequence,
@@ -143,20 +143,24 @@ def _answer(row: Any) -> Answer:
     )
 
 
+def _keep(series: dict[str, Answer], occurrences: dict[tuple[str, datetime], Answer], answer: Answer) -> None:
+    """One step of the fold: ``answer`` takes its place (the series, or its occurrence) if it outranks
+    the answer there."""
+    if answer.occurrence is None:
+        if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
+            series[answer.attendee] = answer
+    else:
+        key = (answer.attendee, answer.occurrence)
+        if key not in occurrences or occurrences[key].rank < answer.rank:
+            occurrences[key] = answer
+
+
 def _fold(rows: Iterable[Any], meeting_uid: str) -> Attendance:
     series: dict[str, Answer] = {}
     occurrences: dict[tuple[str, datetime], Answer] = {}
     for row in rows:
-        if row.stale or row.kind != Kind.REPLY:
-            continue
-        answer = _answer(row)
-        if answer.occurrence is None:
-            if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
-                series[answer.attendee] = answer
-        else:
-            key = (answer.attendee, answer.occurrence)
-            if key not in occurrences or occurrences[key].rank < answer.rank:
-                occurrences[key] = answer
+        if not row.stale and row.kind == AnswerKind.REPLY:
+            _keep(series, occurrences, _answer(row))
     return Attendance(meeting_uid, series, occurrences)
 
 
@@ -164,7 +168,7 @@ def _fold(rows: Iterable[Any], meeting_uid: str) -> Attendance:
 _TABLE = AnswerRow.__table__
 _INSERT = insert(AnswerRow).returning(AnswerRow.id)
 _OF_MEETING = select(_TABLE).where(
-    _TABLE.c.meeting_uid == bindparam("uid"), _TABLE.c.kind == Kind.REPLY.value, _TABLE.c.stale.is_(False)
+    _TABLE.c.meeting_uid == bindparam("uid"), _TABLE.c.kind == AnswerKind.REPLY.value, _TABLE.c.stale.is_(False)
 )
 _OF_ATTENDEE = _OF_MEETING.where(_TABLE.c.attendee == bindparam("attendee"))
 
@@ -180,7 +184,7 @@ def current(session: Session, meeting_uid: str, attendee: str | None = None) -> 
 
 def current_all(session: Session, meeting_uids: Iterable[str] | None = None) -> dict[str, Attendance]:
     """The answers in force for many meetings at once (every meeting with an answer, if None)."""
-    query = select(AnswerRow).where(AnswerRow.kind == Kind.REPLY.value, AnswerRow.stale.is_(False))
+    query = select(AnswerRow).where(AnswerRow.kind == AnswerKind.REPLY.value, AnswerRow.stale.is_(False))
     if meeting_uids is not None:
         query = query.where(AnswerRow.meeting_uid.in_(list(meeting_uids)))
     grouped: dict[str, list[AnswerRow]] = {}
@@ -220,7 +224,7 @@ def record(
         "meeting_uid": meeting_uid,
         "occurrence": occurrence,
         "attendee": key,
-        "kind": Kind.REPLY.value,
+        "kind": AnswerKind.REPLY.value,
         "partstat": PartStat(partstat).value,
         "via": Via(via).value,
         "sequence": sequence,
@@ -243,13 +247,7 @@ def record(
 def _with(state: Attendance, answer: Answer) -> Attendance:
     """``state`` with one more (applied) answer: what :func:`current` would now read."""
     series, occurrences = dict(state.series), dict(state.occurrences)
-    if answer.occurrence is None:
-        if answer.attendee not in series or series[answer.attendee].rank < answer.rank:
-            series[answer.attendee] = answer
-    else:
-        key = (answer.attendee, answer.occurrence)
-        if key not in occurrences or occurrences[key].rank < answer.rank:
-            occurrences[key] = answer
+    _keep(series, occurrences, answer)
     return Attendance(state.meeting_uid, series, occurrences)
 
 
@@ -271,7 +269,7 @@ def record_counter(
         meeting_uid=meeting_uid,
         occurrence=occurrence,
         attendee=attendee.lower(),
-        kind=Kind.COUNTER.value,
+        kind=AnswerKind.COUNTER.value,
         partstat=PartStat.NEEDS_ACTION.value,
         via=Via.IMIP.value,
         sequence=sequence,
@@ -292,7 +290,7 @@ def counters(session: Session, meeting_uid: str) -> list[Answer]:
     """The COUNTER proposals received for a meeting, oldest first."""
     query = (
         select(AnswerRow)
-        .where(AnswerRow.meeting_uid == meeting_uid, AnswerRow.kind == Kind.COUNTER.value)
+        .where(AnswerRow.meeting_uid == meeting_uid, AnswerRow.kind == AnswerKind.COUNTER.value)
         .order_by(AnswerRow.id)
     )
     return [_answer(row) for row in session.scalars(query)]
@@ -358,7 +356,7 @@ def _needs_action(
                 meeting_uid=meeting_uid,
                 occurrence=occurrence,
                 attendee=attendee,
-                kind=Kind.REPLY.value,
+                kind=AnswerKind.REPLY.value,
                 partstat=PartStat.NEEDS_ACTION.value,
                 via=Via.CONFIG.value,
                 sequence=sequence,

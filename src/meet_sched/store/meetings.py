@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from ..model import InstanceVersion, Meeting, Status, StoredMeeting
+from ..model import InstanceVersion, Meeting, MeetingStatus, StoredMeeting
 from .tables import MeetingRow
 
 
@@ -27,7 +27,7 @@ class ChangeKind(enum.StrEnum):
 
 
 @dataclass(frozen=True)
-class Change:
+class SyncChange:
     kind: ChangeKind
     before: StoredMeeting | None
     after: StoredMeeting
@@ -114,7 +114,7 @@ def _fill(row: MeetingRow, meeting: Meeting, digest: str) -> None:
     row.first_start, row.last_end = _bounds(meeting)
 
 
-def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) -> list[Change]:
+def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) -> list[SyncChange]:
     """Make the rows say what the config says; return what changed.
 
     Unchanged meetings are not written at all (nor even loaded: the diff reads only each
@@ -134,7 +134,7 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
     touched = [m.uid for m in wanted if m.uid in state and state[m.uid] != (m.content_hash(), False, m.source)]
     touched += [uid for uid, (_, removed, _) in state.items() if uid not in seen and not removed]
     rows = _rows(session, touched)
-    changes: list[Change] = []
+    changes: list[SyncChange] = []
     for meeting in wanted:
         digest = meeting.content_hash()
         if meeting.uid not in state:
@@ -142,7 +142,7 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
             _fill(new, meeting, digest)
             new.instances = _next_versions(None, meeting, 0, True, now)
             session.add(new)
-            changes.append(Change(ChangeKind.ADDED, None, _stored(new)))
+            changes.append(SyncChange(ChangeKind.ADDED, None, _stored(new)))
             continue
         if meeting.uid not in rows:  # unchanged
             continue
@@ -160,7 +160,7 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
         row.removed = False
         row.last_modified = max(now, row.last_modified)
         row.instances = _next_versions(before, meeting, row.sequence, series_changed, row.last_modified)
-        changes.append(Change(kind, before, _stored(row)))
+        changes.append(SyncChange(kind, before, _stored(row)))
     for uid, row in rows.items():
         if uid in seen:
             continue
@@ -170,9 +170,9 @@ def sync_meetings(session: Session, meetings: Iterable[Meeting], now: datetime) 
         row.last_modified = max(now, row.last_modified)
         if before is None:  # unreadable: kept as it is, and left out wherever meetings are shown
             continue
-        cancelled = Meeting.from_data({**row.data, "status": Status.CANCELLED.value}, source=row.source)
+        cancelled = Meeting.from_data({**row.data, "status": MeetingStatus.CANCELLED.value}, source=row.source)
         _fill(row, cancelled, cancelled.content_hash())
-        changes.append(Change(ChangeKind.REMOVED, before, _stored(row)))
+        changes.append(SyncChange(ChangeKind.REMOVED, before, _stored(row)))
     session.flush()
     return changes
 

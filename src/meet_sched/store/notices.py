@@ -16,13 +16,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..model import utc
-from .outbox import Kind, Status
+from .outbox import MessageKind, OutboxStatus
 from .outbox.rows import NewRow, insert_new
 from .tables import OutboxRow
 
 SITE_UID = ""  # the meeting_uid of a notice: it belongs to no meeting
 MAX_NOTICE_PROBLEMS = 100  # problems listed in one notice (the rest are counted)
-NOTICE_KINDS = (Kind.REJECTED.value, Kind.FIXED.value)
+NOTICE_KINDS = (MessageKind.REJECTED.value, MessageKind.FIXED.value)
 
 
 def plan_notices(
@@ -47,11 +47,11 @@ def plan_notices(
             .order_by(OutboxRow.id.desc())
             .limit(1)
         )
-        if problems is not None and last == Kind.REJECTED.value:
+        if problems is not None and last == MessageKind.REJECTED.value:
             continue  # told already; the next notice is the one saying it is fixed
-        if problems is None and last != Kind.REJECTED.value:
+        if problems is None and last != MessageKind.REJECTED.value:
             continue  # nothing was broken
-        kind = Kind.REJECTED if problems is not None else Kind.FIXED
+        kind = MessageKind.REJECTED if problems is not None else MessageKind.FIXED
         count = session.scalar(
             select(func.count()).where(
                 OutboxRow.meeting_uid == SITE_UID, OutboxRow.recipient == recipient, OutboxRow.kind == kind.value
@@ -78,7 +78,7 @@ def plan_notices(
                 "offset_seconds": None,
                 "due_at": now,
                 "not_before": now,
-                "status": Status.PENDING.value,
+                "status": OutboxStatus.PENDING.value,
                 "attempts": 0,
                 "created_at": now,
             }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 
 
-class Status(enum.StrEnum):
+class OutboxStatus(enum.StrEnum):
     PENDING = "pending"  # waiting for not_before
     SENDING = "sending"  # claimed by a process until lease_until
     SENT = "sent"
@@ -15,4 +15,4 @@ class Status(enum.StrEnum):
 
     @property
     def finished(self) -> bool:
-        return self not in (Status.PENDING, Status.SENDING)
+        return self not in (OutboxStatus.PENDING, OutboxStatus.SENDING)

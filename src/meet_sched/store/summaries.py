@@ -33,7 +33,7 @@ from .attendance import Answer, PartStat, Via
 from .db import OUTBOX_CHANNEL, notify_at_commit
 from .meetings import ROW_ERRORS, get_meeting
 from .notices import SITE_UID
-from .outbox import Kind, Status
+from .outbox import MessageKind, OutboxStatus
 from .outbox.rows import NewRow, insert_new
 from .tables import AnswerRow, OutboxRow
 
@@ -62,7 +62,9 @@ def plan_summaries(session: Session, now: datetime, policy: SummaryPolicy, uids:
     now = utc(now)
     if policy.mode == "off":
         session.execute(
-            delete(OutboxRow).where(OutboxRow.kind == Kind.SUMMARY.value, OutboxRow.status == Status.PENDING.value)
+            delete(OutboxRow).where(
+                OutboxRow.kind == MessageKind.SUMMARY.value, OutboxRow.status == OutboxStatus.PENDING.value
+            )
         )
         return 0
     by_organizer: dict[str, list[StoredMeeting]] = {}
@@ -94,10 +96,10 @@ def _plan(
     session: Session, now: datetime, policy: SummaryPolicy, organizer: str, group: list[StoredMeeting], uid: str
 ) -> int:
     """One organizer's summary row (of one meeting, or daily of all theirs, ``uid`` = SITE_UID)."""
-    mine = and_(OutboxRow.kind == Kind.SUMMARY.value, OutboxRow.recipient == organizer)
+    mine = and_(OutboxRow.kind == MessageKind.SUMMARY.value, OutboxRow.recipient == organizer)
     waiting = session.execute(
         select(OutboxRow.id, OutboxRow.attendee, OutboxRow.due_at)
-        .where(mine, OutboxRow.meeting_uid == uid, OutboxRow.status == Status.PENDING.value)
+        .where(mine, OutboxRow.meeting_uid == uid, OutboxRow.status == OutboxStatus.PENDING.value)
         .order_by(OutboxRow.id)
     ).all()
     pending = waiting[-1] if waiting else None
@@ -110,7 +112,7 @@ def _plan(
         select(OutboxRow.attendee).where(
             mine,
             OutboxRow.meeting_uid.in_([SITE_UID, *meetings]),
-            OutboxRow.status != Status.PENDING.value,
+            OutboxRow.status != OutboxStatus.PENDING.value,
             OutboxRow.created_at >= now - FIRST_LOOKBACK - timedelta(days=1),
         )
     ):
@@ -141,7 +143,7 @@ def _plan(
         due = min(now + policy.quiet, since + max(policy.quiet, MAX_WAIT))
     else:
         due = utc(pending.due_at) if pending is not None else next_at(now, policy.at, ZoneInfo(zone))
-    key = f"{Kind.SUMMARY.value}/{max(through.values())}/{organizer}/{uid or 'daily'}"
+    key = f"{MessageKind.SUMMARY.value}/{max(through.values())}/{organizer}/{uid or 'daily'}"
     if pending is not None and (pending.attendee.get("through") or {}) == through:
         return 0  # it says all of it already
     data = {
@@ -160,7 +162,7 @@ def _plan(
         session.execute(delete(OutboxRow).where(OutboxRow.id.in_([r.id for r in waiting])))
     row: NewRow = {
         "key": key,
-        "kind": Kind.SUMMARY.value,
+        "kind": MessageKind.SUMMARY.value,
         "meeting_uid": uid,
         "recipient": organizer,
         "attendee": data,
@@ -170,7 +172,7 @@ def _plan(
         "offset_seconds": None,
         "due_at": due,
         "not_before": due,
-        "status": Status.PENDING.value,
+        "status": OutboxStatus.PENDING.value,
         "attempts": 0,
         "created_at": now,
     }
@@ -220,7 +222,7 @@ def _section(m: Meeting, history: Sequence[Answer], after: int, now: datetime) -
             "email": a.attendee,
             "occurrence": None if a.occurrence is None else utc(a.occurrence).isoformat(),
         }
-        if a.kind is attendance.Kind.COUNTER:
+        if a.kind is attendance.AnswerKind.COUNTER:
             proposal = dict(a.proposal or {})
             changes.append(
                 {**base, "answer": "COUNTER", "start": proposal.get("start"), "end": proposal.get("end")}

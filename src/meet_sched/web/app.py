@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,6 +30,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ..errors import DatabaseError, MeetSchedError
 from ..lang import choose
 from ..metrics import Metrics
+from ..model import CALENDAR_NAME
 from ..safe_text import neutral
 from ..site import Feed, Site
 from ..store.feeds import token_hash
@@ -41,7 +41,6 @@ from .views import meeting_ics
 
 log = logging.getLogger("meet_sched.web")
 
-CALENDAR_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")  # the config's rule for `calendar:`
 MAX_TARGET = 2048  # bytes of path + query; longer is 414
 RETRY_AFTER = 30  # seconds, in the Retry-After of a 503 while the database is away
 HEALTH_TIMEOUT = 5  # seconds /healthz waits for the database's answer

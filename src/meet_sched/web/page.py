@@ -26,7 +26,7 @@ from ..config.places import rules as site_rules
 from ..lang import languages
 from ..localtimes import zone_abbreviation, zone_city
 from ..mail.reading import Reader, mark_word
-from ..model import Meeting, Status, StoredMeeting, utc
+from ..model import Meeting, MeetingStatus, StoredMeeting, utc
 from ..places import Place, Rules, verdict
 from ..places.days import Why
 from ..places.rules import participants
@@ -192,7 +192,7 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
     m = occ.meeting
     local = occ.start.astimezone(m.timezone)
     places = meeting_places(m, rules)
-    cancelled = m.status is Status.CANCELLED
+    cancelled = m.status is MeetingStatus.CANCELLED
     reader = Reader(w.mail, m.timezone, occ.start)  # a year is named when it is not the occurrence's own
     moved = reader.moved_from(occ.one)
     if m.all_day:  # the same dates for everyone: no times of day, no strip of hours
@@ -214,7 +214,7 @@ def item(site: Site, occ: Occurrence, week: Workweek, rules: Rules, w: PageWords
         status_text=mark_word(w.mail, "cancelled")
         if cancelled
         else w(f"status.{m.status.value}")
-        if m.status is not Status.CONFIRMED
+        if m.status is not MeetingStatus.CONFIRMED
         else "",
         cancelled=cancelled,
         calendar=site.calendar_title(m.calendar),
@@ -334,7 +334,7 @@ def build_model(site: Site, now: datetime, base_url: str, week: Workweek, w: Pag
             (o.start, o.end, o.meeting.title)
             for o in shown
             if o.start.astimezone(home).date() == today
-            and o.meeting.status is not Status.CANCELLED
+            and o.meeting.status is not MeetingStatus.CANCELLED
             and not o.meeting.all_day
         ]
         overview = strip(zones, today, home, everyone, todays, now=now)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from .. import occurrences
 from ..config.limits import MAX_ALL_DAY_DAYS
 from ..localtimes import zone_abbreviation
-from ..model import Status, StoredMeeting, utc
+from ..model import MeetingStatus, StoredMeeting, utc
 from ..recurrence import FIRST_YEAR, LAST_YEAR
 from ..site import Occurrence, Site
 from ..workhours import Workweek
@@ -248,12 +248,12 @@ def meeting_view(site: Site, uid: str, now: datetime, week: Workweek, w: PageWor
     everyone = week.among(first_places([places]))
     path = meeting_path(m.uid)
     public = site.settings.spec.server.public_attendees
-    cancelled = m.status is Status.CANCELLED
+    cancelled = m.status is MeetingStatus.CANCELLED
     return MeetingView(
         frame=frame(site, now, w, path, "meeting", labelled_zones(m, places), everyone),
         title=m.title,
         status=m.status.value,
-        status_text=w(f"status.{m.status.value}") if m.status is not Status.CONFIRMED else "",
+        status_text=w(f"status.{m.status.value}") if m.status is not MeetingStatus.CONFIRMED else "",
         cancelled=cancelled,
         calendar=site.calendar_title(m.calendar),
         duration=w.duration(m.duration),

@@ -31,7 +31,7 @@ Names with a leading underscore are the package's own: its modules share them, n
 does (``rows.insert_new`` is how store/notices.py and store/summaries.py add rows of their kinds).
 """
 
-from ..status import Status as Status  # what a message's row says; kept here for its users
+from ..status import OutboxStatus as OutboxStatus  # what a message's row says; kept here for its users
 from .dispatch import claim as claim
 from .dispatch import finish as finish
 from .dispatch import meetings_for as meetings_for
@@ -39,7 +39,7 @@ from .dispatch import next_due as next_due
 from .dispatch import release as release
 from .dispatch import renew as renew
 from .dispatch import retire_due as retire_due
-from .entries import Entry as Entry
+from .entries import OutboxEntry as OutboxEntry
 from .entries import counts as counts
 from .entries import entries as entries
 from .identity import attendee_data as attendee_data
@@ -50,11 +50,11 @@ from .identity import occurrence_version as occurrence_version
 from .messages import INVITATION_KINDS as INVITATION_KINDS
 from .messages import Finished as Finished
 from .messages import Job as Job
-from .messages import Kind as Kind
 from .messages import Mail as Mail
-from .messages import Outcome as Outcome
+from .messages import MessageKind as MessageKind
 from .messages import PlanPolicy as PlanPolicy
 from .messages import PlanReport as PlanReport
+from .messages import SendOutcome as SendOutcome
 from .plan import Troubled as Troubled
 from .plan import assume_sent as assume_sent
 from .plan import plan_outbox as plan_outbox

@@ -14,22 +14,22 @@ from sqlalchemy.orm import Session, aliased
 
 from ...model import StoredMeeting, utc
 from ..meetings import ROW_ERRORS, get_meeting
-from ..status import Status
+from ..status import OutboxStatus
 from ..tables import MeetingRow, OutboxRow
-from .messages import INVITATION_KINDS, Finished, Job, Kind, Outcome
+from .messages import INVITATION_KINDS, Finished, Job, MessageKind, SendOutcome
 from .reminders import ALL_DAY_REMINDER_GRACE
 from .rows import _chunks
 
 
 def _due(now: datetime) -> Any:
     return or_(
-        and_(OutboxRow.status == Status.PENDING.value, OutboxRow.not_before <= now),
-        and_(OutboxRow.status == Status.SENDING.value, OutboxRow.lease_until <= now),
+        and_(OutboxRow.status == OutboxStatus.PENDING.value, OutboxRow.not_before <= now),
+        and_(OutboxRow.status == OutboxStatus.SENDING.value, OutboxRow.lease_until <= now),
     )
 
 
 def _claimable() -> Any:
-    return OutboxRow.status.in_((Status.PENDING.value, Status.SENDING.value))
+    return OutboxRow.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value))
 
 
 def retire_due(session: Session, now: datetime) -> list[Finished]:
@@ -43,13 +43,13 @@ def retire_due(session: Session, now: datetime) -> list[Finished]:
     """
     now = utc(now)
     unclaimed = or_(
-        OutboxRow.status == Status.PENDING.value,
-        and_(OutboxRow.status == Status.SENDING.value, OutboxRow.lease_until <= now),
+        OutboxRow.status == OutboxStatus.PENDING.value,
+        and_(OutboxRow.status == OutboxStatus.SENDING.value, OutboxRow.lease_until <= now),
     )
     done: list[Finished] = []
     returning = (OutboxRow.key, OutboxRow.kind, OutboxRow.recipient, OutboxRow.detail)
 
-    def retire(status: Status, detail: str, *where: Any) -> tuple[Any, Status]:
+    def retire(status: OutboxStatus, detail: str, *where: Any) -> tuple[Any, OutboxStatus]:
         stmt = (
             update(OutboxRow)
             .where(*where, unclaimed)
@@ -65,40 +65,40 @@ def retire_due(session: Session, now: datetime) -> list[Finished]:
         select(later.id)
         .where(
             later.meeting_uid == OutboxRow.meeting_uid,
-            later.kind == Kind.REMINDER.value,
+            later.kind == MessageKind.REMINDER.value,
             later.occurrence == OutboxRow.occurrence,
             later.recipient == OutboxRow.recipient,
             later.offset_seconds < OutboxRow.offset_seconds,
             later.due_at <= now,
-            later.status.in_((Status.PENDING.value, Status.SENDING.value, Status.SENT.value)),
+            later.status.in_((OutboxStatus.PENDING.value, OutboxStatus.SENDING.value, OutboxStatus.SENT.value)),
         )
         .exists()
     )
     statements = (
         retire(
-            Status.EXPIRED,
+            OutboxStatus.EXPIRED,
             "not sent: the meeting had started",
-            OutboxRow.kind == Kind.REMINDER.value,
+            OutboxRow.kind == MessageKind.REMINDER.value,
             OutboxRow.occurrence <= now,
             OutboxRow.due_at < OutboxRow.occurrence,
         ),
         retire(  # on the day of an all-day meeting: due after the date began in the meeting's zone
-            Status.EXPIRED,
+            OutboxStatus.EXPIRED,
             "not sent: too late on the day",
-            OutboxRow.kind == Kind.REMINDER.value,
+            OutboxRow.kind == MessageKind.REMINDER.value,
             OutboxRow.due_at >= OutboxRow.occurrence,
             OutboxRow.due_at <= now - ALL_DAY_REMINDER_GRACE,
         ),
         retire(
-            Status.EXPIRED,
+            OutboxStatus.EXPIRED,
             "not sent: the meeting had ended",
             OutboxRow.kind.in_(INVITATION_KINDS),
             OutboxRow.meeting_uid.in_(ended_uids),
         ),
         retire(
-            Status.SKIPPED,
+            OutboxStatus.SKIPPED,
             "not sent: a later reminder of the same meeting was due too",
-            OutboxRow.kind == Kind.REMINDER.value,
+            OutboxRow.kind == MessageKind.REMINDER.value,
             OutboxRow.due_at <= now,
             a_later_reminder_is_due,
         ),
@@ -129,7 +129,7 @@ def claim(session: Session, now: datetime, *, worker: str, lease: timedelta, lim
     stmt = (
         update(OutboxRow)
         .where(which, _due(now))
-        .values(status=Status.SENDING.value, claimed_by=worker, lease_until=now + lease)
+        .values(status=OutboxStatus.SENDING.value, claimed_by=worker, lease_until=now + lease)
         .returning(
             OutboxRow.id,
             OutboxRow.key,
@@ -150,7 +150,7 @@ def claim(session: Session, now: datetime, *, worker: str, lease: timedelta, lim
         Job(
             id=r.id,
             key=r.key,
-            kind=Kind(r.kind),
+            kind=MessageKind(r.kind),
             meeting_uid=r.meeting_uid,
             recipient=r.recipient,
             attendee=dict(r.attendee),
@@ -163,7 +163,7 @@ def claim(session: Session, now: datetime, *, worker: str, lease: timedelta, lim
     ]
 
 
-def finish(session: Session, outcomes: Sequence[Outcome], *, worker: str) -> int:
+def finish(session: Session, outcomes: Sequence[SendOutcome], *, worker: str) -> int:
     """Record outcomes of ``worker``'s claims; returns how many rows it still held.
 
     A claim another process has retaken (this one's lease ran out) is not overwritten.
@@ -176,7 +176,7 @@ def finish(session: Session, outcomes: Sequence[Outcome], *, worker: str) -> int
         .where(
             table.c.id == bindparam("b_id"),
             table.c.claimed_by == worker,
-            table.c.status == Status.SENDING.value,
+            table.c.status == OutboxStatus.SENDING.value,
         )
         .values(
             status=bindparam("b_status"),
@@ -209,7 +209,9 @@ def renew(session: Session, ids: Sequence[int], *, worker: str, lease_until: dat
     for chunk in _chunks(list(ids), 500):
         result = session.execute(
             update(OutboxRow)
-            .where(OutboxRow.id.in_(chunk), OutboxRow.claimed_by == worker, OutboxRow.status == Status.SENDING.value)
+            .where(
+                OutboxRow.id.in_(chunk), OutboxRow.claimed_by == worker, OutboxRow.status == OutboxStatus.SENDING.value
+            )
             .values(lease_until=utc(lease_until))
             .execution_options(synchronize_session=False)
         )
@@ -219,8 +221,8 @@ def renew(session: Session, ids: Sequence[int], *, worker: str, lease_until: dat
 
 def release(session: Session, *, worker: str, ids: Sequence[int] | None = None) -> int:
     """Give back ``worker``'s claims (all, or ``ids``) untried: pending again, attempts unchanged."""
-    stmt = update(OutboxRow).where(OutboxRow.claimed_by == worker, OutboxRow.status == Status.SENDING.value)
-    values = {"status": Status.PENDING.value, "lease_until": None, "claimed_by": None}
+    stmt = update(OutboxRow).where(OutboxRow.claimed_by == worker, OutboxRow.status == OutboxStatus.SENDING.value)
+    values = {"status": OutboxStatus.PENDING.value, "lease_until": None, "claimed_by": None}
     if ids is None:
         result = session.execute(stmt.values(**values).execution_options(synchronize_session=False))
         return int(getattr(result, "rowcount", 0) or 0)
@@ -235,8 +237,12 @@ def release(session: Session, *, worker: str, ids: Sequence[int] | None = None) 
 
 def next_due(session: Session) -> datetime | None:
     """The earliest moment something may become claimable: a pending message or a lapsing lease."""
-    pending = session.scalar(select(func.min(OutboxRow.not_before)).where(OutboxRow.status == Status.PENDING.value))
-    leases = session.scalar(select(func.min(OutboxRow.lease_until)).where(OutboxRow.status == Status.SENDING.value))
+    pending = session.scalar(
+        select(func.min(OutboxRow.not_before)).where(OutboxRow.status == OutboxStatus.PENDING.value)
+    )
+    leases = session.scalar(
+        select(func.min(OutboxRow.lease_until)).where(OutboxRow.status == OutboxStatus.SENDING.value)
+    )
     found = [t for t in (pending, leases) if t is not None]
     return min(found) if found else None
 

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..status import Status
+from ..status import OutboxStatus
 from ..tables import OutboxRow
 
 
 @dataclass(frozen=True)
-class Entry:
+class OutboxEntry:
     """One outbox row, for people."""
 
     key: str
@@ -31,7 +31,7 @@ class Entry:
     finished_at: datetime | None
 
 
-def entries(session: Session, status: Status | None = None, limit: int = 50) -> list[Entry]:
+def entries(session: Session, status: OutboxStatus | None = None, limit: int = 50) -> list[OutboxEntry]:
     """Unfinished messages soonest first, then finished ones most recent first (or one status)."""
     columns = (
         OutboxRow.key,
@@ -47,8 +47,8 @@ def entries(session: Session, status: Status | None = None, limit: int = 50) -> 
         OutboxRow.detail,
         OutboxRow.finished_at,
     )
-    open_statuses = [s.value for s in Status if not s.finished]
-    done_statuses = [s.value for s in Status if s.finished]
+    open_statuses = [s.value for s in OutboxStatus if not s.finished]
+    done_statuses = [s.value for s in OutboxStatus if s.finished]
     if status is not None:
         open_statuses = [status.value] if not status.finished else []
         done_statuses = [status.value] if status.finished else []
@@ -67,7 +67,7 @@ def entries(session: Session, status: Status | None = None, limit: int = 50) -> 
             .order_by(OutboxRow.finished_at.desc(), OutboxRow.id.desc())
             .limit(limit - len(rows))
         ).all()
-    return [Entry(*row) for row in rows]
+    return [OutboxEntry(*row) for row in rows]
 
 
 def counts(session: Session) -> dict[str, int]:

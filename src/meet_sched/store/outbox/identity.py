@@ -8,11 +8,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ...model import Attendee, Meeting, utc
-from .messages import Kind
+from .messages import MessageKind
 
 
 def message_key(
-    kind: Kind | str,
+    kind: MessageKind | str,
     uid: str,
     recipient: str,
     *,
@@ -26,14 +26,14 @@ def message_key(
     for invitations (request, update, cancel), ``…/<uid>/<occurrence UTC>`` for one occurrence of a series.
     """
     recipient = recipient.lower()
-    if kind == Kind.REMINDER:
+    if kind == MessageKind.REMINDER:
         if occurrence is None or offset is None:
             raise ValueError("a reminder key needs its occurrence and offset")
         seconds = int(offset.total_seconds()) if isinstance(offset, timedelta) else int(offset)
         return f"reminder/{utc(occurrence):%Y%m%dT%H%M%SZ}/{seconds}s/{recipient}/{uid}"
     if sequence is None:
         raise ValueError("an invitation key needs the SEQUENCE it announces")
-    key = f"{Kind(kind).value}/{sequence}/{recipient}/{uid}"
+    key = f"{MessageKind(kind).value}/{sequence}/{recipient}/{uid}"
     return key if occurrence is None else f"{key}/{utc(occurrence):%Y%m%dT%H%M%SZ}"  # one occurrence of a series
 
 

@@ -9,10 +9,10 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from ...model import utc
-from ..status import Status
+from ..status import OutboxStatus
 
 
-class Kind(enum.StrEnum):
+class MessageKind(enum.StrEnum):
     REQUEST = "request"  # iTIP REQUEST: the first invitation this recipient gets
     UPDATE = "update"  # iTIP REQUEST to someone who received an earlier version
     CANCEL = "cancel"  # iTIP CANCEL
@@ -24,19 +24,19 @@ class Kind(enum.StrEnum):
     @property
     def notice(self) -> bool:
         """A message about the site itself, not about a meeting (see store/notices.py)."""
-        return self in (Kind.REJECTED, Kind.FIXED)
+        return self in (MessageKind.REJECTED, MessageKind.FIXED)
 
     @property
     def self_contained(self) -> bool:
         """Rendered from its row alone (a notice, an organizer's summary): no meeting needs reading."""
-        return self.notice or self is Kind.SUMMARY
+        return self.notice or self is MessageKind.SUMMARY
 
     @property
     def itip_request(self) -> bool:
-        return self in (Kind.REQUEST, Kind.UPDATE)
+        return self in (MessageKind.REQUEST, MessageKind.UPDATE)
 
 
-INVITATION_KINDS = (Kind.REQUEST.value, Kind.UPDATE.value, Kind.CANCEL.value)
+INVITATION_KINDS = (MessageKind.REQUEST.value, MessageKind.UPDATE.value, MessageKind.CANCEL.value)
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Job:
 
     id: int
     key: str
-    kind: Kind
+    kind: MessageKind
     meeting_uid: str
     recipient: str
     attendee: dict[str, Any]
@@ -105,11 +105,11 @@ class Job:
 
 
 @dataclass(frozen=True)
-class Outcome:
+class SendOutcome:
     """What became of one attempt at a claimed message."""
 
     id: int
-    status: Status  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING for a retry
+    status: OutboxStatus  # SENT, FAILED, EXPIRED, SKIPPED, or PENDING for a retry
     detail: str
     at: datetime  # when it happened
     retry_at: datetime | None = None  # PENDING: the next attempt
@@ -123,5 +123,5 @@ class Finished:
     key: str
     kind: str
     recipient: str
-    status: Status
+    status: OutboxStatus
     detail: str

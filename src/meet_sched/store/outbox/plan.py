@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 from ...model import Meeting, StoredMeeting, utc
 from .. import attendance
 from ..meetings import ROW_ERRORS, Unreadable, describe, instance_versions
-from ..status import Status
+from ..status import OutboxStatus
 from ..tables import MeetingRow, OutboxRow
 from .identity import attendee_data, invitation_version, message_key, occurrence_version
-from .messages import INVITATION_KINDS, Kind, Mail, PlanPolicy, PlanReport
+from .messages import INVITATION_KINDS, Mail, MessageKind, PlanPolicy, PlanReport
 from .reminders import ALL_DAY_LOOKBACK, _plan_reminders
 from .rows import (
     _MAIL_COLUMNS,
@@ -71,17 +71,17 @@ def plan_outbox(
         drop.extend(
             session.scalars(
                 select(OutboxRow.id).where(
-                    OutboxRow.kind.in_(INVITATION_KINDS), OutboxRow.status == Status.PENDING.value
+                    OutboxRow.kind.in_(INVITATION_KINDS), OutboxRow.status == OutboxStatus.PENDING.value
                 )
             )
         )
     reminder_rows: dict[str, list[_Existing]] = {}
-    for row in _rows(session, uids, and_(OutboxRow.kind == Kind.REMINDER.value, OutboxRow.occurrence > now)):
+    for row in _rows(session, uids, and_(OutboxRow.kind == MessageKind.REMINDER.value, OutboxRow.occurrence > now)):
         reminder_rows.setdefault(row.meeting_uid, []).append(_existing(row))
     # An all-day occurrence's reminders on its day (in a zone behind the meeting's) come after its start.
     all_day = [s.uid for s in live if s.meeting.all_day]
     lookback = and_(
-        OutboxRow.kind == Kind.REMINDER.value,
+        OutboxRow.kind == MessageKind.REMINDER.value,
         OutboxRow.occurrence <= now,
         OutboxRow.occurrence > now - ALL_DAY_LOOKBACK,
     )
@@ -111,7 +111,7 @@ def plan_outbox(
         for chunk in _chunks(sorted(set(drop)), 500):
             gone_rows = session.execute(
                 delete(OutboxRow)
-                .where(OutboxRow.id.in_(chunk), OutboxRow.status == Status.PENDING.value)
+                .where(OutboxRow.id.in_(chunk), OutboxRow.status == OutboxStatus.PENDING.value)
                 .returning(*_MAIL_COLUMNS)
             )
             report.removed += [Mail.of(row) for row in gone_rows]
@@ -231,18 +231,18 @@ def _plan_invitations(
     whole = plan.whole
     for recipient in sorted(set(invited) | set(by_recipient)):
         history = by_recipient.get(recipient, [])
-        target: tuple[Kind, str] | None = None
-        received = _last(history, (Status.SENT, Status.SENDING))
-        holds_it = received is not None and Kind(received.kind).itip_request  # their calendar shows it
+        target: tuple[MessageKind, str] | None = None
+        received = _last(history, (OutboxStatus.SENT, OutboxStatus.SENDING))
+        holds_it = received is not None and MessageKind(received.kind).itip_request  # their calendar shows it
         if active and recipient in invited:
-            last = _last(history, (Status.SENT, Status.SENDING, Status.FAILED))
-            if not (last and Kind(last.kind).itip_request and seen.unchanged(last.version, version, recipient)):
-                kind = Kind.UPDATE if holds_it else Kind.REQUEST
+            last = _last(history, (OutboxStatus.SENT, OutboxStatus.SENDING, OutboxStatus.FAILED))
+            if not (last and MessageKind(last.kind).itip_request and seen.unchanged(last.version, version, recipient)):
+                kind = MessageKind.UPDATE if holds_it else MessageKind.REQUEST
                 target = (kind, message_key(kind, m.uid, recipient, sequence=stored.sequence))
         elif holds_it:
-            target = (Kind.CANCEL, message_key(Kind.CANCEL, m.uid, recipient, sequence=stored.sequence))
+            target = (MessageKind.CANCEL, message_key(MessageKind.CANCEL, m.uid, recipient, sequence=stored.sequence))
         for row in history:
-            if row.status == Status.PENDING and (target is None or row.key != target[1]):
+            if row.status == OutboxStatus.PENDING and (target is None or row.key != target[1]):
                 drop.append(row.id)
         if target is not None and target[0].itip_request:
             whole.add(recipient)
@@ -252,7 +252,7 @@ def _plan_invitations(
         who = invited.get(recipient)
         # A change to what someone already holds waits for the edits to settle; a first invitation
         # and the cancellation of a whole meeting go at once.
-        waits = kind is Kind.UPDATE or (kind is Kind.CANCEL and active)
+        waits = kind is MessageKind.UPDATE or (kind is MessageKind.CANCEL and active)
         inserts.append(
             _new_row(
                 key,
@@ -305,38 +305,45 @@ def _plan_occurrences(plan: _MeetingPlan, rows: list[_Existing]) -> None:
             if recipient in whole:
                 continue  # the series' REQUEST, still to be sent, carries the occurrence as it is then
             history = series_rows.get(recipient, [])
-            full = _last(history, (Status.SENT, Status.SENDING))
-            holds_series = full is not None and Kind(full.kind).itip_request
-            last = _last(mine.get((recipient, utc(occurrence)), []), (Status.SENT, Status.SENDING, Status.FAILED))
-            held = _last(mine.get((recipient, utc(occurrence)), []), (Status.SENT, Status.SENDING))
-            if held is not None and not Kind(held.kind).itip_request:
+            full = _last(history, (OutboxStatus.SENT, OutboxStatus.SENDING))
+            holds_series = full is not None and MessageKind(full.kind).itip_request
+            last = _last(
+                mine.get((recipient, utc(occurrence)), []),
+                (OutboxStatus.SENT, OutboxStatus.SENDING, OutboxStatus.FAILED),
+            )
+            held = _last(mine.get((recipient, utc(occurrence)), []), (OutboxStatus.SENT, OutboxStatus.SENDING))
+            if held is not None and not MessageKind(held.kind).itip_request:
                 held = None  # their last message about it was a CANCEL: they do not hold it
             if holds_series and full is not None:
                 series_newer = last is None or last.id < full.id
                 if series_newer and (
-                    full.status == Status.SENDING or (full.finished_at or now) >= utc(version.last_modified)
+                    full.status == OutboxStatus.SENDING or (full.finished_at or now) >= utc(version.last_modified)
                 ):
                     continue  # the series' REQUEST carried this occurrence as it is
-                kind = Kind.UPDATE if recipient in people else Kind.CANCEL
-                if kind is Kind.UPDATE and (series_newer or held is not None):
+                kind = MessageKind.UPDATE if recipient in people else MessageKind.CANCEL
+                if kind is MessageKind.UPDATE and (series_newer or held is not None):
                     alone = None if held is None or held.id < full.id else held.version
                     if seen.holds_occurrence(
                         recipient, full.version if alone is None else None, alone, occurrence, instance
                     ):
                         continue  # what changed is not theirs to be told (someone else added or removed)
             elif recipient in people and recipient not in series_people:
-                kind = Kind.REQUEST  # invited to this occurrence alone
+                kind = MessageKind.REQUEST  # invited to this occurrence alone
                 if held is not None:  # and holds it: an update of it, if it changed for them
                     if seen.holds_occurrence(recipient, None, held.version, occurrence, instance):
                         continue
-                    kind = Kind.UPDATE
-            elif recipient not in series_people and last is not None and Kind(last.kind).itip_request:
-                kind = Kind.CANCEL  # was invited to this occurrence alone, and is no longer
+                    kind = MessageKind.UPDATE
+            elif recipient not in series_people and last is not None and MessageKind(last.kind).itip_request:
+                kind = MessageKind.CANCEL  # was invited to this occurrence alone, and is no longer
             else:
                 continue  # the series' own invitation (pending) carries it
-            if last is not None and Kind(last.kind) is kind and (kind is Kind.CANCEL or last.version == version.digest):
+            if (
+                last is not None
+                and MessageKind(last.kind) is kind
+                and (kind is MessageKind.CANCEL or last.version == version.digest)
+            ):
                 continue  # holds it as it is (a cancelled occurrence stays cancelled, whatever else it says)
-            if kind is Kind.CANCEL and last is None and recipient not in series_people:
+            if kind is MessageKind.CANCEL and last is None and recipient not in series_people:
                 continue
             key = message_key(kind, m.uid, recipient, sequence=version.sequence, occurrence=occurrence)
             wanted.add(key)
@@ -351,7 +358,7 @@ def _plan_occurrences(plan: _MeetingPlan, rows: list[_Existing]) -> None:
                     stored,
                     recipient,
                     attendee_data(who) if who else _previous_attendee(session, stored, recipient, told_before),
-                    due=now if kind is Kind.REQUEST else _settled(now, quiet, (occurrence, instance.start)),
+                    due=now if kind is MessageKind.REQUEST else _settled(now, quiet, (occurrence, instance.start)),
                     now=now,
                     version=version.digest,
                     occurrence=utc(occurrence),
@@ -360,7 +367,7 @@ def _plan_occurrences(plan: _MeetingPlan, rows: list[_Existing]) -> None:
             )
             if kind.itip_request:  # an update of it says what changed since
                 seen.announced(occurrence_version(m.uid, occurrence, version.digest), instance)
-    plan.out.drop.extend(row.id for row in rows if row.status == Status.PENDING and row.key not in wanted)
+    plan.out.drop.extend(row.id for row in rows if row.status == OutboxStatus.PENDING and row.key not in wanted)
 
 
 def _settled(now: datetime, quiet: timedelta, starts: Iterable[datetime]) -> datetime:
@@ -384,7 +391,7 @@ def assume_sent(session: Session, now: datetime) -> int:
     site whose mail went out (what a review compares against).  Returns how many."""
     result = session.execute(
         update(OutboxRow)
-        .where(OutboxRow.status == Status.PENDING.value, OutboxRow.due_at <= utc(now))
-        .values(status=Status.SENT.value, finished_at=utc(now))
+        .where(OutboxRow.status == OutboxStatus.PENDING.value, OutboxRow.due_at <= utc(now))
+        .values(status=OutboxStatus.SENT.value, finished_at=utc(now))
     )
     return int(getattr(result, "rowcount", 0) or 0)

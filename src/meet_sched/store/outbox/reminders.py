@@ -8,9 +8,9 @@ from ... import occurrences
 from ...localtimes import all_day_reminder
 from ...model import Attendee, Role, StoredMeeting, utc
 from .. import attendance
-from ..status import Status
+from ..status import OutboxStatus
 from .identity import attendee_data, message_key
-from .messages import Kind, PlanPolicy
+from .messages import MessageKind, PlanPolicy
 from .rows import Planned, _Existing, _new_row
 
 # How long after an all-day occurrence's start (midnight in the meeting's zone) a reminder of it may
@@ -62,11 +62,11 @@ def _plan_reminders(
                         due = all_day_reminder(start.date(), offset, policy.all_day_at, a.timezone)
                     else:
                         due = utc(start) - offset
-                    key = message_key(Kind.REMINDER, m.uid, a.email, occurrence=start, offset=offset)
+                    key = message_key(MessageKind.REMINDER, m.uid, a.email, occurrence=start, offset=offset)
                     wanted[key] = (start, a, offset, due)
     existing = {row.key for row in rows}
     for row in rows:
-        if row.status == Status.PENDING and row.key not in wanted:
+        if row.status == OutboxStatus.PENDING and row.key not in wanted:
             out.drop.append(row.id)
     for key, (start, a, offset, due) in wanted.items():
         if m.all_day and due >= utc(start) + ALL_DAY_LOOKBACK:
@@ -76,7 +76,7 @@ def _plan_reminders(
         out.inserts.append(
             _new_row(
                 key,
-                Kind.REMINDER,
+                MessageKind.REMINDER,
                 stored,
                 a.email.lower(),
                 attendee_data(a),

@@ -11,9 +11,9 @@ from sqlalchemy import Row, Table, select
 from sqlalchemy.orm import Session
 
 from ...model import StoredMeeting, utc
-from ..status import Status
+from ..status import OutboxStatus
 from ..tables import OutboxRow
-from .messages import Kind, Mail
+from .messages import Mail, MessageKind
 
 
 @dataclass(frozen=True)
@@ -89,14 +89,14 @@ def _previous_attendee(
     return {"name": "", "email": recipient, "timezone": stored.meeting.timezone.key, "language": "en", "city": None}
 
 
-def _last(history: list[_Existing], statuses: tuple[Status, ...]) -> _Existing | None:
+def _last(history: list[_Existing], statuses: tuple[OutboxStatus, ...]) -> _Existing | None:
     wanted = {s.value for s in statuses}
     return next((row for row in reversed(history) if row.status in wanted), None)
 
 
 def _new_row(
     key: str,
-    kind: Kind,
+    kind: MessageKind,
     stored: StoredMeeting,
     recipient: str,
     attendee: dict[str, Any],
@@ -120,7 +120,7 @@ def _new_row(
         "offset_seconds": None if offset is None else int(offset.total_seconds()),
         "due_at": due,
         "not_before": due,
-        "status": Status.PENDING.value,
+        "status": OutboxStatus.PENDING.value,
         "attempts": 0,
         "created_at": now,
     }

@@ -14,10 +14,10 @@ from sqlalchemy.orm import Session
 
 from ...model import Meeting, utc
 from ..meetings import ROW_ERRORS
-from ..status import Status
+from ..status import OutboxStatus
 from ..tables import InvitationVersion, OutboxRow
 from .identity import occurrence_version
-from .messages import Job, Kind
+from .messages import Job, MessageKind
 
 VERSIONS_KEPT = 256  # invitation versions kept parsed in memory (they never change)
 _SHOWN: OrderedDict[str, dict[str, Any]] = OrderedDict()
@@ -77,7 +77,7 @@ class _Seen:
         self, recipient: str, series: str | None, alone: str | None, occurrence: datetime, instance: Meeting
     ) -> bool:
         """True when what ``recipient`` holds of one occurrence shows them the same as ``instance``
-        (it as it is now): adding someone to that occurrence, or removing someone else from it,
+        (it is now): adding someone to that occurrence, or removing someone else from it,
         sends them nothing.
 
         What they hold is what their last message about that occurrence alone showed (``alone``, its
@@ -147,7 +147,7 @@ def previously_shown(session: Session, jobs: Sequence[Job]) -> dict[int, Meeting
     For an update of one occurrence: that occurrence as a meeting of its own, as the recipient's last
     message about it showed it, the series' invitation or one about that occurrence alone.
     """
-    updates = [j for j in jobs if j.kind is Kind.UPDATE]
+    updates = [j for j in jobs if j.kind is MessageKind.UPDATE]
     out: dict[int, Meeting] = {}
     for uid in sorted({j.meeting_uid for j in updates}):
         sent: dict[str, list[tuple[int, str | None, datetime | None]]] = {}
@@ -155,8 +155,8 @@ def previously_shown(session: Session, jobs: Sequence[Job]) -> dict[int, Meeting
             select(OutboxRow.id, OutboxRow.recipient, OutboxRow.version, OutboxRow.occurrence)
             .where(
                 OutboxRow.meeting_uid == uid,
-                OutboxRow.kind.in_((Kind.REQUEST.value, Kind.UPDATE.value)),
-                OutboxRow.status == Status.SENT.value,
+                OutboxRow.kind.in_((MessageKind.REQUEST.value, MessageKind.UPDATE.value)),
+                OutboxRow.status == OutboxStatus.SENT.value,
             )
             .order_by(OutboxRow.id)
         ):
