@@ -158,7 +158,7 @@ def _beside_serve(tmp_path: Path, url: str) -> None:
             poll(lambda p=path: ellis(served.client.get(p).content), lambda s: s == "ACCEPTED", timeout=PROMPTLY)  # type: ignore[misc]
         poll(lambda: ellis(exported.read_bytes()), lambda s: s == "ACCEPTED", timeout=PROMPTLY)
         assert time.monotonic() - started < PROMPTLY
-        assert "event=exported" in served.log
+        poll(lambda: served.log, lambda log: "event=exported" in log, timeout=PROMPTLY)  # written just after the file
     finally:
         assert served.stop() == 0, served.log
         assert "Traceback" not in served.log, served.log
