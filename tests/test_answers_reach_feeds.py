@@ -17,7 +17,8 @@ from meet_sched.config import load_settings
 from meet_sched.replies.intake import Intake
 from meet_sched.service import Service
 from meet_sched.site import Site
-from meet_sched.web.app import Guard, create_app
+from meet_sched.web.app import create_app
+from meet_sched.web.middleware import Guard
 from meet_sched.web.server import WebServer
 
 from .conftest import TEST_DB, SiteDir

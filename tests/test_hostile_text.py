@@ -21,9 +21,10 @@ from meet_sched.service import Service
 from meet_sched.site import Site
 from meet_sched.store import attendance
 from meet_sched.store.attendance import PartStat, Via
-from meet_sched.web.app import Web, create_app, render_feed
+from meet_sched.web.app import create_app
 from meet_sched.web.feeds import FeedCache
 from meet_sched.web.page import PageRenderer
+from meet_sched.web.state import Web, render_feed
 
 from .conftest import SiteDir
 from .mail_helpers import Clock, html_body, text_body

@@ -308,9 +308,10 @@ def test_the_watch_job_reports_a_failure_once_and_keeps_serving_the_last_good_st
     from meet_sched.errors import MeetSchedError
     from meet_sched.service import Service
     from meet_sched.site import Site
-    from meet_sched.web.app import Web, create_app, render_feed
+    from meet_sched.web.app import create_app
     from meet_sched.web.feeds import FeedCache
     from meet_sched.web.page import PageRenderer
+    from meet_sched.web.state import Web, render_feed
 
     caplog.set_level(logging.INFO, logger="meet_sched")
     monkeypatch.setattr(meet_sched.service, "SYNC_RETRY", 0.0)  # retry at every tick: still said only once

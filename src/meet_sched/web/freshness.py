@@ -37,7 +37,7 @@ from ..logfmt import quote as _q
 from ..site import Site
 from ..store.db import CHANGES_CHANNEL, DataVersion, listen, listens
 from ..store.feeds import FeedState
-from .app import Web
+from .state import Web
 
 log = logging.getLogger("meet_sched.web")
 
@@ -46,7 +46,7 @@ DATA_VERSION_POLL = 1.0  # seconds between two looks at SQLite's data_version be
 
 
 class Freshness:
-    """Invalidates a :class:`~meet_sched.web.app.Web`'s rendered feeds and page when what they show
+    """Invalidates a :class:`~meet_sched.web.state.Web`'s rendered feeds and page when what they show
     changed, and calls ``moved()`` (the export of calendars/*.ics) when it learnt of it by looking."""
 
     def __init__(

@@ -13,12 +13,14 @@ from prometheus_client import Histogram
 
 from ..errors import MeetSchedError
 from ..site import Site, SyncReport
-from .app import Guard, Web, create_app, render_feed
+from .app import create_app
 from .feeds import FeedCache
 from .freshness import Freshness
+from .middleware import Guard
 from .page import PageRenderer
 from .protocol import KEEP_ALIVE, BoundedH11Protocol
 from .rsvp import RsvpPages
+from .state import Web, render_feed
 
 if TYPE_CHECKING:
     from ..service import Service
