@@ -35,7 +35,9 @@ def test_a_broken_settings_edit_keeps_the_running_site(site_dir: SiteDir) -> Non
         settings.write_text(good + "\n[server\nlisten = 8080\n")  # a TOML syntax error
         server.wait_for_log(re.compile(r"event=settings-invalid config/meet-sched\.toml:\d+: "), timeout=10)
         health = server.client.get("/healthz").json()
-        assert health["status"] == "ok"  # still serving, with the settings it started with
+        # still serving, with the settings it started with; the refused edit is named for the operator
+        assert health["status"] == "degraded" and health["problems"] == ["config"], health
+        assert health["config_problems"][0].startswith("config/meet-sched.toml:"), health
         same = server.client.get("/calendars/default.ics", headers={"If-None-Match": first.headers["etag"]})
         assert same.status_code == 304
 
@@ -48,7 +50,8 @@ def test_a_broken_settings_edit_keeps_the_running_site(site_dir: SiteDir) -> Non
         assert b"SUMMARY:Working call (moved)" in changed.content
 
         settings.write_text(good)
-        poll(lambda: server.client.get("/healthz").json(), lambda h: not h["settings_changed_restart_needed"])
+        fixed = poll(lambda: server.client.get("/healthz").json(), lambda h: not h["settings_changed_restart_needed"])
+        assert fixed["status"] == "ok" and fixed["problems"] == [], fixed
     finally:
         code = server.stop()
     assert code == 0, server.log
