@@ -418,6 +418,7 @@ def good_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site.root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input_is_one_problem_and_changes_nothing(case: Case, good_site: Path, tmp_path: Path) -> None:
     root = tmp_path / "site"
@@ -434,6 +435,7 @@ def test_hostile_input_is_one_problem_and_changes_nothing(case: Case, good_site:
         assert _snapshot(root) == before, f"{command} changed the database, the calendars or var/"
 
 
+@pytest.mark.slow
 def test_idn_domain_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
     """An internationalized domain has an A-label every mail system reads: the address is stored in it."""
     site_dir.meeting("m.yaml", MEETING_HEAD + "uid: idn\nduration: 1h\nattendees:\n  - { email: a@例え.jp }\n")
