@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install meet-sched with its test dependencies into .venv from the lock file, then lint, check
-# the formatting, type-check and run the tests.  Extra arguments go to pytest.
+# the formatting, type-check and run the whole suite: every tier (pytest --all; `pytest` alone runs the
+# quick tier).  Extra arguments go to pytest.
 #   bash scripts/test.sh --latest   the same suite on the newest releases pyproject.toml allows,
 #                                   in .venv-latest: drift (a new Babel, a new icalendar) is seen
 #                                   on purpose here, before a lock update, not by a user.
@@ -21,4 +22,4 @@ fi
 $venv/bin/ruff check src tests bench
 $venv/bin/ruff format --check src tests bench
 $venv/bin/mypy
-$venv/bin/python -m pytest "$@"
+$venv/bin/python -m pytest --all "$@"

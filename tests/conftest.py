@@ -10,6 +10,7 @@ import textwrap
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -18,6 +19,7 @@ from meet_sched.config import load_config
 from meet_sched.errors import ConfigError
 from meet_sched.model import Meeting
 
+from .cli_helpers import run_in_process
 from .smtp_sink import SmtpSink
 
 REPO = Path(__file__).resolve().parent.parent
@@ -26,6 +28,53 @@ PG_ADMIN_URL = os.environ.get("MEET_SCHED_TEST_PG", "postgresql+psycopg://postgr
 TEST_DB = os.environ.get("MEET_SCHED_TEST_DB", "sqlite")
 if TEST_DB not in ("sqlite", "postgresql"):
     raise pytest.UsageError(f"MEET_SCHED_TEST_DB={TEST_DB!r}: expected sqlite or postgresql")
+
+
+# The quick tier: `pytest` alone leaves these out; --all, a named file or test, or an explicit -m runs them.
+LEFT_OUT_OF_QUICK_TIER = ("slow",)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--all",
+        action="store_true",
+        dest="all_tiers",
+        help=f"run every tier: also the tests marked {', '.join(LEFT_OUT_OF_QUICK_TIER)} (what scripts/test.sh runs)",
+    )
+
+
+def _quick_tier(config: pytest.Config) -> bool:
+    """The default run (no --all, no -m, no file or test named): the quick tier. An xdist worker, whose
+    arguments are the paths the controller resolved, takes the controller's answer."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return bool(workerinput["quick_tier"])
+    return (
+        not config.getoption("all_tiers")
+        and not config.getoption("markexpr")
+        and config.args_source != pytest.Config.ArgsSource.ARGS
+    )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    node.workerinput["quick_tier"] = _quick_tier(node.config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _quick_tier(config):
+        return
+    left_out = [item for item in items if any(item.get_closest_marker(m) for m in LEFT_OUT_OF_QUICK_TIER)]
+    if left_out:
+        kept = set(map(id, left_out))
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if id(item) not in kept]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    if _quick_tier(config):
+        return f"quick tier: tests marked {', '.join(LEFT_OUT_OF_QUICK_TIER)} left out (pytest --all runs every tier)"
+    return "every tier"
 
 
 def sqlite_only(reason: str) -> pytest.MarkDecorator:
@@ -79,18 +128,24 @@ class SiteDir:
         return [str(p) for p in caught.value.problems]
 
     def run(
-        self, *args: str, env: dict[str, str] | None = None, check: bool = False
+        self, *args: str, env: dict[str, str] | None = None, check: bool = False, process: bool = False
     ) -> subprocess.CompletedProcess[str]:
-        """Run the real `meet-sched` command on this site."""
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEET_SCHED_")}
-        full_env.update(env or {})
-        result = subprocess.run(
-            [sys.executable, "-m", "meet_sched", *args, "--root", str(self.root)],
-            capture_output=True,
-            text=True,
-            env=full_env,
-            timeout=120,
-        )
+        """Run the `meet-sched` command on this site: ``main(argv)`` in this process, or the real command as
+        a process where that is the point (``process=True``, or ``env`` naming anything but MEET_SCHED_*
+        variables, such as TZ or PYTHONHASHSEED, which only a new interpreter reads)."""
+        argv = [*args, "--root", str(self.root)]
+        if not process and all(k.startswith("MEET_SCHED_") for k in env or {}):
+            result = run_in_process(argv, env)
+        else:
+            full_env = {k: v for k, v in os.environ.items() if not k.startswith("MEET_SCHED_")}
+            full_env.update(env or {})
+            result = subprocess.run(
+                [sys.executable, "-m", "meet_sched", *argv],
+                capture_output=True,
+                text=True,
+                env=full_env,
+                timeout=120,
+            )
         if check and result.returncode != 0:
             raise AssertionError(f"meet-sched {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result

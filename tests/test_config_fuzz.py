@@ -139,12 +139,14 @@ def _dump(document: Any) -> str:
     return yaml.safe_dump(document, allow_unicode=True, sort_keys=False)
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(documents)
 def test_generated_yaml_is_accepted_or_refused_with_problems(site: SiteDir, document: Any) -> None:
     _check(site, "m.yaml", _dump(document))
 
 
+@pytest.mark.slow
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(raw, st.sampled_from(["m.yaml", "m.toml"]))
 def test_raw_text_is_accepted_or_refused_with_problems(site: SiteDir, body: str, name: str) -> None:

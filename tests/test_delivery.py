@@ -201,6 +201,7 @@ attendees:
 """
 
 
+@pytest.mark.slow
 def test_reminders_exactly_once_per_occurrence_recipient_and_offset(
     site_dir: SiteDir, smtp_server: SmtpSink, db_url: str
 ) -> None:

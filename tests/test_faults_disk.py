@@ -127,6 +127,7 @@ def test_calendars_full_or_read_only(site_dir: SiteDir, small_disk: SmallDisk, f
     assert outbox(site_dir.root)["update kim@daegu.example"] == "sent"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["full", "read-only"])
 @pytest.mark.parametrize("small_disk", ["var/mail"], indirect=True)
 def test_maildir_full_or_read_only(site_dir: SiteDir, small_disk: SmallDisk, fault: str) -> None:

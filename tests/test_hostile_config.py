@@ -418,6 +418,7 @@ def good_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return site.root
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input_is_one_problem_and_changes_nothing(case: Case, good_site: Path, tmp_path: Path) -> None:
     root = tmp_path / "site"
@@ -434,6 +435,7 @@ def test_hostile_input_is_one_problem_and_changes_nothing(case: Case, good_site:
         assert _snapshot(root) == before, f"{command} changed the database, the calendars or var/"
 
 
+@pytest.mark.slow
 def test_idn_domain_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
     """An internationalized domain has an A-label every mail system reads: the address is stored in it."""
     site_dir.meeting("m.yaml", MEETING_HEAD + "uid: idn\nduration: 1h\nattendees:\n  - { email: a@例え.jp }\n")
@@ -444,6 +446,7 @@ def test_idn_domain_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
     assert "mailto:a@xn--r8jz45g.jp" in invite.stdout and "例え" not in invite.stdout
 
 
+@pytest.mark.slow
 def test_aliases_within_the_bound_are_read(site_dir: SiteDir) -> None:
     """Aliases are allowed while the expanded document stays under MAX_YAML_NODES."""
     site_dir.meeting(
@@ -457,6 +460,7 @@ def test_aliases_within_the_bound_are_read(site_dir: SiteDir) -> None:
     assert result.stdout.strip() == "ok: 2 meetings in 1 files"
 
 
+@pytest.mark.slow
 def test_no_temporary_file_is_left_when_the_cache_cannot_be_written(site_dir: SiteDir) -> None:
     """The config cache is written atomically: a failure leaves neither a half file nor a temporary one."""
     site_dir.meeting("m.yaml", GOOD_YAML)
@@ -468,6 +472,7 @@ def test_no_temporary_file_is_left_when_the_cache_cannot_be_written(site_dir: Si
     assert sorted(p.name for p in var.iterdir() if p.name.endswith(".tmp")) == []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -493,6 +498,7 @@ def test_cli_arguments_are_bounded(args: list[str], message: str, site_dir: Site
     assert result.returncode == 2
 
 
+@pytest.mark.slow
 def test_agenda_at_its_bounds_runs(site_dir: SiteDir) -> None:
     site_dir.meeting("m.yaml", GOOD_YAML)
     for start in ("1900-01-01", "2200-12-31"):
@@ -513,6 +519,7 @@ def test_idn_sender_is_kept_in_its_ascii_form(site_dir: SiteDir) -> None:
     ]
 
 
+@pytest.mark.slow
 def test_a_linked_meetings_folder_is_read(site_dir: SiteDir, tmp_path: Path) -> None:
     """config/meetings may itself be a link (a deployment keeping config elsewhere): its files are read."""
     elsewhere = tmp_path / "elsewhere"

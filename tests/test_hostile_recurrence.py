@@ -233,6 +233,7 @@ def good_site(_good_site: SiteDir) -> Iterator[SiteDir]:
     _good_site.settings(SETTINGS)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("case", "settings", "body", "problem"), REFUSED, ids=[c[0] for c in REFUSED])
 def test_hostile_meeting_is_refused_and_changes_nothing(
     good_site: SiteDir, case: str, settings: str, body: str, problem: str
@@ -253,6 +254,7 @@ def test_hostile_meeting_is_refused_and_changes_nothing(
     assert snapshot(good_site) == before
 
 
+@pytest.mark.slow
 def test_allowed_hourly_meeting_is_accepted_and_bounded(good_site: SiteDir) -> None:
     """With [limits] allow_hourly, a sparse hourly series in a zone without DST validates, syncs and exports."""
     good_site.settings(SETTINGS + "[limits]\nallow_hourly = true\n")
@@ -378,6 +380,7 @@ def poisoned_site(site: SiteDir, change: dict[str, str | None], env: dict[str, s
     return url
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", list(POISONS))
 def test_export_leaves_out_a_bad_row_and_writes_the_others(site_dir: SiteDir, kind: str) -> None:
     poisoned_site(site_dir, POISONS[kind], {})
@@ -395,6 +398,7 @@ def test_export_leaves_out_a_bad_row_and_writes_the_others(site_dir: SiteDir, ki
     assert invite.stderr.startswith("meet-sched: meeting 'bad@test.example' cannot be read from the database: ")
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_export_leaves_out_a_bad_row_on_postgresql(site_dir: SiteDir, pg_url: str) -> None:
     env = {"MEET_SCHED_DATABASE_URL": pg_url}
@@ -486,6 +490,7 @@ def test_an_open_daily_series_from_1900_syncs_renders_and_serves_within_bounds(s
         assert served.stop() == 0, served.log
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["far-future-start", "unknown-zone"])
 def test_a_bad_row_whose_file_is_removed_does_not_stop_later_runs(site_dir: SiteDir, kind: str) -> None:
     """The row stays (removed, unreadable): every later run syncs, plans and exports the others, and says so."""

@@ -344,6 +344,7 @@ def test_times_line_follows_dst_of_the_meeting_zone(exported: SiteDir) -> None:
     assert a["RRULE"].to_ical() == b"FREQ=WEEKLY;COUNT=10"
 
 
+@pytest.mark.slow
 def test_reexport_is_byte_identical_in_fresh_processes(exported: SiteDir) -> None:
     """VTIMEZONEs and everything else in a stable order: set iteration order (PYTHONHASHSEED) must not matter."""
     before = {name: _feed(exported, name) for name in ("default", "partners", "sister-cities")}
@@ -377,6 +378,7 @@ def test_export_rewrites_only_the_calendars_that_changed(site_dir: SiteDir) -> N
     assert sorted(p.name for p in cals.iterdir()) == ["default.ics", "partners.ics", "sister-cities.ics"]
 
 
+@pytest.mark.slow
 def test_published_calendars_follow_the_umask_not_mkstemp(site_dir: SiteDir) -> None:
     site_dir.meeting("a.toml", BERLIN_REVIEW)
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEET_SCHED_")}

@@ -99,6 +99,7 @@ def test_the_subject_that_lost_its_space() -> None:
     assert all(len(row) <= 78 for row in line.split(b"\r\n"))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(title=TITLES, name=NAMES, language=st.sampled_from(["ko", "zh", "vi", "en"]))
 def test_subjects_and_names_read_back_exactly(renderer: MailRenderer, title: str, name: str, language: str) -> None:

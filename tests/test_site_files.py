@@ -16,6 +16,8 @@ import pytest
 from .conftest import SiteDir, sqlite_only
 from .serving import COUNCIL
 
+pytestmark = pytest.mark.slow  # the real command, under a umask and an address-space limit
+
 MEETING = COUNCIL
 
 MEMORY = 1024 * 1024 * 1024  # address space of the command under test: far more than it needs

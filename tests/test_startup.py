@@ -209,6 +209,7 @@ def test_three_serves_on_an_empty_postgresql_database_migrate_once(tmp_path: Pat
     assert tables >= TABLES
 
 
+@pytest.mark.slow
 def test_three_syncs_on_a_new_sqlite_file_migrate_once(tmp_path: Path) -> None:
     site = new_site(tmp_path / "site", COUNCIL)
     command = [sys.executable, "-m", "meet_sched", "sync", "--root", str(site.root)]
