@@ -356,9 +356,9 @@ class Service:
             changed = self.site.settings_changed()
             self.health.settings_problems = ()
         except ConfigError as exc:
+            self.health.settings_problems = tuple(str(p) for p in exc.problems)  # /healthz names it from now on
             for problem in exc.problems:
                 log.error("event=settings-invalid %s", problem)
-            self.health.settings_problems = tuple(str(p) for p in exc.problems)
             changed = True
         if changed != self.health.settings_changed:
             self.health.settings_changed = changed
