@@ -13,10 +13,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import httpx
+
+if TYPE_CHECKING:
+    from meet_sched.service import Service
+    from meet_sched.web.state import Web
 
 LISTENING = re.compile(r"event=listening url=(http://\S+)")
 T = TypeVar("T")
@@ -129,3 +134,23 @@ def poll(fetch: Callable[[], T], done: Callable[[T], bool], timeout: float = 15,
         if time.monotonic() > deadline:
             raise AssertionError(f"still not there after {timeout}s: {result!r}")
         time.sleep(every)
+
+
+def web_state(
+    service: Service, *, base_url: str = "http://127.0.0.1", clock: Callable[[], datetime] | None = None
+) -> Web:
+    """The web side's state for ``service``'s site, as ``serve`` builds it, for the app in-process."""
+    from meet_sched.web.feeds import FeedCache
+    from meet_sched.web.page import PageRenderer
+    from meet_sched.web.state import Web, render_feed
+
+    site, now = service.site, clock or service.clock
+    return Web(
+        site=site,
+        clock=now,
+        metrics=service.metrics,
+        service=service,
+        base_url=base_url,
+        feeds=FeedCache(render_feed(site), now),
+        page=PageRenderer(site, now, base_url),
+    )

@@ -13,12 +13,9 @@ from meet_sched.cli import main
 from meet_sched.service import Service
 from meet_sched.site import Site
 from meet_sched.web.app import create_app
-from meet_sched.web.feeds import FeedCache
-from meet_sched.web.page import PageRenderer
-from meet_sched.web.state import Web, render_feed
 
 from .conftest import SiteDir
-from .serving import COUNCIL
+from .serving import COUNCIL, web_state
 
 BROKEN = COUNCIL.replace("duration: 1h", "durration: 1h")  # an unknown key: the edit is refused
 
@@ -39,15 +36,7 @@ def test_a_refused_edit_is_named_in_healthz(site_dir: SiteDir, capsys: pytest.Ca
 
     async def scenario() -> list[dict[str, Any]]:
         service = Service(site)
-        web = Web(
-            site=site,
-            clock=service.clock,
-            metrics=service.metrics,
-            service=service,
-            base_url="http://127.0.0.1",
-            feeds=FeedCache(render_feed(site), service.clock),
-            page=PageRenderer(site, service.clock, "http://127.0.0.1"),
-        )
+        web = web_state(service)
         service.scheduler.start(paused=True)  # /healthz asks whether it runs; no job is due in this test
         seen = []
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(web)), base_url="http://t") as c:
@@ -94,15 +83,7 @@ def test_a_sync_that_fails_otherwise_says_sync(site_dir: SiteDir, monkeypatch: p
 
     async def scenario() -> dict[str, Any]:
         service = Service(site)
-        web = Web(
-            site=site,
-            clock=service.clock,
-            metrics=service.metrics,
-            service=service,
-            base_url="http://127.0.0.1",
-            feeds=FeedCache(render_feed(site), service.clock),
-            page=PageRenderer(site, service.clock, "http://127.0.0.1"),
-        )
+        web = web_state(service)
         service.scheduler.start(paused=True)
         monkeypatch.setattr(site, "sync", bug)
         await service.refresh()

@@ -22,13 +22,12 @@ from meet_sched.site import Site
 from meet_sched.store import attendance
 from meet_sched.store.attendance import PartStat, Via
 from meet_sched.web.app import create_app
-from meet_sched.web.feeds import FeedCache
 from meet_sched.web.page import PageRenderer
-from meet_sched.web.state import Web, render_feed
 
 from .conftest import SiteDir
 from .mail_helpers import Clock, html_body, text_body
 from .replies_helpers import FIXTURES, MEETING, UID
+from .serving import web_state
 
 LI = "li.ming@chengdu.example"
 # A line break that would forge a report line, OSC (set the window title), CSI (clear the screen),
@@ -173,15 +172,7 @@ def test_a_failed_request_logs_its_path_inert(site_dir: SiteDir, caplog: pytest.
     site = Site(site_dir.root)
     site.open()
     service = Service(site)
-    web = Web(
-        site=site,
-        clock=service.clock,
-        metrics=service.metrics,
-        service=service,
-        base_url="http://127.0.0.1",
-        feeds=FeedCache(render_feed(site), service.clock),
-        page=PageRenderer(site, service.clock, "http://127.0.0.1"),
-    )
+    web = web_state(service)
 
     def bug(*args: object) -> None:
         raise RuntimeError("a bug")

@@ -14,11 +14,9 @@ import pytest
 from meet_sched.service import Service
 from meet_sched.site import Site
 from meet_sched.web.app import create_app
-from meet_sched.web.feeds import FeedCache
-from meet_sched.web.page import PageRenderer
-from meet_sched.web.state import Web, render_feed
 
 from .conftest import SiteDir
+from .serving import web_state
 
 NOW = datetime(2027, 4, 7, 3, 0, tzinfo=UTC)  # Wednesday 7 April 2027, noon in Seoul (the display zone)
 CALL = """
@@ -63,15 +61,7 @@ def pages(root: Path, paths: list[str]) -> list[str]:
 
     async def main() -> list[str]:
         service = Service(site, clock=clock)
-        web = Web(
-            site=site,
-            clock=clock,
-            metrics=service.metrics,
-            service=service,
-            base_url="http://127.0.0.1",
-            feeds=FeedCache(render_feed(site), clock),
-            page=PageRenderer(site, clock, "http://127.0.0.1"),
-        )
+        web = web_state(service, clock=clock)
         transport = httpx.ASGITransport(app=create_app(web))
         out = []
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:

@@ -21,13 +21,11 @@ from meet_sched.store import attendance
 from meet_sched.store import rsvp as rsvp_store
 from meet_sched.store.attendance import PartStat, Via
 from meet_sched.web.app import create_app
-from meet_sched.web.feeds import FeedCache
-from meet_sched.web.page import PageRenderer
 from meet_sched.web.rsvp import RsvpPages
-from meet_sched.web.state import Web, render_feed
 
 from .conftest import SiteDir
 from .replies_helpers import MEETING, NOW, UID
+from .serving import web_state
 from .test_reply_rules import APR_08, ELLIS, KIM, LI, MAR_11, MAR_12, OVERRIDES, WANG, message
 
 BASE = "http://meet.test.example"
@@ -46,15 +44,7 @@ class App:
     def request(self, method: str, token: str, **kwargs: object) -> httpx.Response:
         async def go() -> httpx.Response:
             service = Service(self.site)
-            web = Web(
-                site=self.site,
-                clock=lambda: NOW,
-                metrics=service.metrics,
-                service=service,
-                base_url=BASE,
-                feeds=FeedCache(render_feed(self.site), lambda: NOW),
-                page=PageRenderer(self.site, lambda: NOW, BASE),
-            )
+            web = web_state(service, base_url=BASE, clock=lambda: NOW)
 
             async def answered(uids: frozenset[str]) -> None:
                 return None

@@ -20,7 +20,7 @@ from sqlalchemy import create_engine, inspect, text
 
 from .conftest import PG_ADMIN_URL, SiteDir
 from .mail_helpers import smtp_settings
-from .serving import COUNCIL, Served, poll
+from .serving import COUNCIL, Served, poll, web_state
 from .smtp_sink import SmtpSink
 
 SETTINGS = """
@@ -310,9 +310,6 @@ def test_the_watch_job_reports_a_failure_once_and_keeps_serving_the_last_good_st
     from meet_sched.service import Service
     from meet_sched.site import Site
     from meet_sched.web.app import create_app
-    from meet_sched.web.feeds import FeedCache
-    from meet_sched.web.page import PageRenderer
-    from meet_sched.web.state import Web, render_feed
 
     caplog.set_level(logging.INFO, logger="meet_sched")
     monkeypatch.setattr(meet_sched.service, "SYNC_RETRY", 0.0)  # retry at every tick: still said only once
@@ -323,15 +320,7 @@ def test_the_watch_job_reports_a_failure_once_and_keeps_serving_the_last_good_st
 
     async def scenario() -> None:
         service = Service(site)
-        web = Web(
-            site=site,
-            clock=service.clock,
-            metrics=service.metrics,
-            service=service,
-            base_url="http://127.0.0.1",
-            feeds=FeedCache(render_feed(site), service.clock),
-            page=PageRenderer(site, service.clock, "http://127.0.0.1"),
-        )
+        web = web_state(service)
         service.on_refresh(lambda report: web.invalidate() if report.changes else None)
         service.scheduler.start(paused=True)  # /healthz asks whether it runs; no job is due in this test
         transport = httpx.ASGITransport(app=create_app(web))
